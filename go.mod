@@ -1,0 +1,3 @@
+module github.com/ragvsft/ragvsft
+
+go 1.26
