@@ -148,9 +148,15 @@ type Experiment struct {
 	MaxTokens int
 	// Concurrency is how many questions are asked at once; 0 means 4.
 	Concurrency int
-	// OnResult, if set, is called with each result as soon as it is
-	// scored, one call at a time, e.g. to checkpoint paid-for answers.
+	// OnResult, if set, is called with each new result as soon as it is
+	// scored, one call at a time, e.g. to append it to a Checkpoint.
 	OnResult func(Result)
+	// Previous are results of an earlier, interrupted run of the same
+	// experiment (see Checkpoint). An item they cover, same arm and same
+	// question, is not asked again; one recorded as an error is kept as
+	// such unless RetryErrors is set.
+	Previous    []Result
+	RetryErrors bool
 }
 
 // ErrMissing is wrapped by Run when a component an arm needs is not set.
@@ -292,8 +298,22 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
+	prev := map[[2]string]Result{}
+	for _, r := range s.Previous {
+		prev[[2]string{string(r.Arm), r.QuestionID}] = r
+	}
+	var todo []int
+	for i := range results {
+		arm, q := s.Arms[i/n], questions[i%n]
+		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
+			results[i] = &r
+			continue
+		}
+		todo = append(todo, i)
+	}
 	var mu sync.Mutex
-	err := forEach(ctx, len(results), s.Concurrency, func(i int) error {
+	err := forEach(ctx, len(todo), s.Concurrency, func(j int) error {
+		i := todo[j]
 		arm, q := s.Arms[i/n], questions[i%n]
 		var hits []Hit
 		if arm.retrieves() {
