@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -493,8 +494,10 @@ func BenchmarkReadJSONL(b *testing.B) {
 // TestValidateJSONLAllocationsDoNotGrow is the benchmark's claim as a test:
 // ten times the lines, the same allocations.
 func TestValidateJSONLAllocationsDoNotGrow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation count")
+	if testing.Short() || raceEnabled() {
+		// The race detector makes sync.Pool drop items at random, so
+		// encoding/json's pooled scanner is reallocated now and then.
+		t.Skip("allocation count: not in -short or -race runs")
 	}
 	small, large := genJSONL(1_000), genJSONL(10_000)
 	allocs := func(data []byte) float64 {
@@ -507,3 +510,16 @@ func TestValidateJSONLAllocationsDoNotGrow(t *testing.T) {
 }
 
 var _ io.Reader = (*failingReader)(nil)
+
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
