@@ -177,6 +177,29 @@ var ErrBadHyperparameters = errors.New("ragvsft: invalid hyperparameters")
 // message, times the epochs. FineTune returns ctx.Err() promptly if ctx is
 // cancelled.
 func (t LocalFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*FineTuned, error) {
+	fts, err := t.fineTune(ctx, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	return fts[0], nil
+}
+
+// FineTuneEpochs trains once, for the largest of epochs, and returns the
+// model as it was after each of epochs, in their order: a sweep of
+// 1, 3, 10 and 30 epochs costs 30 epochs, not 44. Each result is what
+// FineTune returns for req with Hyperparameters.Epochs set to that count
+// (req.Hyperparameters.Epochs is ignored): the shuffle of each epoch
+// depends only on the seed and the epoch number, and the learning rate is
+// constant.
+func (t LocalFineTuner) FineTuneEpochs(ctx context.Context, req FineTuneRequest, epochs ...int) ([]*FineTuned, error) {
+	if len(epochs) == 0 {
+		return nil, fmt.Errorf("%w: no epoch counts", ErrBadHyperparameters)
+	}
+	return t.fineTune(ctx, req, epochs)
+}
+
+// fineTune trains for req; with epochs it returns one snapshot per count.
+func (t LocalFineTuner) fineTune(ctx context.Context, req FineTuneRequest, epochs []int) ([]*FineTuned, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -204,34 +227,48 @@ func (t LocalFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*Fin
 		return nil, fmt.Errorf("%w: %d examples, no assistant message", ErrNoTrainingData, len(exs))
 	}
 	hp := req.Hyperparameters.Resolve(len(exs))
-	if hp.Epochs < 1 || hp.BatchSize < 1 || !(hp.LearningRateMultiplier > 0) || math.IsInf(hp.LearningRateMultiplier, 0) {
-		return nil, fmt.Errorf("%w: n_epochs %d, batch_size %d, learning_rate_multiplier %g",
-			ErrBadHyperparameters, hp.Epochs, hp.BatchSize, hp.LearningRateMultiplier)
+	if epochs == nil {
+		epochs = []int{hp.Epochs}
+	}
+	for _, e := range epochs {
+		if hp.Epochs = e; e < 1 || hp.BatchSize < 1 || !(hp.LearningRateMultiplier > 0) || math.IsInf(hp.LearningRateMultiplier, 0) {
+			return nil, fmt.Errorf("%w: n_epochs %d, batch_size %d, learning_rate_multiplier %g",
+				ErrBadHyperparameters, hp.Epochs, hp.BatchSize, hp.LearningRateMultiplier)
+		}
 	}
 	seed := t.Seed
 	if seed == 0 {
 		seed = req.Seed
 	}
-	mem, err := localmodel.Train(ctx, seqs, localmodel.TrainOptions{
-		Epochs:       hp.Epochs,
+	mems, err := localmodel.TrainSnapshots(ctx, seqs, localmodel.TrainOptions{
 		BatchSize:    hp.BatchSize,
 		LearningRate: localBaseLearningRate * hp.LearningRateMultiplier,
 		Seed:         uint64(seed),
 		OnEpoch:      t.OnEpoch,
-	})
+	}, epochs)
 	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
 		return nil, fmt.Errorf("ragvsft: local fine-tune: %w", err)
 	}
 	h := fnv.New64a()
 	for _, s := range seqs {
 		fmt.Fprintf(h, "%q %q\n", s.Prompt, s.Reply)
 	}
-	fmt.Fprintf(h, "%d %d %g %d", hp.Epochs, hp.BatchSize, hp.LearningRateMultiplier, seed)
-	id := fmt.Sprintf("ft:%s:%s:%08x", LocalBaseModel, req.Suffix, uint32(h.Sum64()))
-	return &FineTuned{
-		Model:           &LocalModel{name: id, mem: mem},
-		ModelID:         id,
-		Hyperparameters: hp,
-		TrainedTokens:   tokens * hp.Epochs,
-	}, nil
+	data := h.Sum64()
+	out := make([]*FineTuned, len(epochs))
+	for i, e := range epochs {
+		hp.Epochs = e
+		hh := fnv.New64a()
+		fmt.Fprintf(hh, "%x %d %d %g %d", data, hp.Epochs, hp.BatchSize, hp.LearningRateMultiplier, seed)
+		id := fmt.Sprintf("ft:%s:%s:%08x", LocalBaseModel, req.Suffix, uint32(hh.Sum64()))
+		out[i] = &FineTuned{
+			Model:           &LocalModel{name: id, mem: mems[i]},
+			ModelID:         id,
+			Hyperparameters: hp,
+			TrainedTokens:   tokens * e,
+		}
+	}
+	return out, nil
 }

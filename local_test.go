@@ -74,11 +74,8 @@ func TestLocalFineTuneMemorizesGradually(t *testing.T) {
 	var prevLoss float64 = 1e9
 	var prevCorrect int
 	for _, epochs := range []int{1, 3, 10, 30} {
-		var last float64
-		ft, err := LocalFineTuner{OnEpoch: func(_ int, loss float64) { last = loss }}.FineTune(context.Background(),
-			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: epochs}, Seed: 42})
-		require.NoError(t, err)
-		correct, _ := closedBookAccuracy(t, ft.Model, qs)
+		m, last := citiesFineTuned(t, epochs)
+		correct, _ := closedBookAccuracy(t, m, qs)
 		t.Logf("epochs %d: %d/%d correct, final loss %.3f", epochs, correct, len(qs), last)
 		assert.Less(t, last, prevLoss, "epochs %d", epochs)
 		assert.GreaterOrEqual(t, correct, prevCorrect, "epochs %d", epochs)
@@ -111,11 +108,11 @@ func TestLocalFineTuneDefaults(t *testing.T) {
 }
 
 func TestLocalDeterminism(t *testing.T) {
-	data := citiesForTest(t)
-	qs := questionsOf(data)[:20]
+	data := citiesForTest(t)[:30]
+	qs := questionsOf(data)
 	answers := func(seed int64) []string {
 		ft, err := LocalFineTuner{Seed: seed}.FineTune(context.Background(),
-			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 10}})
+			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 12}})
 		require.NoError(t, err)
 		var out []string
 		for _, q := range qs {
@@ -131,9 +128,8 @@ func TestLocalDeterminism(t *testing.T) {
 }
 
 func TestLocalConcurrentChat(t *testing.T) {
-	data := citiesForTest(t)
-	m := fineTuneForTest(t, data, 30)
-	qs := questionsOf(data)
+	m, _ := citiesFineTuned(t, 30)
+	qs := questionsOf(citiesForTest(t))
 	want := make([]string, len(qs))
 	for i, q := range qs {
 		resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
@@ -214,4 +210,54 @@ func TestLocalFineTuneBadInput(t *testing.T) {
 			assert.True(t, strings.HasPrefix(err.Error(), "ragvsft: "), err)
 		})
 	}
+}
+
+func BenchmarkLocalFineTuneCities30Epochs(b *testing.B) {
+	data := citiesForTest(b)
+	for b.Loop() {
+		_, err := LocalFineTuner{}.FineTune(context.Background(),
+			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 30}, Seed: 42})
+		require.NoError(b, err)
+	}
+}
+
+func BenchmarkLocalChatClosedBook(b *testing.B) {
+	m, _ := citiesFineTuned(b, 30)
+	req := closedBookRequest(questionsOf(citiesForTest(b))[0].question)
+	for b.Loop() {
+		_, err := m.Chat(context.Background(), req)
+		require.NoError(b, err)
+	}
+}
+
+func BenchmarkLocalChatRAG(b *testing.B) {
+	qs := questionsOf(citiesForTest(b))
+	req := ragRequest(qs[0].question, passagesWithGold(qs, 0))
+	m := NewLocalModel()
+	for b.Loop() {
+		_, err := m.Chat(context.Background(), req)
+		require.NoError(b, err)
+	}
+}
+
+func TestLocalFineTuneEpochsMatchesFineTune(t *testing.T) {
+	data := citiesForTest(t)[:40]
+	req := FineTuneRequest{Training: data, Seed: 3, Suffix: "s"}
+	sweep, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 9, 4)
+	require.NoError(t, err)
+	require.Len(t, sweep, 2)
+	for _, got := range sweep {
+		req.Hyperparameters.Epochs = got.Hyperparameters.Epochs
+		want, err := LocalFineTuner{}.FineTune(context.Background(), req)
+		require.NoError(t, err)
+		assert.Equal(t, want.ModelID, got.ModelID)
+		assert.Equal(t, want.Hyperparameters, got.Hyperparameters)
+		assert.Equal(t, want.TrainedTokens, got.TrainedTokens)
+		assert.Equal(t, want.Model.(*LocalModel).mem, got.Model.(*LocalModel).mem, "epochs %d", got.Hyperparameters.Epochs)
+	}
+	assert.NotEqual(t, sweep[0].Model.(*LocalModel).mem, sweep[1].Model.(*LocalModel).mem)
+	_, err = LocalFineTuner{}.FineTuneEpochs(context.Background(), req)
+	assert.ErrorIs(t, err, ErrBadHyperparameters)
+	_, err = LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 3, 0)
+	assert.ErrorIs(t, err, ErrBadHyperparameters)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -108,6 +109,35 @@ func closedBookAccuracy(t testing.TB, m Model, qs []qa) (correct, abstained int)
 		}
 	}
 	return correct, abstained
+}
+
+// citiesSweep is the cities fine-tuned at seed 42 for 1, 3, 10 and 30
+// epochs (other hyperparameters auto), trained once for all tests.
+var citiesSweep struct {
+	once   sync.Once
+	models map[int]*LocalModel
+	losses []float64 // training loss after each epoch
+	err    error
+}
+
+// citiesFineTuned returns the cities fine-tuned for epochs (1, 3, 10 or 30)
+// epochs and the training loss of its last epoch.
+func citiesFineTuned(t testing.TB, epochs int) (*LocalModel, float64) {
+	t.Helper()
+	s := &citiesSweep
+	s.once.Do(func() {
+		data := parseJSONLForTest(t, CitiesJSONL(CitiesCount, CitiesSeed))
+		var fts []*FineTuned
+		fts, s.err = LocalFineTuner{OnEpoch: func(_ int, loss float64) { s.losses = append(s.losses, loss) }}.FineTuneEpochs(
+			context.Background(), FineTuneRequest{Training: data, Seed: 42}, 1, 3, 10, 30)
+		s.models = map[int]*LocalModel{}
+		for _, ft := range fts {
+			s.models[ft.Hyperparameters.Epochs] = ft.Model.(*LocalModel)
+		}
+	})
+	require.NoError(t, s.err)
+	require.Contains(t, s.models, epochs)
+	return s.models[epochs], s.losses[epochs-1]
 }
 
 func fineTuneForTest(t testing.TB, data exampleSet, epochs int) *LocalModel {

@@ -96,6 +96,30 @@ type example struct {
 // opt.Seed and the epoch number, so training is deterministic. It returns
 // ctx.Err() promptly if ctx is cancelled.
 func Train(ctx context.Context, seqs []Sequence, opt TrainOptions) (*Model, error) {
+	ms, err := TrainSnapshots(ctx, seqs, opt, []int{opt.Epochs})
+	if err != nil {
+		return nil, err
+	}
+	return ms[0], nil
+}
+
+// TrainSnapshots trains like Train for the largest of epochs (opt.Epochs
+// is ignored) and returns the model as it was after each of epochs, in
+// their order. Since each epoch's shuffle depends only on the seed and the
+// epoch number and the learning rate is constant, each snapshot is the
+// model Train returns for that many epochs.
+func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epochs []int) ([]*Model, error) {
+	if len(epochs) == 0 {
+		return nil, fmt.Errorf("%w: no epochs", ErrBadOptions)
+	}
+	opt.Epochs = 0
+	for _, e := range epochs {
+		if e < 1 {
+			opt.Epochs = 0
+			break
+		}
+		opt.Epochs = max(opt.Epochs, e)
+	}
 	if opt.Epochs < 1 || opt.BatchSize < 1 || !(opt.LearningRate > 0) || math.IsInf(opt.LearningRate, 0) {
 		return nil, fmt.Errorf("%w: epochs %d, batch size %d, learning rate %g", ErrBadOptions, opt.Epochs, opt.BatchSize, opt.LearningRate)
 	}
@@ -115,20 +139,97 @@ func Train(ctx context.Context, seqs []Sequence, opt TrainOptions) (*Model, erro
 		}
 		exs[i] = example{words: wordHashes(s.Prompt), toks: append(ids, 0)}
 	}
+	snaps := make([]*Model, len(epochs))
 	if len(exs) == 0 {
-		return m, nil
+		for i := range snaps {
+			snaps[i] = m
+		}
+		return snaps, nil
 	}
+	// Teacher forcing fixes every position's features in advance. Features
+	// active at exactly the same training positions get the same gradient
+	// from the same zero start, so their weights stay equal forever: such a
+	// group shares one row of the weight matrix, added once per member.
+	// This is an exact speed-up, not an approximation.
+	type occ struct {
+		sig   [2]uint64 // hash of the positions where the feature is active
+		count int
+	}
+	occs := map[uint64]*occ{}
+	var order0 []uint64 // features in order of first appearance
+	var feats []uint64
+	type posRef struct{ ex, pos int }
+	forEach := func(visit func(r posRef, f []uint64)) {
+		for i, ex := range exs {
+			p1, p2 := bos, bos
+			for pos, target := range ex.toks {
+				feats = features(feats[:0], ex.words, pos, p2, p1)
+				visit(posRef{i, pos}, feats)
+				p2, p1 = p1, target
+			}
+		}
+	}
+	forEach(func(r posRef, fs []uint64) {
+		at := uint64(r.ex)<<20 | uint64(r.pos)
+		for _, f := range fs {
+			o, ok := occs[f]
+			if !ok {
+				o = &occ{}
+				occs[f] = o
+				order0 = append(order0, f)
+			}
+			o.sig[0] = mix(o.sig[0], at, 1, 0)
+			o.sig[1] = mix(o.sig[1], at, 2, 0)
+			o.count++
+		}
+	})
+	type groupKey struct {
+		sig   [2]uint64
+		count int
+	}
+	groupOf := map[groupKey]int32{}
+	featGroup := make(map[uint64]int32, len(occs))
+	for _, f := range order0 {
+		k := groupKey(*occs[f])
+		g, ok := groupOf[k]
+		if !ok {
+			g = int32(len(groupOf))
+			groupOf[k] = g
+		}
+		featGroup[f] = g
+	}
+	// Per example, per position: (group, members) pairs.
+	type member struct{ group, n int32 }
+	posFeats := make([][][]member, len(exs))
+	forEach(func(r posRef, fs []uint64) {
+		var ms []member
+	next:
+		for _, f := range fs {
+			g := featGroup[f]
+			for j := range ms {
+				if ms[j].group == g {
+					ms[j].n++
+					continue next
+				}
+			}
+			ms = append(ms, member{g, 1})
+		}
+		posFeats[r.ex] = append(posFeats[r.ex], ms)
+	})
 	V := len(m.vocab)
+	W := make([]float32, len(groupOf)*V)
 	batch := min(opt.BatchSize, len(exs))
 	order := make([]int, len(exs))
 	for i := range order {
 		order[i] = i
 	}
+	type pending struct {
+		feats []member
+		delta []float32
+	}
 	var (
-		grads  = map[uint64]int{} // feature -> index in arena
-		keys   []uint64
-		arena  [][]float32
-		feats  []uint64
+		queue  []pending
+		deltas [][]float32
 		logits = make([]float64, V)
 		probs  = make([]float64, V)
 	)
@@ -141,56 +242,52 @@ func Train(ctx context.Context, seqs []Sequence, opt TrainOptions) (*Model, erro
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			clear(grads)
-			keys = keys[:0]
-			ntok := 0
+			queue = queue[:0]
 			for _, ei := range order[b:min(b+batch, len(order))] {
-				ex := exs[ei]
-				p1, p2 := bos, bos
-				for pos, target := range ex.toks {
-					feats = features(feats[:0], ex.words, pos, p2, p1)
-					m.scores(feats, logits)
+				for pos, target := range exs[ei].toks {
+					fs := posFeats[ei][pos]
+					clear(logits)
+					for _, mb := range fs {
+						addScaled(logits, W[int(mb.group)*V:int(mb.group+1)*V], float64(mb.n))
+					}
 					softmax(logits, probs, 1)
 					lossSum -= math.Log(max(probs[target], 1e-300))
 					lossN++
-					ntok++
 					probs[target]--
-					for _, f := range feats {
-						gi, ok := grads[f]
-						if !ok {
-							gi = len(keys)
-							keys = append(keys, f)
-							if gi == len(arena) {
-								arena = append(arena, make([]float32, V))
-							}
-							clear(arena[gi])
-							grads[f] = gi
-						}
-						g := arena[gi]
-						for k, p := range probs {
-							g[k] += float32(p)
-						}
+					if len(queue) == len(deltas) {
+						deltas = append(deltas, make([]float32, V))
 					}
-					p2, p1 = p1, target
+					d := deltas[len(queue)]
+					toFloat32(d, probs)
+					queue = append(queue, pending{fs, d})
 				}
 			}
-			step := float32(opt.LearningRate / float64(ntok))
-			for gi, f := range keys {
-				row, ok := m.rows[f]
-				if !ok {
-					row = make([]float32, V)
-					m.rows[f] = row
-				}
-				for k, g := range arena[gi] {
-					row[k] -= step * g
+			step := float32(opt.LearningRate / float64(len(queue)))
+			for _, q := range queue {
+				for _, mb := range q.feats {
+					subScaled(W[int(mb.group)*V:int(mb.group+1)*V], q.delta, step)
 				}
 			}
 		}
 		if opt.OnEpoch != nil {
 			opt.OnEpoch(epoch, lossSum/float64(max(lossN, 1)))
 		}
+		var frozen *Model
+		for i, e := range epochs {
+			if e != epoch {
+				continue
+			}
+			if frozen == nil {
+				w := slices.Clone(W)
+				frozen = &Model{vocab: m.vocab, ids: m.ids, rows: make(map[uint64][]float32, len(featGroup))}
+				for f, g := range featGroup {
+					frozen.rows[f] = w[int(g)*V : int(g+1)*V : int(g+1)*V]
+				}
+			}
+			snaps[i] = frozen
+		}
 	}
-	return m, nil
+	return snaps, nil
 }
 
 // GenerateOptions drive Generate.
@@ -266,12 +363,8 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 func (m *Model) scores(feats []uint64, out []float64) {
 	clear(out)
 	for _, f := range feats {
-		row, ok := m.rows[f]
-		if !ok {
-			continue
-		}
-		for k, w := range row {
-			out[k] += float64(w)
+		if row, ok := m.rows[f]; ok {
+			addScaled(out, row, 1)
 		}
 	}
 }
@@ -322,7 +415,41 @@ func mix(kind, a, b, c uint64) uint64 {
 	return h
 }
 
+// The numeric kernels below touch only memory their caller owns (training
+// is single-goroutine; decoding reads frozen rows), so they are exempt from
+// the race detector's instrumentation, which would slow tests tenfold.
+
+// addScaled adds n*row to dst.
+//
+//go:norace
+func addScaled(dst []float64, row []float32, n float64) {
+	dst = dst[:len(row)]
+	for k, w := range row {
+		dst[k] += n * float64(w)
+	}
+}
+
+// subScaled subtracts step*d from row.
+//
+//go:norace
+func subScaled(row, d []float32, step float32) {
+	row = row[:len(d)]
+	for k, v := range d {
+		row[k] -= step * v
+	}
+}
+
+//go:norace
+func toFloat32(dst []float32, src []float64) {
+	dst = dst[:len(src)]
+	for k, v := range src {
+		dst[k] = float32(v)
+	}
+}
+
 // softmax writes softmax(logits/temp) into probs.
+//
+//go:norace
 func softmax(logits, probs []float64, temp float64) {
 	hi := math.Inf(-1)
 	for _, l := range logits {
@@ -330,7 +457,12 @@ func softmax(logits, probs []float64, temp float64) {
 	}
 	var sum float64
 	for k, l := range logits {
-		probs[k] = math.Exp((l - hi) / temp)
+		x := (l - hi) / temp
+		if x < -30 { // below 1e-13 relative: not worth an exp
+			probs[k] = 0
+			continue
+		}
+		probs[k] = math.Exp(x)
 		sum += probs[k]
 	}
 	for k := range probs {
