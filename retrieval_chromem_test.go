@@ -1,12 +1,15 @@
 package ragvsft
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -417,4 +420,39 @@ func BenchmarkRetrieve(b *testing.B) {
 
 func writeFile(path string) error {
 	return os.WriteFile(path, []byte("not a folder"), 0o600)
+}
+
+// articleCities reads the article's file (CitiesJSONL) into the documents
+// the article indexed, the assistant answers, and their questions.
+func articleCities(t *testing.T) ([]Document, []Question) {
+	t.Helper()
+	var docs []Document
+	var qs []Question
+	for i, line := range bytes.Split(CitiesJSONL(CitiesCount, CitiesSeed), []byte("\n")) {
+		var ex struct{ Messages []Message }
+		require.NoError(t, json.Unmarshal(line, &ex))
+		require.Len(t, ex.Messages, 3)
+		id := fmt.Sprintf("city-%d", i+1)
+		docs = append(docs, Document{ID: id, Text: ex.Messages[2].Content})
+		qs = append(qs, Question{ID: id, Text: ex.Messages[1].Content, Gold: ex.Messages[2].Content, DocID: id})
+	}
+	return docs, qs
+}
+
+func TestChromemRetrieverArticleCities(t *testing.T) {
+	ctx := context.Background()
+	docs, qs := articleCities(t)
+	require.Len(t, docs, 100)
+	r := newIndexed(t, ChromemOptions{}, docs)
+	for _, q := range qs {
+		for _, text := range []string{q.Text, strings.Replace(q.Text, "What is the population of", "How many people live in", 1)} {
+			hits, err := r.Retrieve(ctx, text, 5)
+			require.NoError(t, err)
+			assert.Equal(t, 0, GoldRank(hits, q.DocID), text)
+			// An extractive reader of the top document would be scored right.
+			v, err := NumericEvaluator{}.Evaluate(ctx, q, hits[0].Document.Text)
+			require.NoError(t, err)
+			assert.True(t, v.Correct, "%s: %s", text, v.Reason)
+		}
+	}
 }
