@@ -201,7 +201,7 @@ func (e *Experiment) settings() (Experiment, error) {
 	}
 	switch {
 	case s.K < 0:
-		return s, fmt.Errorf("ragvsft: k must be positive, got %d", s.K)
+		return s, fmt.Errorf("%w, got %d", ErrBadK, s.K)
 	case s.K == 0:
 		s.K = DefaultK
 	}
