@@ -47,6 +47,7 @@ type config struct {
 	Epochs  int      `json:"epochs"`
 	Sweep   []int    `json:"sweep,omitempty"`
 	Backend string   `json:"backend"`
+	Eval    string   `json:"eval"`
 	Out     string   `json:"out"`
 	Started string   `json:"started"`
 	Arms    []string `json:"arms"`
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		epochs = fs.Int("epochs", 0, "fine-tuning epochs (0 = auto, as OpenAI resolves it)")
 		sweep  = fs.String("sweep", "1,3,10,30", "comma-separated epoch counts for the memorization sweep of the local model (empty = skip)")
 		out    = fs.String("out", "", "run folder `dir` (default: a new folder under ./runs)")
+		eval   = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n\nReruns the fine-tuning vs RAG experiment; offline on the embedded local model.\n\n")
@@ -73,6 +75,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	nSet := false
+	fs.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
+	if *data != "" && !nSet {
+		*n = 0 // all of the user's examples unless -n says otherwise
 	}
 	if *n < 0 {
 		return fmt.Errorf("-n must not be negative, got %d", *n)
@@ -92,6 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	evaluator, evalName, err := pickEvaluator(*eval, ds)
+	if err != nil {
+		return err
+	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
@@ -100,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("creating run folder: %w", err)
 	}
 	cfg := config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Sweep: sweepEpochs,
-		Backend: "local", Out: dir, Started: time.Now().UTC().Format(time.RFC3339)}
+		Backend: "local", Eval: evalName, Out: dir, Started: time.Now().UTC().Format(time.RFC3339)}
 	for _, a := range ragvsft.AllArms {
 		cfg.Arms = append(cfg.Arms, string(a))
 	}
@@ -122,10 +133,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		FineTuner:       ragvsft.LocalFineTuner{},
 		Hyperparameters: ragvsft.Hyperparameters{Epochs: *epochs},
 		Retriever:       retriever,
+		Evaluator:       evaluator,
 		K:               *k,
 		Seed:            *seed,
 	}
-	fmt.Fprintf(stdout, "ragvsft: %d questions, 4 arms, embedded local model (offline), k=%d\n\n", len(ds.Examples()), *k)
+	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, 4 arms, embedded local model (offline), k=%d, %s scoring\n\n",
+		len(ds.Examples()), ds.Name(), *k, evalName)
 	start := time.Now()
 	rep, runErr := exp.Run(ctx)
 	if rep != nil {
@@ -188,6 +201,32 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 		fmt.Fprintf(stdout, "| %d | %d/%d | %.1f%% | %.1f%% – %.1f%% |\n", e, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh)
 	}
 	return writeJSON(filepath.Join(dir, "epochs.json"), points)
+}
+
+// pickEvaluator resolves -eval.
+func pickEvaluator(name string, ds ragvsft.Dataset) (ragvsft.Evaluator, string, error) {
+	if name == "auto" {
+		name = "numeric"
+		qs, err := ragvsft.Questions(ds)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, q := range qs {
+			if _, _, ok := ragvsft.ExtractNumber(q.Gold); !ok {
+				name = "contains"
+				break
+			}
+		}
+	}
+	switch name {
+	case "numeric":
+		return ragvsft.NumericEvaluator{}, name, nil
+	case "exact":
+		return ragvsft.ExactEvaluator{}, name, nil
+	case "contains":
+		return ragvsft.ContainsEvaluator{}, name, nil
+	}
+	return nil, "", fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, exact or contains)", name)
 }
 
 // loadDataset returns the raw bytes written to the run folder and the parsed
