@@ -585,6 +585,7 @@ func scanJSONL(r io.Reader, name string, keep bool) ([]Example, error) {
 			for _, msg := range p.problems {
 				ps.add(Problem{Line: lineNo, Message: msg})
 			}
+			ps.omitted += p.omitted
 			if p.hasID {
 				if ids == nil {
 					ids = make(map[string]int)
@@ -725,6 +726,7 @@ type lineParser struct {
 
 	// Results of the last parse.
 	problems []string
+	omitted  int // problems beyond MaxProblems
 	hasID    bool
 	id       string
 	messages []Message
@@ -733,11 +735,16 @@ type lineParser struct {
 }
 
 func (p *lineParser) addf(format string, args ...any) {
+	// A single line may hold millions of bad messages: keep it bounded.
+	if len(p.problems) >= MaxProblems {
+		p.omitted++
+		return
+	}
 	p.problems = append(p.problems, fmt.Sprintf(format, args...))
 }
 
 func (p *lineParser) parse(line []byte, lineNo int) {
-	p.problems, p.hasID, p.id, p.messages = p.problems[:0], false, "", nil
+	p.problems, p.omitted, p.hasID, p.id, p.messages = p.problems[:0], 0, false, "", nil
 	if !utf8.Valid(line) {
 		p.addf("not valid UTF-8")
 		return

@@ -523,3 +523,13 @@ func raceEnabled() bool {
 	}
 	return false
 }
+
+func TestReadJSONLOneLineManyProblems(t *testing.T) {
+	line := `{"messages": [` + strings.Repeat(`1, `, 100_000) + `{"role": "assistant", "content": "a"}]}`
+	err := ValidateJSONL(strings.NewReader(line), "one.jsonl")
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Len(t, ve.Problems, MaxProblems)
+	assert.Equal(t, 100_000-MaxProblems, ve.Omitted)
+	assert.Equal(t, Problem{Line: 1, Message: "message 100: a message must be a JSON object, not a number"}, ve.Problems[99])
+}
