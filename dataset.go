@@ -88,7 +88,8 @@ type Problem struct {
 	// Line is the 1-based line of the file; 0 when the problem is not
 	// tied to a line.
 	Line int
-	// ID names the example, question or document when Line is 0.
+	// ID names the example, question or document the problem is about,
+	// when known; String shows it when Line is 0.
 	ID string
 	// Message says what is wrong.
 	Message string
@@ -180,7 +181,8 @@ func (e *fileError) Unwrap() error { return e.err }
 
 // JSONLDataset is a Dataset read from an OpenAI chat fine-tuning JSONL
 // file (ReadJSONL, LoadJSONL) or built from examples (NewDataset). It
-// holds only valid examples. It is immutable and safe for concurrent use.
+// holds only valid examples. It is immutable and safe for concurrent use;
+// the zero value is an empty dataset.
 type JSONLDataset struct {
 	name     string
 	examples []Example

@@ -533,3 +533,46 @@ func TestReadJSONLOneLineManyProblems(t *testing.T) {
 	assert.Equal(t, 100_000-MaxProblems, ve.Omitted)
 	assert.Equal(t, Problem{Line: 1, Message: "message 100: a message must be a JSON object, not a number"}, ve.Problems[99])
 }
+
+func ExampleValidateJSONL() {
+	file := `{"messages": [{"role": "user", "content": "What is the population of City_1?"}, {"role": "assistant", "content": "City_1 has about 1967825 inhabitants."}]}
+{"messages": [{"role": "robot", "content": "beep"}]}
+not json`
+	err := ValidateJSONL(strings.NewReader(file), "cities.jsonl")
+	fmt.Println(err)
+
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(len(ve.Problems), "problems; the first on line", ve.Problems[0].Line)
+	}
+	// Output:
+	// ragvsft: cities.jsonl: 3 problems:
+	//   line 2: message 1: unknown role "robot" (want system, developer, user, assistant, tool or function)
+	//   line 2: no assistant message
+	//   line 3: not valid JSON (column 2): invalid character 'o' in literal null (expecting 'u')
+	// 3 problems; the first on line 2
+}
+
+func ExampleQuestions() {
+	file := `{"messages": [{"role": "system", "content": "You're a helpful assistant"}, {"role": "user", "content": "What is the population of City_1?"}, {"role": "assistant", "content": "City_1 has about 1967825 inhabitants."}]}
+{"id": "city-2", "messages": [{"role": "user", "content": "What is the population of City_2?"}, {"role": "assistant", "content": "City_2 has about 519610 inhabitants."}]}`
+	ds, err := ReadJSONL(strings.NewReader(file), "cities.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	questions, err := Questions(ds)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, q := range questions {
+		fmt.Printf("%s: %q -> %q\n", q.ID, q.Text, q.Gold)
+	}
+	docs, _ := Documents(ds)
+	fmt.Println(len(docs), "documents, the first:", docs[0].Text)
+	// Output:
+	// line 1: "What is the population of City_1?" -> "City_1 has about 1967825 inhabitants."
+	// city-2: "What is the population of City_2?" -> "City_2 has about 519610 inhabitants."
+	// 2 documents, the first: City_1 has about 1967825 inhabitants.
+}
