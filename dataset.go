@@ -1075,11 +1075,16 @@ func (p *lineParser) readParts(c *cursor, at func() string) (types, nonText int)
 		typ, payloadKind := 0, map[string]string(nil)
 		sawType := false
 		textStart := len(p.text)
-		var textSet bool
+		var textSet, sawText bool
 		for c.more() {
 			key := p.readKey(c)
 			switch string(key) {
 			case "type":
+				if sawType {
+					p.addf("%sduplicate key \"type\"", pat())
+					c.skipValue()
+					continue
+				}
 				sawType = true
 				if c.peek() != '"' {
 					p.addf("%stype must be a string, not %s", pat(), c.kind())
@@ -1095,7 +1100,13 @@ func (p *lineParser) readParts(c *cursor, at func() string) (types, nonText int)
 					typ = t
 				}
 			case "text":
-				if c.peek() == '"' && !textSet {
+				if sawText {
+					p.addf("%sduplicate key \"text\"", pat())
+					c.skipValue()
+					continue
+				}
+				sawText = true
+				if c.peek() == '"' {
 					textSet = true
 					if textStart > 0 {
 						p.text = append(p.text, '\n')
