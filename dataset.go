@@ -376,7 +376,9 @@ func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 // are not written: "id" is a ragvsft extension OpenAI does not define, so
 // the file is plain OpenAI format (ReadJSONL gives the examples back with
 // "line N" IDs). The examples are validated as by NewDataset first;
-// nothing is written when one is invalid.
+// nothing is written when one is invalid. Examples read from a file that
+// uses tool calls cannot be written back, since a Message does not carry
+// them.
 func WriteJSONL(w io.Writer, examples []Example) error {
 	if _, err := checkExamples("examples", examples); err != nil {
 		return err
