@@ -581,9 +581,11 @@ func scanJSONL(r io.Reader, name string, keep bool) ([]Example, error) {
 		if lineNo == 1 {
 			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
 		}
-		if tooLong || len(line) > MaxLineBytes {
+		switch {
+		case tooLong || len(line) > MaxLineBytes:
 			ps.add(Problem{Line: lineNo, Message: fmt.Sprintf("line is longer than the limit of %d bytes (MaxLineBytes)", MaxLineBytes)})
-		} else if len(trimJSONSpace(line)) > 0 {
+			keep, p.keep, examples = false, false, nil
+		case len(trimJSONSpace(line)) > 0:
 			count++
 			p.parse(line, lineNo)
 			for _, msg := range p.problems {
@@ -600,16 +602,15 @@ func scanJSONL(r io.Reader, name string, keep bool) ([]Example, error) {
 					ids[p.id] = lineNo
 				}
 			}
-		}
-		if ps.any() {
-			keep, p.keep, examples = false, false, nil
-		}
-		if keep {
-			id := p.id
-			if !p.hasID {
-				id = "line " + strconv.Itoa(lineNo)
+			if ps.any() {
+				// The file is rejected whole: stop keeping examples.
+				keep, p.keep, examples = false, false, nil
 			}
-			if len(trimJSONSpace(line)) > 0 {
+			if keep {
+				id := p.id
+				if !p.hasID {
+					id = "line " + strconv.Itoa(lineNo)
+				}
 				examples = append(examples, Example{ID: id, Line: lineNo, Messages: p.messages})
 			}
 		}
