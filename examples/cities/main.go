@@ -164,7 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "\nRun folder: %s (dataset.jsonl, config.json, report.json, report.md)\n", dir)
+	fmt.Fprintf(stdout, "\nRun folder: %s (dataset.jsonl, config.json, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir)
 	fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
 	return nil
 }
@@ -275,15 +275,27 @@ func parseSweep(s string) ([]int, error) {
 	return out, nil
 }
 
+// writeReport writes report.json, report.md, results.csv, accuracy.png and
+// report.html into the run folder.
 func writeReport(dir string, rep *ragvsft.Report) error {
 	if err := writeJSON(filepath.Join(dir, "report.json"), rep); err != nil {
 		return err
 	}
-	var md bytes.Buffer
-	if err := rep.WriteMarkdown(&md); err != nil {
-		return err
+	for name, write := range map[string]func(io.Writer) error{
+		"report.md":    rep.WriteMarkdown,
+		"results.csv":  rep.WriteCSV,
+		"accuracy.png": rep.WriteChartPNG,
+		"report.html":  rep.WriteHTML,
+	} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644)
+	return nil
 }
 
 func writeJSON(path string, v any) error {
