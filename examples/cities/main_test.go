@@ -17,7 +17,7 @@ import (
 func runCities(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), args, &stdout, &stderr)
+	err := run(context.Background(), args, nil, &stdout, &stderr)
 	return stdout.String() + stderr.String(), err
 }
 
@@ -113,7 +113,7 @@ func TestCancelledRunKeepsWhatFinished(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, []string{"-out", dir, "-sweep", ""}, &stdout, &stderr)
+	err := run(ctx, []string{"-out", dir, "-sweep", ""}, nil, &stdout, &stderr)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), dir)
 	rep := readReport(t, dir)
