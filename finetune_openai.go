@@ -174,7 +174,7 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 	}
 	limit := ContextLimit(req.BaseModel)
 	train := req.Training.Examples()
-	tokens, longest, problems, err := checkExamples(req.BaseModel, train, limit)
+	tokens, longest, problems, err := checkFineTuneExamples(req.BaseModel, train, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 	if req.Validation != nil {
 		val := req.Validation.Examples()
 		var vp []FileProblem
-		valTokens, _, vp, err = checkExamples(req.BaseModel, val, limit)
+		valTokens, _, vp, err = checkFineTuneExamples(req.BaseModel, val, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -243,8 +243,8 @@ func checkHyperparameters(h Hyperparameters) error {
 	return nil
 }
 
-// checkExamples applies OpenAI's per-example rules and counts tokens.
-func checkExamples(model string, examples []Example, limit int) (total, longest int, problems []FileProblem, err error) {
+// checkFineTuneExamples applies OpenAI's per-example rules and counts tokens.
+func checkFineTuneExamples(model string, examples []Example, limit int) (total, longest int, problems []FileProblem, err error) {
 	for i, ex := range examples {
 		line := ex.Line
 		if line <= 0 {

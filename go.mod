@@ -7,6 +7,7 @@ require (
 	github.com/philippgille/chromem-go v0.7.0
 	github.com/stretchr/testify v1.12.1
 	github.com/tiktoken-go/tokenizer v0.10.0
+	gonum.org/v1/gonum v0.17.0
 )
 
 require (

@@ -19,6 +19,13 @@ const (
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// Name optionally tells apart participants of the same role; a
+	// "function" message needs it.
+	Name string `json:"name,omitempty"`
+	// Weight, on an assistant message of a training example, says whether
+	// the message is trained on (1) or only given as context (0); nil means
+	// 1, as for OpenAI.
+	Weight *int `json:"weight,omitempty"`
 }
 
 // ChatRequest is what an Experiment asks a Model. The zero value of each
