@@ -110,41 +110,6 @@ func (e *FineTuneJobError) Error() string {
 // being waited for was cancelled.
 var ErrFineTuneCancelled = errors.New("ragvsft: fine-tuning job was cancelled")
 
-// FileProblem is one reason OpenAI would reject a fine-tuning file.
-type FileProblem struct {
-	// Line is the example's 1-based line; 0 for a problem of the whole file.
-	Line int `json:"line"`
-	// ID is the example's ID, if it has one of its own.
-	ID     string `json:"id,omitempty"`
-	Reason string `json:"reason"`
-}
-
-func (p FileProblem) String() string {
-	switch {
-	case p.Line == 0:
-		return p.Reason
-	case p.ID != "" && p.ID != "line "+strconv.Itoa(p.Line):
-		return fmt.Sprintf("line %d (id %s): %s", p.Line, p.ID, p.Reason)
-	}
-	return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
-}
-
-// FineTuneFileError is a training or validation file that OpenAI would
-// reject, with every problem found. Nothing was uploaded.
-type FineTuneFileError struct {
-	// File is "training" or "validation".
-	File     string
-	Problems []FileProblem
-}
-
-func (e *FineTuneFileError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.String()
-	}
-	return fmt.Sprintf("ragvsft: %s file would be rejected by OpenAI: %s", e.File, strings.Join(parts, "; "))
-}
-
 // minTrainingExamples is OpenAI's minimum for a fine-tuning file.
 const minTrainingExamples = 10
 
@@ -173,41 +138,22 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 		return nil, err
 	}
 	limit := ContextLimit(req.BaseModel)
+	p := &fineTunePlan{req: req}
 	train := req.Training.Examples()
-	tokens, longest, problems, err := checkFineTuneExamples(req.BaseModel, train, limit)
+	var err error
+	var tokens, longest int
+	p.training, tokens, longest, err = fineTuneFile(req.BaseModel, datasetName(req.Training), train, minTrainingExamples, limit)
 	if err != nil {
 		return nil, err
 	}
-	if len(train) < minTrainingExamples {
-		problems = append([]FileProblem{{Reason: fmt.Sprintf(
-			"%d examples; OpenAI requires at least %d", len(train), minTrainingExamples)}}, problems...)
-	}
-	if len(problems) > 0 {
-		return nil, &FineTuneFileError{File: "training", Problems: problems}
-	}
-	p := &fineTunePlan{req: req}
-	if p.training, err = encodeExamples(train); err != nil {
-		return nil, fmt.Errorf("ragvsft: encoding training file: %w", err)
-	}
 	var valTokens int
 	if req.Validation != nil {
-		val := req.Validation.Examples()
-		var vp []FileProblem
-		valTokens, _, vp, err = checkFineTuneExamples(req.BaseModel, val, limit)
+		p.validation, valTokens, _, err = fineTuneFile(req.BaseModel, datasetName(req.Validation)+" (validation)", req.Validation.Examples(), 1, limit)
 		if err != nil {
 			return nil, err
 		}
-		if len(val) == 0 {
-			vp = append(vp, FileProblem{Reason: "no examples"})
-		}
-		if len(vp) > 0 {
-			return nil, &FineTuneFileError{File: "validation", Problems: vp}
-		}
-		if p.validation, err = encodeExamples(val); err != nil {
-			return nil, fmt.Errorf("ragvsft: encoding validation file: %w", err)
-		}
 	}
-	hp := resolveHyperparameters(req.Hyperparameters, len(train))
+	hp := req.Hyperparameters.Resolve(len(train))
 	price, known := lookupPrice(prices, req.BaseModel)
 	e := Estimate{
 		BaseModel:        req.BaseModel,
@@ -230,6 +176,81 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 	return p, nil
 }
 
+// fineTuneFile checks examples as OpenAI checks a fine-tuning file (the
+// format rules of WriteJSONL, at least minExamples examples, none over the
+// model's context limit) and returns the file's bytes and tokens. Problems
+// come back together in one *ValidationError, each with its line.
+func fineTuneFile(model, name string, examples []Example, minExamples, limit int) (data []byte, total, longest int, err error) {
+	var ps []Problem
+	if len(examples) < minExamples {
+		ps = append(ps, Problem{Message: fmt.Sprintf("%d examples; OpenAI requires at least %d", len(examples), minExamples)})
+	}
+	var buf bytes.Buffer
+	if len(examples) > 0 {
+		werr := WriteJSONL(&buf, examples)
+		var ve *ValidationError
+		switch {
+		case errors.As(werr, &ve):
+			lines := exampleLines(examples)
+			for _, p := range ve.Problems {
+				if p.Line == 0 {
+					p.Line = lines[p.ID]
+				}
+				ps = append(ps, p)
+			}
+		case werr != nil:
+			return nil, 0, 0, fmt.Errorf("ragvsft: encoding %s: %w", name, werr)
+		}
+	}
+	if len(ps) == 0 {
+		for i, ex := range examples {
+			n, cerr := CountMessageTokens(model, ex.Messages)
+			if cerr != nil {
+				return nil, 0, 0, fmt.Errorf("ragvsft: %s: example %d: %w", name, i+1, cerr)
+			}
+			if limit > 0 && n > limit {
+				ps = append(ps, Problem{Line: exampleLine(ex, i), ID: ex.ID,
+					Message: fmt.Sprintf("%d tokens, over %s's limit of %d per example", n, model, limit)})
+			}
+			total += n
+			longest = max(longest, n)
+		}
+	}
+	if len(ps) > 0 {
+		return nil, 0, 0, &ValidationError{File: name, Problems: ps}
+	}
+	return buf.Bytes(), total, longest, nil
+}
+
+// exampleLine is the line an example came from, or its line in the file
+// written from examples.
+func exampleLine(ex Example, i int) int {
+	if ex.Line > 0 {
+		return ex.Line
+	}
+	return i + 1
+}
+
+// exampleLines maps example IDs, as WriteJSONL names them in its problems,
+// to their lines.
+func exampleLines(examples []Example) map[string]int {
+	m := make(map[string]int, len(examples))
+	for i, ex := range examples {
+		id := ex.ID
+		if id == "" {
+			if ex.Line > 0 {
+				id = "line " + strconv.Itoa(ex.Line)
+			} else {
+				id = "example " + strconv.Itoa(i+1)
+			}
+		}
+		if _, dup := m[id]; !dup {
+			m[id] = exampleLine(ex, i)
+		}
+	}
+	return m
+}
+
 // checkHyperparameters refuses values OpenAI would refuse.
 func checkHyperparameters(h Hyperparameters) error {
 	switch {
@@ -241,89 +262,6 @@ func checkHyperparameters(h Hyperparameters) error {
 		return fmt.Errorf("ragvsft: fine-tune: learning_rate_multiplier %g is negative", h.LearningRateMultiplier)
 	}
 	return nil
-}
-
-// checkFineTuneExamples applies OpenAI's per-example rules and counts tokens.
-func checkFineTuneExamples(model string, examples []Example, limit int) (total, longest int, problems []FileProblem, err error) {
-	for i, ex := range examples {
-		line := ex.Line
-		if line <= 0 {
-			line = i + 1
-		}
-		bad := func(format string, args ...any) {
-			problems = append(problems, FileProblem{Line: line, ID: ex.ID, Reason: fmt.Sprintf(format, args...)})
-		}
-		if len(ex.Messages) == 0 {
-			bad("no messages")
-			continue
-		}
-		assistant := false
-		for j, m := range ex.Messages {
-			switch m.Role {
-			case RoleAssistant:
-				assistant = true
-			case RoleSystem, RoleDeveloper, RoleUser, RoleTool, RoleFunction:
-			default:
-				bad("message %d has unknown role %q", j+1, m.Role)
-			}
-			if strings.TrimSpace(m.Content) == "" {
-				bad("message %d (%s) has empty content", j+1, m.Role)
-			}
-		}
-		if !assistant {
-			bad("no assistant message")
-		}
-		n, cerr := CountMessageTokens(model, ex.Messages)
-		if cerr != nil {
-			return 0, 0, nil, fmt.Errorf("ragvsft: line %d: %w", line, cerr)
-		}
-		if limit > 0 && n > limit {
-			bad("%d tokens, over %s's limit of %d per example", n, model, limit)
-		}
-		total += n
-		longest = max(longest, n)
-	}
-	return total, longest, problems, nil
-}
-
-// encodeExamples writes examples as OpenAI chat fine-tuning JSONL, one
-// {"messages": [...]} object per line.
-func encodeExamples(examples []Example) ([]byte, error) {
-	var buf bytes.Buffer
-	type line struct {
-		Messages []Message `json:"messages"`
-	}
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for _, ex := range examples {
-		if err := enc.Encode(line{Messages: ex.Messages}); err != nil {
-			return nil, err
-		}
-	}
-	return buf.Bytes(), nil
-}
-
-// resolveHyperparameters replaces "auto" values as OpenAI does: epochs so
-// that small files see at least 100 examples and large ones at most 25,000
-// (3 for 100 examples), batch size about 0.2% of the examples, learning-rate
-// multiplier 2.
-func resolveHyperparameters(h Hyperparameters, n int) Hyperparameters {
-	if h.Epochs == 0 {
-		h.Epochs = 3
-		switch {
-		case n > 0 && n*3 < 100:
-			h.Epochs = min(25, 100/n)
-		case n*3 > 25000:
-			h.Epochs = max(1, 25000/n)
-		}
-	}
-	if h.BatchSize == 0 {
-		h.BatchSize = min(256, max(1, (n*2+999)/1000))
-	}
-	if h.LearningRateMultiplier == 0 {
-		h.LearningRateMultiplier = 2
-	}
-	return h
 }
 
 // jobKey hashes what makes two fine-tuning jobs the same.

@@ -25,45 +25,57 @@ func TestPlanFineTuneRefusesWhatOpenAIRejects(t *testing.T) {
 		wants []string
 	}{
 		{"too few examples", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(9)},
-			"training", []string{"9 examples; OpenAI requires at least 10"}},
+			"dataset", []string{"9 examples; OpenAI requires at least 10"}},
 		{"no assistant turn", FineTuneRequest{BaseModel: "gpt-3.5-turbo",
 			Training: withLine(cityExamples(12), 4, Message{Role: RoleUser, Content: "hi"})},
-			"training", []string{"line 5: no assistant message"}},
+			"dataset", []string{"line 5: no assistant message"}},
 		{"unknown role and empty content", FineTuneRequest{BaseModel: "gpt-3.5-turbo",
 			Training: withLine(cityExamples(12), 0, Message{Role: "robot", Content: "x"}, Message{Role: RoleAssistant, Content: " "})},
-			"training", []string{`line 1: message 1 has unknown role "robot"`, "line 1: message 2 (assistant) has empty content"}},
+			"dataset", []string{`line 1: message 1: unknown role "robot"`, "line 1: message 2: empty content"}},
 		{"no messages", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: withLine(cityExamples(10), 9)},
-			"training", []string{"line 10: no messages"}},
+			"dataset", []string{"line 10: no messages"}},
 		{"over the context limit", FineTuneRequest{BaseModel: "gpt-3.5-turbo-0613",
 			Training: withLine(cityExamples(10), 2, Message{Role: RoleUser, Content: long}, Message{Role: RoleAssistant, Content: "ok"})},
-			"training", []string{"line 3: ", "over gpt-3.5-turbo-0613's limit of 4096 per example"}},
+			"dataset", []string{"line 3: ", "over gpt-3.5-turbo-0613's limit of 4096 per example"}},
 		{"bad validation file", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10),
 			Validation: withLine(cityExamples(2), 1, Message{Role: RoleUser, Content: "q"})},
-			"validation", []string{"line 2: no assistant message"}},
+			"dataset (validation)", []string{"line 2: no assistant message"}},
+		{"empty validation file", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10), Validation: exampleSet{}},
+			"dataset (validation)", []string{"0 examples; OpenAI requires at least 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := EstimateFineTune(tc.req, nil)
-			var fe *FineTuneFileError
-			require.ErrorAs(t, err, &fe)
-			assert.Equal(t, tc.file, fe.File)
-			assert.True(t, strings.HasPrefix(err.Error(), "ragvsft: "+tc.file+" file would be rejected by OpenAI: "), err.Error())
+			var ve *ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tc.file, ve.File)
+			assert.True(t, strings.HasPrefix(err.Error(), "ragvsft: "+tc.file+": "), err.Error())
 			for _, w := range tc.wants {
 				assert.Contains(t, err.Error(), w)
 			}
 		})
 	}
-	t.Run("all problems together, with ids", func(t *testing.T) {
+	t.Run("all problems together, with lines", func(t *testing.T) {
 		set := cityExamples(3)
 		set[0].ID = "city-1"
 		set[0].Messages = set[0].Messages[:2]
 		set[2].Messages = set[2].Messages[:1]
 		_, err := EstimateFineTune(FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: set}, nil)
-		var fe *FineTuneFileError
-		require.ErrorAs(t, err, &fe)
-		require.Len(t, fe.Problems, 3)
-		assert.Equal(t, "3 examples; OpenAI requires at least 10", fe.Problems[0].String())
-		assert.Equal(t, "line 1 (id city-1): no assistant message", fe.Problems[1].String())
-		assert.Equal(t, "line 3: no assistant message", fe.Problems[2].String())
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve)
+		require.Len(t, ve.Problems, 3)
+		assert.Equal(t, "3 examples; OpenAI requires at least 10", ve.Problems[0].String())
+		assert.Equal(t, "line 1: no assistant message", ve.Problems[1].String())
+		assert.Equal(t, "city-1", ve.Problems[1].ID)
+		assert.Equal(t, "line 3: no assistant message", ve.Problems[2].String())
+	})
+	t.Run("examples without lines are numbered as written", func(t *testing.T) {
+		set := cityExamples(10)
+		for i := range set {
+			set[i].ID, set[i].Line = "", 0
+		}
+		set[6].Messages = set[6].Messages[:2]
+		_, err := EstimateFineTune(FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: set}, nil)
+		assert.EqualError(t, err, "ragvsft: dataset: line 7: no assistant message")
 	})
 	for _, tc := range []struct {
 		name string
@@ -79,21 +91,6 @@ func TestPlanFineTuneRefusesWhatOpenAIRejects(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
-	}
-}
-
-func TestResolveHyperparameters(t *testing.T) {
-	for _, tc := range []struct {
-		in   Hyperparameters
-		n    int
-		want Hyperparameters
-	}{
-		{Hyperparameters{}, 100, Hyperparameters{Epochs: 3, BatchSize: 1, LearningRateMultiplier: 2}},
-		{Hyperparameters{}, 10, Hyperparameters{Epochs: 10, BatchSize: 1, LearningRateMultiplier: 2}},
-		{Hyperparameters{}, 20000, Hyperparameters{Epochs: 1, BatchSize: 40, LearningRateMultiplier: 2}},
-		{Hyperparameters{Epochs: 7, BatchSize: 4, LearningRateMultiplier: 0.5}, 100, Hyperparameters{Epochs: 7, BatchSize: 4, LearningRateMultiplier: 0.5}},
-	} {
-		assert.Equal(t, tc.want, resolveHyperparameters(tc.in, tc.n))
 	}
 }
 
@@ -145,13 +142,6 @@ func TestJobKey(t *testing.T) {
 		r.Hyperparameters.Epochs = 3
 		assert.NotEqual(t, auto, plan(r))
 	})
-}
-
-func TestEncodeExamples(t *testing.T) {
-	set := exampleSet{{Messages: []Message{{Role: RoleUser, Content: `a "q" <b>`}, {Role: RoleAssistant, Content: "é"}}}}
-	b, err := encodeExamples(set)
-	require.NoError(t, err)
-	assert.Equal(t, `{"messages":[{"role":"user","content":"a \"q\" <b>"},{"role":"assistant","content":"é"}]}`+"\n", string(b))
 }
 
 func TestFineTuneRecord(t *testing.T) {

@@ -161,7 +161,7 @@ func (e Estimate) String() string {
 
 // EstimateFineTune checks req's training (and validation) data as OpenAI
 // would and works out the job's tokens and cost, offline. prices may be nil
-// for DefaultPrices. A file OpenAI would reject returns a *FineTuneFileError
+// for DefaultPrices. A file OpenAI would reject returns a *ValidationError
 // naming every problem and its line.
 func EstimateFineTune(req FineTuneRequest, prices PriceTable) (Estimate, error) {
 	p, err := planFineTune(req, prices)

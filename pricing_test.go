@@ -9,11 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// exampleSet is a Dataset held in memory.
-type exampleSet []Example
-
-func (s exampleSet) Examples() []Example { return s }
-
 // cityExamples builds n examples in the article's format.
 func cityExamples(n int) exampleSet {
 	out := make(exampleSet, n)

@@ -68,13 +68,14 @@ func CountTokens(model, text string) (int, error) {
 
 // CountMessageTokens returns the tokens a conversation takes in the given
 // model's encoding, counted as OpenAI's cookbook counts them: 3 tokens per
-// message plus its role and content, plus 3 tokens that prime the reply. For
+// message plus its role, name and content, plus 1 per name, plus 3 tokens
+// that prime the reply. For
 // a training example it is the number of tokens a fine-tuning job bills per
 // epoch. It is safe for concurrent use.
 func CountMessageTokens(model string, msgs []Message) (int, error) {
 	turns := make([]tokenTurn, len(msgs))
 	for i, m := range msgs {
-		turns[i] = tokenTurn{role: m.Role, content: m.Content}
+		turns[i] = tokenTurn{role: m.Role, name: m.Name, content: m.Content}
 	}
 	return countTurns(EncodingFor(model), turns)
 }
