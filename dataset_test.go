@@ -29,7 +29,7 @@ func jl(pairs ...string) string {
 	return b.String()
 }
 
-func qa(q, a string) string { return jl("user", q, "assistant", a) }
+func qaLine(q, a string) string { return jl("user", q, "assistant", a) }
 
 func weight(w int) *int { return &w }
 
@@ -57,7 +57,7 @@ func TestReadJSONLValid(t *testing.T) {
 	}{
 		{
 			name:  "blank lines are skipped but counted",
-			input: "\n" + qa("q1", "a1") + "\n   \n\t\r\n" + qa("q2", "a2") + "\n\n",
+			input: "\n" + qaLine("q1", "a1") + "\n   \n\t\r\n" + qaLine("q2", "a2") + "\n\n",
 			want: []Example{
 				{ID: "line 2", Line: 2, Messages: []Message{{Role: RoleUser, Content: "q1"}, {Role: RoleAssistant, Content: "a1"}}},
 				{ID: "line 5", Line: 5, Messages: []Message{{Role: RoleUser, Content: "q2"}, {Role: RoleAssistant, Content: "a2"}}},
@@ -114,9 +114,9 @@ func TestReadJSONLBad(t *testing.T) {
 		// want are substrings of the error, each naming its line.
 		want []string
 	}{
-		{"not JSON", qa("q", "a") + "\n{\"messages\": [\n", []string{"in.jsonl: line 2: not valid JSON (column 14): unexpected end of JSON input"}},
+		{"not JSON", qaLine("q", "a") + "\n{\"messages\": [\n", []string{"in.jsonl: line 2: not valid JSON (column 14): unexpected end of JSON input"}},
 		{"garbage", "hello", []string{"line 1: not valid JSON (column 1): invalid character 'h'"}},
-		{"trailing data", qa("q", "a") + " {}", []string{"line 1: not valid JSON", "after top-level value"}},
+		{"trailing data", qaLine("q", "a") + " {}", []string{"line 1: not valid JSON", "after top-level value"}},
 		{"not an object", `["messages"]`, []string{"line 1: a line must be a JSON object, not an array"}},
 		{"null line", `null`, []string{"line 1: a line must be a JSON object, not null"}},
 		{"no messages", `{}`, []string{`line 1: missing "messages"`}},
@@ -149,8 +149,8 @@ func TestReadJSONLBad(t *testing.T) {
 		{"empty parts", `{"messages": [{"role": "user", "content": []}, {"role": "assistant", "content": "a"}]}`, []string{"message 1: content is an empty array"}},
 		{"id not string", `{"id": 7, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}`, []string{"line 1: id must be a string, not a number"}},
 		{"id empty", `{"id": "", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}`, []string{"line 1: id is empty"}},
-		{"id reserved", `{"id": "line 2", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qa("q", "a"), []string{`line 1: id "line 2" is reserved`}},
-		{"duplicate ids", `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qa("q", "a") + "\n" + `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]}`, []string{`line 3: duplicate id "x": also on line 1`}},
+		{"id reserved", `{"id": "line 2", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qaLine("q", "a"), []string{`line 1: id "line 2" is reserved`}},
+		{"duplicate ids", `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qaLine("q", "a") + "\n" + `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]}`, []string{`line 3: duplicate id "x": also on line 1`}},
 		{"invalid UTF-8", "{\"messages\": [{\"role\": \"user\", \"content\": \"\xff\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}", []string{"line 1: not valid UTF-8"}},
 	}
 	for _, tt := range tests {
@@ -213,7 +213,7 @@ func TestReadJSONLHugeLine(t *testing.T) {
 	// A line just over the limit between two good lines: reported by its
 	// number, the lines around it still checked.
 	huge := `{"messages": [{"role": "user", "content": "` + strings.Repeat("x", MaxLineBytes) + `"}]}`
-	input := qa("q", "a") + "\n" + huge + "\n" + jl("robot", "r", "assistant", "a") + "\n" + huge
+	input := qaLine("q", "a") + "\n" + huge + "\n" + jl("robot", "r", "assistant", "a") + "\n" + huge
 	err := ValidateJSONL(strings.NewReader(input), "big.jsonl")
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
@@ -267,7 +267,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 
 func TestReadJSONLReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
-	_, err := ReadJSONL(&failingReader{data: qa("q", "a") + "\n" + qa("q", "a") + "\n{", err: boom}, "f.jsonl")
+	_, err := ReadJSONL(&failingReader{data: qaLine("q", "a") + "\n" + qaLine("q", "a") + "\n{", err: boom}, "f.jsonl")
 	require.ErrorIs(t, err, boom)
 	assert.Equal(t, "ragvsft: f.jsonl: reading line 3: disk on fire", err.Error())
 }
