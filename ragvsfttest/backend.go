@@ -2,6 +2,7 @@ package ragvsfttest
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/ragvsft/ragvsft"
 )
@@ -16,14 +17,41 @@ func (s *OpenAIServer) setBackend(cfg ServerConfig) {
 	s.newFineTuner = cfg.NewFineTuner
 	if s.newFineTuner == nil {
 		s.newFineTuner = func(seed int64, onEpoch func(int, float64)) ragvsft.FineTuner {
-			return &ragvsft.LocalFineTuner{Seed: seed, OnEpoch: onEpoch}
+			return ragvsft.LocalFineTuner{Seed: seed, OnEpoch: onEpoch}
 		}
 	}
-	s.embed = cfg.Embed
-	if s.embed == nil {
-		s.embed = ragvsft.NewLocalEmbeddingFunc()
+	if cfg.Embed != nil {
+		s.embed = func(ctx context.Context, text, model string, dims int) ([]float32, error) {
+			v, err := cfg.Embed(ctx, text)
+			if err != nil || dims == 0 {
+				return v, err
+			}
+			if dims > len(v) {
+				return nil, fmt.Errorf("%w: the embeddings have %d dimensions, fewer than %d", errDimensions, len(v), dims)
+			}
+			return shorten(v, dims), nil
+		}
+		return
+	}
+	s.embed = func(ctx context.Context, text, model string, dims int) ([]float32, error) {
+		if dims == 0 {
+			dims = nativeDims(model)
+		}
+		return ragvsft.NewLocalEmbeddingFunc(dims)(ctx, text)
 	}
 }
 
-// embedFunc is the shape of chromem-go's EmbeddingFunc.
-type embedFunc = func(ctx context.Context, text string) ([]float32, error)
+// nativeDims is the length of a model's embeddings: OpenAI's for its
+// models, so code sized for them works, else the local default.
+func nativeDims(model string) int {
+	switch model {
+	case "text-embedding-3-small", "text-embedding-ada-002":
+		return 1536
+	case "text-embedding-3-large":
+		return 3072
+	}
+	return ragvsft.DefaultLocalEmbeddingDims
+}
+
+// embedFunc embeds text for model, with dims dimensions (0: the model's).
+type embedFunc = func(ctx context.Context, text, model string, dims int) ([]float32, error)

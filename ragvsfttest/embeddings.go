@@ -4,11 +4,16 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strings"
 )
+
+// errDimensions is returned by an embedder asked for more dimensions than
+// its model has.
+var errDimensions = errors.New("too many dimensions")
 
 // maxEmbeddingInputs is OpenAI's limit of inputs per request.
 const maxEmbeddingInputs = 2048
@@ -79,23 +84,28 @@ func (s *OpenAIServer) embeddings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	dims := 0
+	if req.Dimensions != nil {
+		dims = *req.Dimensions
+		if native := nativeDims(req.Model); s.cfg.Embed == nil && strings.HasPrefix(req.Model, "text-embedding-") && dims > native {
+			badRequest(w, "dimensions", "invalid_value", fmt.Sprintf("Invalid 'dimensions': %s has %d dimensions, fewer than %d.", req.Model, native, dims))
+			return
+		}
+	}
 	data := make([]map[string]any, 0, len(inputs))
 	tokens := 0
 	for i, in := range inputs {
-		vec, err := s.embed(r.Context(), in)
-		if err != nil {
+		vec, err := s.embed(r.Context(), in, req.Model, dims)
+		switch {
+		case errors.Is(err, errDimensions):
+			badRequest(w, "dimensions", "invalid_value", "Invalid 'dimensions': "+strings.TrimPrefix(err.Error(), errDimensions.Error()+": ")+".")
+			return
+		case err != nil:
 			if r.Context().Err() != nil {
 				return
 			}
-			serverError(w, fmt.Sprintf("Could not embed input %d: %v", i, err))
+			badRequest(w, "input", "invalid_value", fmt.Sprintf("Invalid 'input[%d]': %v.", i, err))
 			return
-		}
-		if d := req.Dimensions; d != nil {
-			if *d > len(vec) {
-				badRequest(w, "dimensions", "invalid_value", fmt.Sprintf("Invalid 'dimensions': this model's embeddings have %d dimensions, fewer than %d.", len(vec), *d))
-				return
-			}
-			vec = shorten(vec, *d)
 		}
 		var emb any = vec
 		if req.EncodingFormat == "base64" {

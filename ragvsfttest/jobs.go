@@ -152,26 +152,9 @@ func parseHyperparameters(in *hyperparametersIn, prefix string) (requestedHyperp
 }
 
 // resolve fills "auto" hyperparameters from the number of training
-// examples, with the rules OpenAI documents for supervised fine-tuning.
+// examples, as OpenAI does (see ragvsft.Hyperparameters.Resolve).
 func (hp requestedHyperparameters) resolve(nExamples int) ragvsft.Hyperparameters {
-	const minTargetExamples, maxTargetExamples, maxEpochs = 100, 25000, 25
-	out := ragvsft.Hyperparameters{Epochs: hp.epochs, BatchSize: hp.batchSize, LearningRateMultiplier: hp.lrm}
-	n := max(nExamples, 1)
-	if out.Epochs == 0 {
-		out.Epochs = 3
-		if n*out.Epochs < minTargetExamples {
-			out.Epochs = min(maxEpochs, (minTargetExamples+n-1)/n)
-		} else if n*out.Epochs > maxTargetExamples {
-			out.Epochs = max(1, maxTargetExamples/n)
-		}
-	}
-	if out.BatchSize == 0 {
-		out.BatchSize = min(256, max(1, int(math.Ceil(0.002*float64(n)))))
-	}
-	if out.LearningRateMultiplier == 0 {
-		out.LearningRateMultiplier = 2
-	}
-	return out
+	return ragvsft.Hyperparameters{Epochs: hp.epochs, BatchSize: hp.batchSize, LearningRateMultiplier: hp.lrm}.Resolve(nExamples)
 }
 
 func hyperparametersJSON(hp ragvsft.Hyperparameters, req requestedHyperparameters) map[string]any {
@@ -391,21 +374,21 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 		s.failJob(j, JobError{Code: "invalid_training_file", Param: "training_file", Message: "The training file was deleted before it could be validated."})
 		return
 	}
-	training, jerr := validateTrainingFile(trainingFile.content, "training_file")
+	training, jerr := validateTrainingFile(trainingFile.content, trainingFile.ID, "training_file")
 	if jerr != nil {
 		s.failJob(j, *jerr)
 		return
 	}
 	var validation ragvsft.Dataset
 	if validationFile != nil {
-		v, jerr := validateTrainingFile(validationFile.content, "validation_file")
+		v, jerr := validateTrainingFile(validationFile.content, validationFile.ID, "validation_file")
 		if jerr != nil {
 			s.failJob(j, *jerr)
 			return
 		}
 		validation = v
 	}
-	hp := j.hp.resolve(len(training.Examples()))
+	hp := j.hp.resolve(training.Len())
 	if !s.transition(j, statusQueued, func() {
 		j.setHyperparameters(hp)
 		s.addEventLocked(j, "info", "message", "Files validated, moving job to queued state", nil)

@@ -64,11 +64,12 @@ func TestJobFailsValidation(t *testing.T) {
 		code    string
 		message string
 	}{
+		{"empty", "\n", "invalid_n_examples", "Training file has 0 example(s)"},
 		{"too few examples", trainingJSONL(9), "invalid_n_examples", "Training file has 9 example(s), but must have at least 10 examples"},
-		{"not JSON", trainingJSONL(10) + "not json\n", "invalid_training_file", "Line 11"},
-		{"no assistant", trainingJSONL(3) + `{"messages":[{"role":"user","content":"hi"}]}` + "\n" + trainingJSONL(8), "invalid_training_file", "Line 4, key \"messages\": at least one message must be from the assistant"},
-		{"bad role", `{"messages":[{"role":"robot","content":"hi"}]}` + "\n" + trainingJSONL(10), "invalid_training_file", "Line 1"},
-		{"no messages", `{"prompt":"a","completion":"b"}` + "\n", "invalid_training_file", "Line 1, key \"messages\": missing"},
+		{"not JSON", trainingJSONL(10) + "not json\n", "invalid_training_file", "Invalid file format: line 11: not valid JSON"},
+		{"no assistant", trainingJSONL(3) + `{"messages":[{"role":"user","content":"hi"}]}` + "\n" + trainingJSONL(8), "invalid_training_file", "line 4: no assistant message"},
+		{"bad role", `{"messages":[{"role":"robot","content":"hi"}]}` + "\n" + trainingJSONL(10), "invalid_training_file", "line 1: message 1: unknown role \"robot\""},
+		{"no messages", `{"prompt":"a","completion":"b"}` + "\n", "invalid_training_file", "line 1: unknown key \"prompt\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,11 +1,10 @@
 package ragvsfttest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -15,96 +14,48 @@ import (
 // minExamples is OpenAI's minimum number of training examples.
 const minExamples = 10
 
-// examples is a Dataset read from an uploaded file.
-type examples []ragvsft.Example
-
-// Examples returns the examples.
-func (e examples) Examples() []ragvsft.Example { return e }
-
-var validRoles = []string{ragvsft.RoleSystem, ragvsft.RoleDeveloper, ragvsft.RoleUser, ragvsft.RoleAssistant, ragvsft.RoleTool, ragvsft.RoleFunction}
-
 // validateTrainingFile checks an uploaded chat fine-tuning file with
-// OpenAI's rules and returns its examples, or the error a job fails with.
-func validateTrainingFile(content []byte, param string) (examples, *JobError) {
-	bad := func(line int, format string, args ...any) *JobError {
-		return &JobError{
+// OpenAI's rules (ragvsft.ReadJSONL) and returns its examples, or the error
+// a job fails with. param names the file's role: "training_file" or
+// "validation_file".
+func validateTrainingFile(content []byte, fileID, param string) (*ragvsft.JSONLDataset, *JobError) {
+	what := strings.ReplaceAll(param, "_", " ")
+	ds, err := ragvsft.ReadJSONL(bytes.NewReader(content), fileID)
+	n := 0
+	switch {
+	case errors.Is(err, ragvsft.ErrEmptyDataset):
+	case err != nil:
+		msg := strings.TrimPrefix(err.Error(), "ragvsft: ")
+		var ve *ragvsft.ValidationError
+		if errors.As(err, &ve) && len(ve.Problems) > 0 {
+			msg = ve.Problems[0].String()
+			if more := len(ve.Problems) + ve.Omitted - 1; more > 0 {
+				msg += fmt.Sprintf(" (and %d more problems)", more)
+			}
+		}
+		return nil, &JobError{
 			Code:    "invalid_training_file",
 			Param:   param,
-			Message: fmt.Sprintf("The job failed due to an invalid %s. Invalid file format. Line %d, %s", strings.ReplaceAll(param, "_", " "), line, fmt.Sprintf(format, args...)),
+			Message: fmt.Sprintf("The job failed due to an invalid %s. Invalid file format: %s", what, msg),
 		}
+	default:
+		n = ds.Len()
 	}
-	if !utf8.Valid(content) {
-		return nil, &JobError{Code: "invalid_training_file", Param: param, Message: "The job failed due to an invalid " + strings.ReplaceAll(param, "_", " ") + ". The file is not valid UTF-8."}
-	}
-	var out examples
-	sc := bufio.NewScanner(bytes.NewReader(content))
-	sc.Buffer(make([]byte, 0, 64<<10), len(content)+1)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := bytes.TrimSpace(sc.Bytes())
-		if len(text) == 0 {
-			continue
-		}
-		var raw struct {
-			ID       *json.RawMessage              `json:"id"`
-			Messages *[]map[string]json.RawMessage `json:"messages"`
-		}
-		if err := json.Unmarshal(text, &raw); err != nil {
-			return nil, bad(line, "the line is not a JSON object: %v.", err)
-		}
-		if raw.Messages == nil {
-			return nil, bad(line, `key "messages": missing.`)
-		}
-		ex := ragvsft.Example{ID: fmt.Sprintf("line %d", line), Line: line}
-		if raw.ID != nil {
-			var id string
-			if json.Unmarshal(*raw.ID, &id) == nil && id != "" {
-				ex.ID = id
-			}
-		}
-		hasAssistant := false
-		for i, m := range *raw.Messages {
-			var role string
-			if err := json.Unmarshal(m["role"], &role); err != nil || !slices.Contains(validRoles, role) {
-				return nil, bad(line, `key "messages", index %d: invalid or missing "role" %s.`, i, strings.TrimSpace(string(m["role"])))
-			}
-			for k := range m {
-				switch k {
-				case "role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call":
-				default:
-					return nil, bad(line, `key "messages", index %d: unrecognized key %q.`, i, k)
-				}
-			}
-			content, ok := messageText(m["content"])
-			if !ok {
-				if role == ragvsft.RoleAssistant && (m["tool_calls"] != nil || m["function_call"] != nil) {
-					content = ""
-				} else {
-					return nil, bad(line, `key "messages", index %d: "content" must be a string or a list of text parts.`, i)
-				}
-			}
-			if role == ragvsft.RoleAssistant {
-				hasAssistant = true
-			}
-			ex.Messages = append(ex.Messages, ragvsft.Message{Role: role, Content: content})
-		}
-		if !hasAssistant {
-			return nil, bad(line, `key "messages": at least one message must be from the assistant.`)
-		}
-		out = append(out, ex)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, bad(line+1, "could not read the line: %v.", err)
-	}
-	if len(out) < minExamples {
+	if n < minExamples {
 		return nil, &JobError{
 			Code:    "invalid_n_examples",
 			Param:   param,
-			Message: fmt.Sprintf("Training file has %d example(s), but must have at least %d examples", len(out), minExamples),
+			Message: fmt.Sprintf("The job failed due to an invalid %s. %s has %d example(s), but must have at least %d examples", what, upperFirst(what), n, minExamples),
 		}
 	}
-	return out, nil
+	return ds, nil
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // messageText reads a message content that is a string or a list of text
