@@ -180,8 +180,9 @@ func TestChromemRetrieverCancelled(t *testing.T) {
 			return local(context.Background(), s)
 		}})
 		require.NoError(t, err)
+		// chromem's workers may all have passed their ctx check already,
+		// so the embedding count proves nothing; the error must come.
 		require.ErrorIs(t, r.Index(ctx, testCities(50)), context.Canceled)
-		assert.Less(t, calls.Load(), int64(50))
 	})
 	t.Run("retrieve", func(t *testing.T) {
 		r := newIndexed(t, ChromemOptions{}, testCities(50))
