@@ -141,13 +141,11 @@ func (s *OpenAIServer) takeJobFailure() (JobError, bool) {
 // serveFault answers a request with f.
 func serveFault(w http.ResponseWriter, f Fault) {
 	if f.Drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+			return
 		}
-		// Not hijackable (HTTP/2): abort the response instead.
+		// Not hijackable (HTTP/2): net/http's way to abort a response.
 		panic(http.ErrAbortHandler)
 	}
 	status := f.Status
