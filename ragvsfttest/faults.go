@@ -1,6 +1,7 @@
 package ragvsfttest
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -31,9 +32,25 @@ type Fault struct {
 // JobError is why a fine-tuning job failed, as OpenAI reports it in the
 // job's "error" field.
 type JobError struct {
+	// Code is machine-readable, as "invalid_training_file".
 	Code    string `json:"code"`
 	Message string `json:"message"`
-	Param   string `json:"param"`
+	// Param is the parameter at fault, as "training_file"; empty (null on
+	// the wire) when the failure is not about one.
+	Param string `json:"param"`
+}
+
+// MarshalJSON writes an empty Param as null, as OpenAI does.
+func (e JobError) MarshalJSON() ([]byte, error) {
+	var param *string
+	if e.Param != "" {
+		param = &e.Param
+	}
+	return json.Marshal(struct {
+		Code    string  `json:"code"`
+		Message string  `json:"message"`
+		Param   *string `json:"param"`
+	}{e.Code, e.Message, param})
 }
 
 // Faults are failures applied to every request, configurable when the
