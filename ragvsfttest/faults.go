@@ -23,6 +23,10 @@ type Fault struct {
 	// "retry-after-ms" (milliseconds) and "retry-after" (whole seconds,
 	// rounded up).
 	RetryAfter time.Duration
+	// AfterHandling handles the request first (a file is stored, a job
+	// created) and only then fails its response, as when a response is lost
+	// on its way back: a client that retries does the thing twice.
+	AfterHandling bool
 	// Code is the error's "code"; empty means the usual code for Status:
 	// rate_limit_exceeded for 429, server_error for 5xx. Use
 	// "insufficient_quota" for a 429 that no retry will fix.

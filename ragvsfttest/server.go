@@ -232,11 +232,17 @@ func (s *OpenAIServer) route(pattern string, h http.HandlerFunc) {
 				return
 			}
 		}
-		if faulty {
+		w.Header().Set("x-request-id", newID("req_", 32))
+		if faulty && !f.AfterHandling {
 			serveFault(w, f)
 			return
 		}
 		if !s.authorized(w, r) {
+			return
+		}
+		if faulty {
+			h(httptest.NewRecorder(), r)
+			serveFault(w, f)
 			return
 		}
 		h(w, r)
