@@ -18,7 +18,7 @@ import (
 // ReadJSONL agree, that what it accepts is sound, and that the text it
 // reads is what encoding/json decodes. Seeds: testdata/fuzz/FuzzReadJSONL.
 func FuzzReadJSONL(f *testing.F) {
-	f.Add([]byte(qa("q", "a")))
+	f.Add([]byte(qaLine("q", "a")))
 	f.Add([]byte(jl("robot", "x")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ds, err := ReadJSONL(bytes.NewReader(data), "fuzz.jsonl")

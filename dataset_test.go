@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -28,7 +29,7 @@ func jl(pairs ...string) string {
 	return b.String()
 }
 
-func qa(q, a string) string { return jl("user", q, "assistant", a) }
+func qaLine(q, a string) string { return jl("user", q, "assistant", a) }
 
 func weight(w int) *int { return &w }
 
@@ -56,7 +57,7 @@ func TestReadJSONLValid(t *testing.T) {
 	}{
 		{
 			name:  "blank lines are skipped but counted",
-			input: "\n" + qa("q1", "a1") + "\n   \n\t\r\n" + qa("q2", "a2") + "\n\n",
+			input: "\n" + qaLine("q1", "a1") + "\n   \n\t\r\n" + qaLine("q2", "a2") + "\n\n",
 			want: []Example{
 				{ID: "line 2", Line: 2, Messages: []Message{{Role: RoleUser, Content: "q1"}, {Role: RoleAssistant, Content: "a1"}}},
 				{ID: "line 5", Line: 5, Messages: []Message{{Role: RoleUser, Content: "q2"}, {Role: RoleAssistant, Content: "a2"}}},
@@ -113,9 +114,9 @@ func TestReadJSONLBad(t *testing.T) {
 		// want are substrings of the error, each naming its line.
 		want []string
 	}{
-		{"not JSON", qa("q", "a") + "\n{\"messages\": [\n", []string{"in.jsonl: line 2: not valid JSON (column 14): unexpected end of JSON input"}},
+		{"not JSON", qaLine("q", "a") + "\n{\"messages\": [\n", []string{"in.jsonl: line 2: not valid JSON (column 14): unexpected end of JSON input"}},
 		{"garbage", "hello", []string{"line 1: not valid JSON (column 1): invalid character 'h'"}},
-		{"trailing data", qa("q", "a") + " {}", []string{"line 1: not valid JSON", "after top-level value"}},
+		{"trailing data", qaLine("q", "a") + " {}", []string{"line 1: not valid JSON", "after top-level value"}},
 		{"not an object", `["messages"]`, []string{"line 1: a line must be a JSON object, not an array"}},
 		{"null line", `null`, []string{"line 1: a line must be a JSON object, not null"}},
 		{"no messages", `{}`, []string{`line 1: missing "messages"`}},
@@ -144,11 +145,12 @@ func TestReadJSONLBad(t *testing.T) {
 		{"function without name", `{"messages": [{"role": "user", "content": "q"}, {"role": "function", "content": "x"}, {"role": "assistant", "content": "a"}]}`, []string{"message 2: a function message needs a name"}},
 		{"image in system", `{"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "u"}}]}, {"role": "assistant", "content": "a"}]}`, []string{`message 1: content parts of a system message may only be of type "text"`}},
 		{"bad part", `{"messages": [{"role": "user", "content": [{"type": "video"}, {"text": "x"}, {"type": "text"}, 3]}, {"role": "assistant", "content": "a"}]}`, []string{`message 1: content part 1: unknown type "video"`, "content part 2: missing type", `content part 3: missing "text"`, "content part 4: a content part must be an object, not a number"}},
+		{"duplicate part keys", `{"messages": [{"role": "user", "content": [{"type": "text", "text": "a", "text": "b", "type": "text"}]}, {"role": "assistant", "content": "a"}]}`, []string{`message 1: content part 1: duplicate key "text"`, `content part 1: duplicate key "type"`}},
 		{"empty parts", `{"messages": [{"role": "user", "content": []}, {"role": "assistant", "content": "a"}]}`, []string{"message 1: content is an empty array"}},
 		{"id not string", `{"id": 7, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}`, []string{"line 1: id must be a string, not a number"}},
 		{"id empty", `{"id": "", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}`, []string{"line 1: id is empty"}},
-		{"id reserved", `{"id": "line 2", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qa("q", "a"), []string{`line 1: id "line 2" is reserved`}},
-		{"duplicate ids", `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qa("q", "a") + "\n" + `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]}`, []string{`line 3: duplicate id "x": also on line 1`}},
+		{"id reserved", `{"id": "line 2", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qaLine("q", "a"), []string{`line 1: id "line 2" is reserved`}},
+		{"duplicate ids", `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}` + "\n" + qaLine("q", "a") + "\n" + `{"id": "x", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]}`, []string{`line 3: duplicate id "x": also on line 1`}},
 		{"invalid UTF-8", "{\"messages\": [{\"role\": \"user\", \"content\": \"\xff\"}, {\"role\": \"assistant\", \"content\": \"a\"}]}", []string{"line 1: not valid UTF-8"}},
 	}
 	for _, tt := range tests {
@@ -211,7 +213,7 @@ func TestReadJSONLHugeLine(t *testing.T) {
 	// A line just over the limit between two good lines: reported by its
 	// number, the lines around it still checked.
 	huge := `{"messages": [{"role": "user", "content": "` + strings.Repeat("x", MaxLineBytes) + `"}]}`
-	input := qa("q", "a") + "\n" + huge + "\n" + jl("robot", "r", "assistant", "a") + "\n" + huge
+	input := qaLine("q", "a") + "\n" + huge + "\n" + jl("robot", "r", "assistant", "a") + "\n" + huge
 	err := ValidateJSONL(strings.NewReader(input), "big.jsonl")
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
@@ -265,7 +267,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 
 func TestReadJSONLReadError(t *testing.T) {
 	boom := errors.New("disk on fire")
-	_, err := ReadJSONL(&failingReader{data: qa("q", "a") + "\n" + qa("q", "a") + "\n{", err: boom}, "f.jsonl")
+	_, err := ReadJSONL(&failingReader{data: qaLine("q", "a") + "\n" + qaLine("q", "a") + "\n{", err: boom}, "f.jsonl")
 	require.ErrorIs(t, err, boom)
 	assert.Equal(t, "ragvsft: f.jsonl: reading line 3: disk on fire", err.Error())
 }
@@ -493,8 +495,10 @@ func BenchmarkReadJSONL(b *testing.B) {
 // TestValidateJSONLAllocationsDoNotGrow is the benchmark's claim as a test:
 // ten times the lines, the same allocations.
 func TestValidateJSONLAllocationsDoNotGrow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation count")
+	if testing.Short() || raceEnabled() {
+		// The race detector makes sync.Pool drop items at random, so
+		// encoding/json's pooled scanner is reallocated now and then.
+		t.Skip("allocation count: not in -short or -race runs")
 	}
 	small, large := genJSONL(1_000), genJSONL(10_000)
 	allocs := func(data []byte) float64 {
@@ -507,3 +511,92 @@ func TestValidateJSONLAllocationsDoNotGrow(t *testing.T) {
 }
 
 var _ io.Reader = (*failingReader)(nil)
+
+func raceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+func TestReadJSONLOneLineManyProblems(t *testing.T) {
+	line := `{"messages": [` + strings.Repeat(`1, `, 100_000) + `{"role": "assistant", "content": "a"}]}`
+	err := ValidateJSONL(strings.NewReader(line), "one.jsonl")
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Len(t, ve.Problems, MaxProblems)
+	assert.Equal(t, 100_000-MaxProblems, ve.Omitted)
+	assert.Equal(t, Problem{Line: 1, Message: "message 100: a message must be a JSON object, not a number"}, ve.Problems[99])
+}
+
+func ExampleValidateJSONL() {
+	file := `{"messages": [{"role": "user", "content": "What is the population of City_1?"}, {"role": "assistant", "content": "City_1 has about 1967825 inhabitants."}]}
+{"messages": [{"role": "robot", "content": "beep"}]}
+not json`
+	err := ValidateJSONL(strings.NewReader(file), "cities.jsonl")
+	fmt.Println(err)
+
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(len(ve.Problems), "problems; the first on line", ve.Problems[0].Line)
+	}
+	// Output:
+	// ragvsft: cities.jsonl: 3 problems:
+	//   line 2: message 1: unknown role "robot" (want system, developer, user, assistant, tool or function)
+	//   line 2: no assistant message
+	//   line 3: not valid JSON (column 2): invalid character 'o' in literal null (expecting 'u')
+	// 3 problems; the first on line 2
+}
+
+func ExampleQuestions() {
+	file := `{"messages": [{"role": "system", "content": "You're a helpful assistant"}, {"role": "user", "content": "What is the population of City_1?"}, {"role": "assistant", "content": "City_1 has about 1967825 inhabitants."}]}
+{"id": "city-2", "messages": [{"role": "user", "content": "What is the population of City_2?"}, {"role": "assistant", "content": "City_2 has about 519610 inhabitants."}]}`
+	ds, err := ReadJSONL(strings.NewReader(file), "cities.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	questions, err := Questions(ds)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, q := range questions {
+		fmt.Printf("%s: %q -> %q\n", q.ID, q.Text, q.Gold)
+	}
+	docs, _ := Documents(ds)
+	fmt.Println(len(docs), "documents, the first:", docs[0].Text)
+	// Output:
+	// line 1: "What is the population of City_1?" -> "City_1 has about 1967825 inhabitants."
+	// city-2: "What is the population of City_2?" -> "City_2 has about 519610 inhabitants."
+	// 2 documents, the first: City_1 has about 1967825 inhabitants.
+}
+
+func TestReadJSONLCities(t *testing.T) {
+	data := CitiesJSONL(CitiesCount, CitiesSeed)
+	ds, err := ReadJSONL(bytes.NewReader(data), "cities.jsonl")
+	require.NoError(t, err)
+	require.Equal(t, CitiesCount, ds.Len())
+
+	qs, err := Questions(ds)
+	require.NoError(t, err)
+	require.Len(t, qs, CitiesCount)
+	assert.Equal(t, Question{ID: "line 3", Text: "What is the population of City_3?", Gold: "City_3 has about 4714226 inhabitants.", DocID: "line 3"}, qs[2])
+	docs, err := Documents(ds)
+	require.NoError(t, err)
+	require.Len(t, docs, CitiesCount)
+	assert.Equal(t, Document{ID: "line 100", Text: qs[99].Gold}, docs[99])
+
+	// Written back, the file is OpenAI's format with the same examples.
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSONL(&buf, ds.Examples()))
+	back, err := ReadJSONL(&buf, "back.jsonl")
+	require.NoError(t, err)
+	assert.Equal(t, ds.Examples(), back.Examples())
+}

@@ -17,9 +17,23 @@ func TestLocalDevSweep(t *testing.T) {
 	if os.Getenv("LOCALDEV") == "" {
 		t.Skip()
 	}
-	for _, name := range []string{"cities"} {
+	comp, _ := os.ReadFile("testdata/companies.jsonl")
+	for _, name := range []string{"cities", "companies"} {
 		data := parseJSONLForTest(t, CitiesJSONL(100, 42))
+		if name == "companies" {
+			data = parseJSONLForTest(t, comp)
+		}
 		qs := questionsOf(data)
+		rag := 0
+		for i, q := range qs {
+			resp, _ := NewLocalModel().Chat(context.Background(), ragRequest(q.question, passagesWithGold(qs, i)))
+			if articleCorrect(resp.Content, q.gold) {
+				rag++
+			} else {
+				t.Logf("RAG miss: %s -> %s", q.question, resp.Content)
+			}
+		}
+		t.Logf("%s rag %d/%d", name, rag, len(qs))
 		for _, ep := range []int{1, 2, 3, 5, 10, 20, 30} {
 			start := time.Now()
 			var losses []string

@@ -456,3 +456,28 @@ func TestChromemRetrieverArticleCities(t *testing.T) {
 		}
 	}
 }
+
+func ExampleNewChromemRetriever() {
+	ctx := context.Background()
+	r, err := NewChromemRetriever(ChromemOptions{}) // in memory, local embedding
+	if err != nil {
+		panic(err)
+	}
+	err = r.Index(ctx, []Document{
+		{ID: "c1", Text: "City_1 has about 1967825 inhabitants."},
+		{ID: "c2", Text: "City_2 has about 519610 inhabitants."},
+		{ID: "c3", Text: "City_3 has about 4714226 inhabitants."},
+	})
+	if err != nil {
+		panic(err)
+	}
+	hits, err := r.Retrieve(ctx, "What is the population of City_2?", 2)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(hits[0].Rank, hits[0].Document.Text)
+	fmt.Println("gold rank:", GoldRank(hits, "c2"))
+	// Output:
+	// 0 City_2 has about 519610 inhabitants.
+	// gold rank: 0
+}

@@ -2,6 +2,7 @@ package ragvsft
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -225,4 +226,33 @@ func FuzzExtractNumber(f *testing.F) {
 			t.Fatalf("ExtractNumber(%q) = %v, %q; reading %q back gives %v, %q, %v", s, v, text, text, v2, text2, ok2)
 		}
 	})
+}
+
+func ExampleExtractNumber() {
+	for _, s := range []string{
+		"City_17 has about 1,967,825 inhabitants.",
+		"Roughly 2.5 million people.",
+		"I don't know.",
+	} {
+		v, text, ok := ExtractNumber(s)
+		fmt.Printf("%v %q %v\n", v, text, ok)
+	}
+	// Output:
+	// 1.967825e+06 "1,967,825" true
+	// 2.5e+06 "2.5 million" true
+	// 0 "" false
+}
+
+func ExampleNumericEvaluator() {
+	q := Question{ID: "city-1", Gold: "City_1 has about 1967825 inhabitants."}
+	for _, answer := range []string{"About 1,967,825 people.", "City_1 has about 519610 inhabitants."} {
+		v, err := NumericEvaluator{}.Evaluate(context.Background(), q, answer)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("correct=%v extracted=%s reason=%q\n", v.Correct, v.Extracted, v.Reason)
+	}
+	// Output:
+	// correct=true extracted=1967825 reason=""
+	// correct=false extracted=519610 reason="got 519610, want 1967825"
 }
