@@ -315,6 +315,12 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", rec.JobID, rec.ModelID, p.key)
 		return f.result(rec), nil
 	}
+	// Writing the record before the first request proves RunDir is
+	// writable before anything is spent.
+	rec.BaseModel, rec.Suffix, rec.Seed, rec.Estimate = p.req.BaseModel, p.req.Suffix, p.req.Seed, p.estimate
+	if err := f.saveRecord(rec); err != nil {
+		return nil, err
+	}
 	job, err := f.attach(ctx, c, p, rec)
 	if err != nil {
 		return nil, err
@@ -437,7 +443,6 @@ func (f *OpenAIFineTuner) saveRecord(rec *fineTuneRecord) error {
 // attach returns the job for p: the recorded one, else one found by its key
 // in the job list, else a new one (uploading the files first if needed).
 func (f *OpenAIFineTuner) attach(ctx context.Context, c *openAIClient, p *fineTunePlan, rec *fineTuneRecord) (*openai.FineTuningJob, error) {
-	rec.BaseModel, rec.Suffix, rec.Seed, rec.Estimate = p.req.BaseModel, p.req.Suffix, p.req.Seed, p.estimate
 	if rec.JobID != "" {
 		job, err := c.jobs.Get(ctx, rec.JobID)
 		switch {
@@ -591,7 +596,10 @@ func (f *OpenAIFineTuner) create(ctx context.Context, c *openAIClient, p *fineTu
 		if err == nil {
 			return job, nil
 		}
-		if !transient(err) || attempt >= retries {
+		// A per-attempt timeout (OpenAIConfig.RequestTimeout) is worth a
+		// retry; the caller's own deadline is not.
+		timedOut := errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+		if !(transient(err) || timedOut) || attempt >= retries {
 			return nil, c.wrap("creating fine-tuning job on "+rec.TrainingFileID, err)
 		}
 		if found, ferr := f.findJob(ctx, c, p.key); ferr == nil && found != nil {
