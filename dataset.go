@@ -376,7 +376,9 @@ func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 // are not written: "id" is a ragvsft extension OpenAI does not define, so
 // the file is plain OpenAI format (ReadJSONL gives the examples back with
 // "line N" IDs). The examples are validated as by NewDataset first;
-// nothing is written when one is invalid.
+// nothing is written when one is invalid. Examples read from a file that
+// uses tool calls cannot be written back, since a Message does not carry
+// them.
 func WriteJSONL(w io.Writer, examples []Example) error {
 	if _, err := checkExamples("examples", examples); err != nil {
 		return err
@@ -579,9 +581,11 @@ func scanJSONL(r io.Reader, name string, keep bool) ([]Example, error) {
 		if lineNo == 1 {
 			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
 		}
-		if tooLong || len(line) > MaxLineBytes {
+		switch {
+		case tooLong || len(line) > MaxLineBytes:
 			ps.add(Problem{Line: lineNo, Message: fmt.Sprintf("line is longer than the limit of %d bytes (MaxLineBytes)", MaxLineBytes)})
-		} else if len(trimJSONSpace(line)) > 0 {
+			keep, p.keep, examples = false, false, nil
+		case len(trimJSONSpace(line)) > 0:
 			count++
 			p.parse(line, lineNo)
 			for _, msg := range p.problems {
@@ -598,16 +602,15 @@ func scanJSONL(r io.Reader, name string, keep bool) ([]Example, error) {
 					ids[p.id] = lineNo
 				}
 			}
-		}
-		if ps.any() {
-			keep, p.keep, examples = false, false, nil
-		}
-		if keep {
-			id := p.id
-			if !p.hasID {
-				id = "line " + strconv.Itoa(lineNo)
+			if ps.any() {
+				// The file is rejected whole: stop keeping examples.
+				keep, p.keep, examples = false, false, nil
 			}
-			if len(trimJSONSpace(line)) > 0 {
+			if keep {
+				id := p.id
+				if !p.hasID {
+					id = "line " + strconv.Itoa(lineNo)
+				}
 				examples = append(examples, Example{ID: id, Line: lineNo, Messages: p.messages})
 			}
 		}

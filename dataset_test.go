@@ -577,3 +577,26 @@ func ExampleQuestions() {
 	// city-2: "What is the population of City_2?" -> "City_2 has about 519610 inhabitants."
 	// 2 documents, the first: City_1 has about 1967825 inhabitants.
 }
+
+func TestReadJSONLCities(t *testing.T) {
+	data := CitiesJSONL(CitiesCount, CitiesSeed)
+	ds, err := ReadJSONL(bytes.NewReader(data), "cities.jsonl")
+	require.NoError(t, err)
+	require.Equal(t, CitiesCount, ds.Len())
+
+	qs, err := Questions(ds)
+	require.NoError(t, err)
+	require.Len(t, qs, CitiesCount)
+	assert.Equal(t, Question{ID: "line 3", Text: "What is the population of City_3?", Gold: "City_3 has about 4714226 inhabitants.", DocID: "line 3"}, qs[2])
+	docs, err := Documents(ds)
+	require.NoError(t, err)
+	require.Len(t, docs, CitiesCount)
+	assert.Equal(t, Document{ID: "line 100", Text: qs[99].Gold}, docs[99])
+
+	// Written back, the file is OpenAI's format with the same examples.
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSONL(&buf, ds.Examples()))
+	back, err := ReadJSONL(&buf, "back.jsonl")
+	require.NoError(t, err)
+	assert.Equal(t, ds.Examples(), back.Examples())
+}

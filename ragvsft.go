@@ -201,7 +201,7 @@ func (e *Experiment) settings() (Experiment, error) {
 	}
 	switch {
 	case s.K < 0:
-		return s, fmt.Errorf("ragvsft: k must be positive, got %d", s.K)
+		return s, fmt.Errorf("%w, got %d", ErrBadK, s.K)
 	case s.K == 0:
 		s.K = DefaultK
 	}
@@ -242,7 +242,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := newReport(s, questions)
-	defer rep.finish()
+	// Whatever happens, the report summarizes what finished.
+	defer func() {
+		rep.summarize()
+		rep.finish()
+	}()
 
 	var needRetrieval, needFineTune bool
 	for _, a := range s.Arms {
@@ -273,9 +277,7 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.FineTune = ft
 
-	err = s.askAll(ctx, rep, questions, retrieved, ft)
-	rep.summarize()
-	return rep, err
+	return rep, s.askAll(ctx, rep, questions, retrieved, ft)
 }
 
 // retrieveAll indexes the documents and retrieves once per question; the
