@@ -62,7 +62,8 @@ type OpenAIFineTuner struct {
 	// (default 1 min), and starts over when something does.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
-	// Out, if set, receives one progress line per step and event.
+	// Out, if set, receives one progress line per step and event. The
+	// estimate is not printed: call Estimate for it before spending.
 	Out io.Writer
 }
 
@@ -306,7 +307,6 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	if err != nil {
 		return nil, err
 	}
-	f.logf("%s", p.estimate)
 	rec, err := f.loadRecord(p.key)
 	if err != nil {
 		return nil, err
@@ -325,7 +325,22 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	if err != nil {
 		return nil, err
 	}
+	if job.Status == openai.FineTuningJobStatusSucceeded {
+		// Finished before this call: its events were another run's.
+		f.succeeded(rec, job)
+		f.logf("fine-tune %s: reusing model %s (key %.12s)", job.ID, rec.ModelID, p.key)
+		return f.result(rec), f.saveRecord(rec)
+	}
 	return f.wait(ctx, c, rec, job)
+}
+
+// succeeded copies a succeeded job's outcome into rec.
+func (f *OpenAIFineTuner) succeeded(rec *fineTuneRecord, job *openai.FineTuningJob) {
+	rec.JobID = job.ID
+	rec.Status = string(job.Status)
+	rec.ModelID = job.FineTunedModel
+	rec.TrainedTokens = int(job.TrainedTokens)
+	rec.Hyperparameters = jobHyperparameters(job, rec.Estimate.Hyperparameters)
 }
 
 // Cancel asks the server to cancel a fine-tuning job, and marks its record in
@@ -645,9 +660,7 @@ func (f *OpenAIFineTuner) wait(ctx context.Context, c *openAIClient, rec *fineTu
 			rec.Status = string(job.Status)
 			switch job.Status {
 			case openai.FineTuningJobStatusSucceeded:
-				rec.ModelID = job.FineTunedModel
-				rec.TrainedTokens = int(job.TrainedTokens)
-				rec.Hyperparameters = jobHyperparameters(job, rec.Estimate.Hyperparameters)
+				f.succeeded(rec, job)
 				if err := f.saveRecord(rec); err != nil {
 					return nil, err
 				}
