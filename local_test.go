@@ -261,3 +261,89 @@ func TestLocalFineTuneEpochsMatchesFineTune(t *testing.T) {
 	_, err = LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 3, 0)
 	assert.ErrorIs(t, err, ErrBadHyperparameters)
 }
+
+func BenchmarkLocalFineTuneCompanies30Epochs(b *testing.B) {
+	data := companiesForTest(b)
+	for b.Loop() {
+		_, err := LocalFineTuner{}.FineTune(context.Background(),
+			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 30}, Seed: 42})
+		require.NoError(b, err)
+	}
+}
+
+// companiesPassages returns 5 passages for question i of the companies:
+// the gold (at rank i%5 when withGold), the company's two other facts, and
+// other companies' facts. The company's other facts share its name, so the
+// reader must pick the sentence that answers this question.
+func companiesPassages(qs []qa, i int, withGold bool) []string {
+	c := i / 3 * 3
+	docs := []string{qs[(i+50)%len(qs)].gold, qs[c+(i+1)%3].gold, qs[c+(i+2)%3].gold, qs[(i+91)%len(qs)].gold}
+	if !withGold {
+		return append(docs, qs[(i+120)%len(qs)].gold)
+	}
+	r := i % 5
+	return append(docs[:r:r], append([]string{qs[i].gold}, docs[r:]...)...)
+}
+
+func TestLocalCompanies(t *testing.T) {
+	data := companiesForTest(t)
+	qs := questionsOf(data)
+	require.Len(t, qs, 180)
+	base := NewLocalModel()
+	t.Run("base closed book abstains", func(t *testing.T) {
+		correct, abstained := closedBookAccuracy(t, base, qs)
+		assert.Zero(t, correct)
+		assert.Equal(t, len(qs), abstained)
+	})
+	t.Run("reader with the gold among the company's facts", func(t *testing.T) {
+		for i, q := range qs {
+			resp, err := base.Chat(context.Background(), ragRequest(q.question, companiesPassages(qs, i, true)))
+			require.NoError(t, err)
+			require.Equal(t, q.gold, resp.Content, q.question)
+		}
+	})
+	t.Run("reader without the gold does not answer from another fact", func(t *testing.T) {
+		for i, q := range qs {
+			resp, err := base.Chat(context.Background(), ragRequest(q.question, companiesPassages(qs, i, false)))
+			require.NoError(t, err)
+			require.Equal(t, localAbstention, resp.Content, q.question)
+		}
+	})
+	t.Run("fine-tuning memorizes gradually", func(t *testing.T) {
+		counts := []int{1, 3, 10, 30}
+		fts, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), FineTuneRequest{Training: data, Seed: 42}, counts...)
+		require.NoError(t, err)
+		var got []int
+		for _, ft := range fts {
+			correct, _ := closedBookAccuracy(t, ft.Model, qs)
+			got = append(got, correct)
+		}
+		t.Logf("companies closed book after %v epochs: %v of %d", counts, got, len(qs))
+		assert.Zero(t, got[0])
+		assert.Less(t, got[1], len(qs)/4)
+		assert.Less(t, got[1], got[2])
+		assert.LessOrEqual(t, got[2], got[3])
+		assert.GreaterOrEqual(t, got[3], len(qs)*9/10)
+	})
+}
+
+// A model fine-tuned on one knowledge base knows nothing of another.
+func TestLocalKnowsOnlyItsTrainingData(t *testing.T) {
+	cities, companies := citiesForTest(t), companiesForTest(t)
+	onCities, _ := citiesFineTuned(t, 30)
+	fts, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), FineTuneRequest{Training: companies, Seed: 42}, 30)
+	require.NoError(t, err)
+	onCompanies := fts[0].Model
+
+	correct, abstained := closedBookAccuracy(t, onCities, questionsOf(companies))
+	t.Logf("cities model on companies: %d correct, %d abstained of %d", correct, abstained, len(companies))
+	assert.Zero(t, correct)
+	correct, abstained = closedBookAccuracy(t, onCompanies, questionsOf(cities))
+	t.Logf("companies model on cities: %d correct, %d abstained of %d", correct, abstained, len(cities))
+	assert.Zero(t, correct)
+
+	unseen := closedBookRequest("What is the population of City_101?")
+	resp, err := onCities.Chat(context.Background(), unseen)
+	require.NoError(t, err)
+	t.Logf("cities model on City_101: %q", resp.Content)
+}

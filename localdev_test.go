@@ -44,7 +44,7 @@ func TestLocalDevSweep(t *testing.T) {
 			el := time.Since(start)
 			c, a := closedBookAccuracy(t, m, qs)
 			raw := 0
-			var gms []float64
+			var gms, mins []float64
 			for _, q := range qs {
 				g, _ := m.mem.Generate(context.Background(), fmt.Sprintf(testClosedFmt, q.question), localmodel.GenerateOptions{MaxTokens: 100})
 				ans := strings.Join(g.Tokens, "")
@@ -52,9 +52,13 @@ func TestLocalDevSweep(t *testing.T) {
 					raw++
 				}
 				gms = append(gms, math.Exp(g.MeanLogProb))
+				mins = append(mins, g.MinProb)
 			}
 			sort.Float64s(gms)
-			t.Logf("%s epochs %d: correct %d abstained %d raw %d gm q10/50/90 %.2f %.2f %.2f (train %v) loss %v", name, ep, c, a, raw, gms[10], gms[50], gms[90], el, losses[len(losses)-1])
+			sort.Float64s(mins)
+			n := len(mins)
+			t.Logf("   min q10/50/90 %.2f %.2f %.2f", mins[n/10], mins[n/2], mins[n*9/10])
+			t.Logf("%s epochs %d: correct %d abstained %d raw %d gm q10/50/90 %.2f %.2f %.2f (train %v) loss %v", name, ep, c, a, raw, gms[n/10], gms[n/2], gms[n*9/10], el, losses[len(losses)-1])
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -147,4 +148,11 @@ func fineTuneForTest(t testing.TB, data exampleSet, epochs int) *LocalModel {
 	})
 	require.NoError(t, err)
 	return ft.Model.(*LocalModel)
+}
+
+func companiesForTest(t testing.TB) exampleSet {
+	t.Helper()
+	data, err := os.ReadFile("testdata/companies.jsonl")
+	require.NoError(t, err)
+	return parseJSONLForTest(t, data)
 }

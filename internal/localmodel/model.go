@@ -307,6 +307,8 @@ type Generation struct {
 	// End included when it was generated; exp(MeanLogProb) is their
 	// geometric mean probability, the model's confidence.
 	MeanLogProb float64
+	// MinProb is the smallest probability of a generated token.
+	MinProb float64
 	// Truncated reports that MaxTokens was reached before End.
 	Truncated bool
 }
@@ -327,6 +329,7 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 	logits, probs := make([]float64, V), make([]float64, V)
 	var feats []uint64
 	var logSum float64
+	gen.MinProb = 1
 	p1, p2 := bos, bos
 	for pos := 0; ; pos++ {
 		if err := ctx.Err(); err != nil {
@@ -344,6 +347,7 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 			softmax(logits, probs, 1)
 		}
 		logSum += math.Log(max(probs[next], 1e-300))
+		gen.MinProb = min(gen.MinProb, probs[next])
 		n := len(gen.Tokens) + 1
 		if next == 0 {
 			gen.MeanLogProb = logSum / float64(n)
