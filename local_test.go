@@ -12,10 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func citiesForTest(t testing.TB) exampleSet {
-	return parseJSONLForTest(t, CitiesJSONL(CitiesCount, CitiesSeed))
-}
-
 // passagesWithGold returns 5 passages of qs, the gold of qs[i] at rank
 // i%5 and four others around it.
 func passagesWithGold(qs []qa, i int) []string {
@@ -311,11 +307,10 @@ func TestLocalCompanies(t *testing.T) {
 	})
 	t.Run("fine-tuning memorizes gradually", func(t *testing.T) {
 		counts := []int{1, 3, 10, 30}
-		fts, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), FineTuneRequest{Training: data, Seed: 42}, counts...)
-		require.NoError(t, err)
 		var got []int
-		for _, ft := range fts {
-			correct, _ := closedBookAccuracy(t, ft.Model, qs)
+		for _, epochs := range counts {
+			m, _ := fineTuned(t, "companies", epochs)
+			correct, _ := closedBookAccuracy(t, m, qs)
 			got = append(got, correct)
 		}
 		t.Logf("companies closed book after %v epochs: %v of %d", counts, got, len(qs))
@@ -331,9 +326,7 @@ func TestLocalCompanies(t *testing.T) {
 func TestLocalKnowsOnlyItsTrainingData(t *testing.T) {
 	cities, companies := citiesForTest(t), companiesForTest(t)
 	onCities, _ := citiesFineTuned(t, 30)
-	fts, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), FineTuneRequest{Training: companies, Seed: 42}, 30)
-	require.NoError(t, err)
-	onCompanies := fts[0].Model
+	onCompanies, _ := fineTuned(t, "companies", 30)
 
 	correct, abstained := closedBookAccuracy(t, onCities, questionsOf(companies))
 	t.Logf("cities model on companies: %d correct, %d abstained of %d", correct, abstained, len(companies))
