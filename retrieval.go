@@ -1,6 +1,9 @@
 package ragvsft
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Hit is one retrieved document.
 type Hit struct {
@@ -21,3 +24,22 @@ type Retriever interface {
 	Index(ctx context.Context, docs []Document) error
 	Retrieve(ctx context.Context, query string, k int) ([]Hit, error)
 }
+
+// GoldRank returns the Rank of the hit whose document has ID docID, or -1
+// when docID is empty or was not retrieved. An Experiment records it per
+// question to compute hit@k and the mean reciprocal rank.
+func GoldRank(hits []Hit, docID string) int {
+	if docID == "" {
+		return -1
+	}
+	for _, h := range hits {
+		if h.Document.ID == docID {
+			return h.Rank
+		}
+	}
+	return -1
+}
+
+// ErrBadK is returned by Retrieve for k <= 0; the returned error wraps it
+// and names the k that was asked for.
+var ErrBadK = errors.New("ragvsft: k must be positive")

@@ -1,0 +1,200 @@
+package ragvsft
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/philippgille/chromem-go"
+)
+
+// DefaultLocalEmbeddingDims is the vector length NewLocalEmbeddingFunc uses
+// when asked for dims <= 0. 1024 buckets keep hash collisions between the
+// features of a short question and a short passage rare (see
+// NewLocalEmbeddingFunc) while a 10,000-document index stays around 40 MB.
+const DefaultLocalEmbeddingDims = 1024
+
+// localEmbeddingVersion names the feature recipe of NewLocalEmbeddingFunc.
+// It is part of the model name stored beside persisted embeddings, so a
+// change of recipe re-embeds instead of mixing vectors of two recipes.
+const localEmbeddingVersion = "ragvsft-local-hash-v1"
+
+// localEmbeddingModel is the name a ChromemRetriever records for the
+// embeddings of NewLocalEmbeddingFunc(dims).
+func localEmbeddingModel(dims int) string {
+	if dims <= 0 {
+		dims = DefaultLocalEmbeddingDims
+	}
+	return localEmbeddingVersion + "/" + strconv.Itoa(dims)
+}
+
+// Feature weights. Whole words carry the meaning a question and its passage
+// share, so they weigh most; bigrams reward shared phrases; character n-grams
+// give partial credit for inflections and glued tokens ("City_17" vs "17").
+const (
+	unigramWeight  = 2.0
+	bigramWeight   = 1.0
+	partWeight     = 1.0
+	charGramWeight = 0.5
+	minCharGram    = 3
+	maxCharGram    = 5
+)
+
+// NewLocalEmbeddingFunc returns an embedding function that needs no network,
+// no model weights and no state: the offline default of ChromemRetriever.
+// dims is the vector length; dims <= 0 means DefaultLocalEmbeddingDims.
+//
+// The text is lower-cased and cut into words (runs of letters, digits,
+// marks and underscores; "City_17" is one word, and also yields "city" and
+// "17"). Each word contributes itself, the bigram with the next word and its
+// character n-grams of length 3 to 5 taken from "<word>" (the angle brackets
+// mark the word's edges, so "_17>" differs from the "_17" inside "City_170");
+// words made of digits only get no n-grams, as parts of a number mean nothing.
+// Every feature is hashed with 64-bit FNV-1a into one of dims buckets with a
+// sign taken from the hash (signed feature hashing, so collisions cancel out
+// on average instead of piling up). A feature of weight w seen n times weighs
+// w*(1+ln n) (sublinear, so a repeated word does not drown the others), and
+// the vector is L2-normalized, as chromem requires. The same text always
+// gives the same vector, on any machine.
+//
+// Why it works for retrieval: the cosine of two such vectors approximates the
+// weighted overlap of their words and word pieces, so a question finds the
+// passage that repeats its rare words ("City_17"), which is what a BM25-like
+// lexical retriever does. Its limits: it is purely lexical. It knows no
+// synonyms or paraphrases ("inhabitants" and "people" share nothing), no
+// word order beyond bigrams, and no language; common words weigh as much as
+// rare ones (there is no IDF, since the function sees one text at a time).
+// Use a neural embedding (for example OpenAI's) when questions and passages
+// do not share words.
+//
+// The function honours ctx (it returns ctx.Err() once ctx is done) and
+// returns an error for a text with no visible characters. It is safe for
+// concurrent use.
+func NewLocalEmbeddingFunc(dims int) chromem.EmbeddingFunc {
+	if dims <= 0 {
+		dims = DefaultLocalEmbeddingDims
+	}
+	return func(ctx context.Context, text string) ([]float32, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return localEmbed(ctx, text, dims)
+	}
+}
+
+// errEmptyText is returned when there is nothing to embed.
+var errEmptyText = errors.New("ragvsft: cannot embed a text with no visible characters")
+
+// feature is one hashed feature: its weight and how often it occurred.
+type feature struct {
+	weight float64
+	n      int
+}
+
+func localEmbed(ctx context.Context, text string, dims int) ([]float32, error) {
+	words := embedWords(text)
+	feats := make(map[string]*feature, len(words)*16)
+	add := func(f string, w float64) {
+		if ft, ok := feats[f]; ok {
+			ft.n++
+			ft.weight = max(ft.weight, w)
+			return
+		}
+		feats[f] = &feature{weight: w, n: 1}
+	}
+	if len(words) == 0 {
+		// Punctuation only: the text itself is the one feature, so such a
+		// text still finds itself.
+		t := strings.TrimSpace(text)
+		if t == "" {
+			return nil, errEmptyText
+		}
+		add("x:"+t, unigramWeight)
+	}
+	for i, w := range words {
+		// Long inputs: check for cancellation now and then, not per word.
+		if i%256 == 255 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		add("w:"+w, unigramWeight)
+		if i+1 < len(words) {
+			add("b:"+w+" "+words[i+1], bigramWeight)
+		}
+		if strings.Contains(w, "_") {
+			for _, part := range strings.Split(w, "_") {
+				if part != "" {
+					add("w:"+part, partWeight)
+				}
+			}
+		}
+		if isDigits(w) {
+			// Pieces of a number ("967" of "1967825") say nothing
+			// about meaning and only add hash collisions.
+			continue
+		}
+		r := []rune("<" + w + ">")
+		for n := minCharGram; n <= maxCharGram; n++ {
+			for s := 0; s+n <= len(r); s++ {
+				add("c:"+string(r[s:s+n]), charGramWeight)
+			}
+		}
+	}
+	return hashFeatures(feats, dims), nil
+}
+
+// isDigits reports whether w is made of digits only.
+func isDigits(w string) bool {
+	for _, r := range w {
+		if !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// embedWords lower-cases text and splits it into words.
+func embedWords(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || r == '_')
+	})
+}
+
+// hashFeatures turns features into a signed, hashed, L2-normalized vector.
+// Map iteration order does not matter: each bucket is a sum.
+func hashFeatures(feats map[string]*feature, dims int) []float32 {
+	acc := make([]float64, dims)
+	h := fnv.New64a()
+	for f, ft := range feats {
+		h.Reset()
+		h.Write([]byte(f))
+		sum := h.Sum64()
+		// Sublinear: n occurrences weigh w*(1+ln n), not w*n.
+		w := ft.weight * (1 + math.Log(float64(ft.n)))
+		if sum>>63 == 1 {
+			w = -w
+		}
+		acc[(sum&(1<<63-1))%uint64(dims)] += w
+	}
+	var norm float64
+	for _, v := range acc {
+		norm += v * v
+	}
+	norm = math.Sqrt(norm)
+	out := make([]float32, dims)
+	if norm == 0 {
+		// Every feature cancelled out (vanishingly rare): a fixed unit
+		// vector keeps chromem's "normalized" contract.
+		out[0] = 1
+		return out
+	}
+	for i, v := range acc {
+		out[i] = float32(v / norm)
+	}
+	return out
+}

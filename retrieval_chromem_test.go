@@ -1,0 +1,483 @@
+package ragvsft
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/philippgille/chromem-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// countingEmbed wraps the local embedding and counts its calls.
+type countingEmbed struct {
+	calls atomic.Int64
+	inner chromem.EmbeddingFunc
+}
+
+func newCountingEmbed() *countingEmbed {
+	return &countingEmbed{inner: NewLocalEmbeddingFunc(0)}
+}
+
+func (c *countingEmbed) embed(ctx context.Context, text string) ([]float32, error) {
+	c.calls.Add(1)
+	return c.inner(ctx, text)
+}
+
+func newIndexed(t *testing.T, opts ChromemOptions, docs []Document) *ChromemRetriever {
+	t.Helper()
+	r, err := NewChromemRetriever(opts)
+	require.NoError(t, err)
+	require.NoError(t, r.Index(context.Background(), docs))
+	return r
+}
+
+func TestChromemRetrieverCities(t *testing.T) {
+	ctx := context.Background()
+	docs := testCities(100)
+	r := newIndexed(t, ChromemOptions{}, docs)
+	require.Equal(t, 100, r.Count())
+	for i, d := range docs {
+		hits, err := r.Retrieve(ctx, fmt.Sprintf("What is the population of City_%d?", i+1), 5)
+		require.NoError(t, err)
+		require.Len(t, hits, 5)
+		assert.Equal(t, 0, GoldRank(hits, d.ID), "City_%d", i+1)
+		assert.Equal(t, d, hits[0].Document)
+		for j, h := range hits {
+			assert.Equal(t, j, h.Rank)
+			if j > 0 {
+				assert.GreaterOrEqual(t, hits[j-1].Score, h.Score)
+			}
+			assert.LessOrEqual(t, h.Score, 1.0+1e-6)
+		}
+	}
+}
+
+func TestChromemRetrieverK(t *testing.T) {
+	ctx := context.Background()
+	docs := testCities(7)
+	r := newIndexed(t, ChromemOptions{}, docs)
+	tests := []struct {
+		k       int
+		wantLen int
+		wantErr string
+	}{
+		{k: 0, wantErr: "ragvsft: k must be positive, got 0"},
+		{k: -3, wantErr: "ragvsft: k must be positive, got -3"},
+		{k: 1, wantLen: 1},
+		{k: 7, wantLen: 7},
+		{k: 8, wantLen: 7},
+		{k: 1000, wantLen: 7},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint("k=", tt.k), func(t *testing.T) {
+			hits, err := r.Retrieve(ctx, "population of City_3", tt.k)
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				require.ErrorIs(t, err, ErrBadK)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, hits, tt.wantLen)
+			assert.Equal(t, "city-3", hits[0].Document.ID)
+			ids := map[string]bool{}
+			for _, h := range hits {
+				ids[h.Document.ID] = true
+			}
+			assert.Len(t, ids, tt.wantLen, "no document twice")
+		})
+	}
+}
+
+func TestChromemRetrieverTiesAreDeterministic(t *testing.T) {
+	ctx := context.Background()
+	// Twenty copies of one text: all tie, so the ID decides.
+	var docs []Document
+	for i := range 20 {
+		docs = append(docs, Document{ID: fmt.Sprintf("d%02d", 19-i), Text: "the same passage"})
+	}
+	docs = append(docs, Document{ID: "other", Text: "an unrelated sentence about bananas"})
+	r := newIndexed(t, ChromemOptions{}, docs)
+	for range 20 {
+		hits, err := r.Retrieve(ctx, "the same passage", 3)
+		require.NoError(t, err)
+		require.Len(t, hits, 3)
+		assert.Equal(t, []string{"d00", "d01", "d02"}, []string{hits[0].Document.ID, hits[1].Document.ID, hits[2].Document.ID})
+	}
+}
+
+func TestChromemRetrieverIndexErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		docs    []Document
+		wantErr string
+	}{
+		{"none", nil, "ragvsft: indexing: no documents"},
+		{"empty id", []Document{{ID: "a", Text: "x"}, {Text: "y"}}, "ragvsft: indexing: document 2 has an empty ID"},
+		{"empty text", []Document{{ID: "a", Text: "x"}, {ID: "b"}}, `ragvsft: indexing: document "b" has an empty text`},
+		{"duplicate", []Document{{ID: "a", Text: "x"}, {ID: "b", Text: "y"}, {ID: "a", Text: "z"}},
+			`ragvsft: indexing: documents 1 and 3 have the same ID "a"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewChromemRetriever(ChromemOptions{})
+			require.NoError(t, err)
+			require.EqualError(t, r.Index(ctx, tt.docs), tt.wantErr)
+			assert.Zero(t, r.Count(), "nothing indexed")
+		})
+	}
+
+	t.Run("retrieve before index", func(t *testing.T) {
+		r, err := NewChromemRetriever(ChromemOptions{})
+		require.NoError(t, err)
+		_, err = r.Retrieve(ctx, "anything", 3)
+		require.ErrorContains(t, err, "index is empty")
+	})
+	t.Run("empty query", func(t *testing.T) {
+		r := newIndexed(t, ChromemOptions{}, testCities(3))
+		_, err := r.Retrieve(ctx, "", 3)
+		require.ErrorContains(t, err, "empty query")
+	})
+	t.Run("embedding error is wrapped", func(t *testing.T) {
+		boom := errors.New("boom")
+		r, err := NewChromemRetriever(ChromemOptions{Embed: func(context.Context, string) ([]float32, error) { return nil, boom }})
+		require.NoError(t, err)
+		err = r.Index(ctx, testCities(3))
+		require.ErrorIs(t, err, boom)
+		require.ErrorContains(t, err, "ragvsft: indexing 3 documents")
+	})
+}
+
+func TestChromemRetrieverCancelled(t *testing.T) {
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	t.Run("index", func(t *testing.T) {
+		r, err := NewChromemRetriever(ChromemOptions{})
+		require.NoError(t, err)
+		require.ErrorIs(t, r.Index(cctx, testCities(50)), context.Canceled)
+	})
+	t.Run("index cancelled midway by an embedding that ignores ctx", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		local := NewLocalEmbeddingFunc(0)
+		var calls atomic.Int64
+		r, err := NewChromemRetriever(ChromemOptions{Concurrency: 1, Embed: func(_ context.Context, s string) ([]float32, error) {
+			if calls.Add(1) == 5 {
+				cancel()
+			}
+			return local(context.Background(), s)
+		}})
+		require.NoError(t, err)
+		require.ErrorIs(t, r.Index(ctx, testCities(50)), context.Canceled)
+		assert.Less(t, calls.Load(), int64(50))
+	})
+	t.Run("retrieve", func(t *testing.T) {
+		r := newIndexed(t, ChromemOptions{}, testCities(50))
+		_, err := r.Retrieve(cctx, "City_3", 5)
+		require.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("retrieve with an embedding that ignores ctx", func(t *testing.T) {
+		// The scan itself must notice the cancelled context.
+		local := NewLocalEmbeddingFunc(0)
+		r := newIndexed(t, ChromemOptions{Embed: func(_ context.Context, s string) ([]float32, error) {
+			return local(context.Background(), s)
+		}}, testCities(50))
+		_, err := r.Retrieve(cctx, "City_3", 5)
+		require.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+func TestChromemRetrieverPersistent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	docs := testCities(30)
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprint("compress=", compress), func(t *testing.T) {
+			dir := t.TempDir()
+			ce := newCountingEmbed()
+			opts := ChromemOptions{Dir: dir, Compress: compress, Embed: ce.embed, Model: "local-test"}
+			r := newIndexed(t, opts, docs)
+			require.EqualValues(t, 30, ce.calls.Load())
+			assert.Equal(t, IndexStats{Embedded: 30}, r.Stats())
+			first, err := r.Retrieve(ctx, "What is the population of City_12?", 3)
+			require.NoError(t, err)
+
+			// Reopen: querying works without indexing, and re-indexing the
+			// same documents embeds nothing.
+			ce2 := newCountingEmbed()
+			opts.Embed = ce2.embed
+			r2, err := NewChromemRetriever(opts)
+			require.NoError(t, err)
+			require.Equal(t, 30, r2.Count())
+			again, err := r2.Retrieve(ctx, "What is the population of City_12?", 3)
+			require.NoError(t, err)
+			assert.Equal(t, first, again)
+			require.NoError(t, r2.Index(ctx, docs))
+			assert.EqualValues(t, 1, ce2.calls.Load(), "only the query was embedded")
+			assert.Equal(t, IndexStats{Reused: 30}, r2.Stats())
+
+			// Change one text, drop two documents, add one: only two
+			// embeddings are paid and the dropped ones are gone.
+			changed := append([]Document(nil), docs[2:]...)
+			changed[0].Text = "City_3 has about 42 inhabitants."
+			changed = append(changed, Document{ID: "new", Text: "Atlantis has about 7 inhabitants."})
+			require.NoError(t, r2.Index(ctx, changed))
+			assert.EqualValues(t, 3, ce2.calls.Load())
+			assert.Equal(t, IndexStats{Embedded: 2, Reused: 27, Removed: 2}, r2.Stats())
+			require.Equal(t, 29, r2.Count())
+
+			r3, err := NewChromemRetriever(ChromemOptions{Dir: dir, Compress: compress, Embed: ce2.embed, Model: "local-test"})
+			require.NoError(t, err)
+			require.Equal(t, 29, r3.Count())
+			hits, err := r3.Retrieve(ctx, "How many people live in City_3?", 1)
+			require.NoError(t, err)
+			assert.Equal(t, changed[0], hits[0].Document)
+			hits, err = r3.Retrieve(ctx, "What is the population of City_1?", 29)
+			require.NoError(t, err)
+			assert.Equal(t, -1, GoldRank(hits, "city-1"), "removed documents stay removed")
+
+			// Another embedding model re-embeds everything.
+			ce3 := newCountingEmbed()
+			r4, err := NewChromemRetriever(ChromemOptions{Dir: dir, Compress: compress, Embed: ce3.embed, Model: "other"})
+			require.NoError(t, err)
+			require.NoError(t, r4.Index(ctx, changed))
+			assert.EqualValues(t, 29, ce3.calls.Load())
+		})
+	}
+
+	t.Run("default local model is recorded", func(t *testing.T) {
+		r := newIndexed(t, ChromemOptions{Dir: dir}, docs)
+		r2, err := NewChromemRetriever(ChromemOptions{Dir: dir})
+		require.NoError(t, err)
+		require.NoError(t, r2.Index(ctx, docs))
+		assert.Equal(t, IndexStats{Reused: 30}, r2.Stats())
+		// The same folder used with an unnamed custom embedding does not
+		// reuse the local vectors.
+		ce := newCountingEmbed()
+		r3, err := NewChromemRetriever(ChromemOptions{Dir: dir, Embed: ce.embed})
+		require.NoError(t, err)
+		require.NoError(t, r3.Index(ctx, docs))
+		assert.EqualValues(t, 30, ce.calls.Load())
+		_ = r
+	})
+
+	t.Run("vectors of another length under the same name", func(t *testing.T) {
+		dir := t.TempDir()
+		newIndexed(t, ChromemOptions{Dir: dir, Embed: NewLocalEmbeddingFunc(64), Model: "m"}, docs[:5])
+		r, err := NewChromemRetriever(ChromemOptions{Dir: dir, Embed: NewLocalEmbeddingFunc(128), Model: "m"})
+		require.NoError(t, err)
+		err = r.Index(ctx, docs[:6])
+		require.ErrorContains(t, err, "another embedding model")
+	})
+
+	t.Run("folder is a file", func(t *testing.T) {
+		f := t.TempDir() + "/file"
+		require.NoError(t, writeFile(f))
+		_, err := NewChromemRetriever(ChromemOptions{Dir: f})
+		require.ErrorContains(t, err, "ragvsft: opening index folder")
+	})
+}
+
+func TestChromemRetrieverConcurrentRetrieve(t *testing.T) {
+	ctx := context.Background()
+	docs := testCities(100)
+	r := newIndexed(t, ChromemOptions{Concurrency: 4}, docs)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < 100; i += 8 {
+				hits, err := r.Retrieve(ctx, fmt.Sprintf("How many people live in City_%d?", i+1), 5)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if GoldRank(hits, docs[i].ID) != 0 {
+					errs <- fmt.Errorf("City_%d: gold at rank %d", i+1, GoldRank(hits, docs[i].ID))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestGoldRank(t *testing.T) {
+	hits := []Hit{{Document: Document{ID: "a"}, Rank: 0}, {Document: Document{ID: "b"}, Rank: 1}}
+	assert.Equal(t, 0, GoldRank(hits, "a"))
+	assert.Equal(t, 1, GoldRank(hits, "b"))
+	assert.Equal(t, -1, GoldRank(hits, "c"))
+	assert.Equal(t, -1, GoldRank(hits, ""))
+	assert.Equal(t, -1, GoldRank(nil, "a"))
+}
+
+// benchFixture is an index of n random unit vectors of 384 dimensions behind
+// a lookup-table EmbeddingFunc, so the benchmark measures search, not
+// embedding.
+type benchFixture struct {
+	r       *ChromemRetriever
+	coll    *chromem.Collection
+	queries []string
+	vecs    map[string][]float32
+}
+
+func newBenchFixture(b *testing.B, n int) *benchFixture {
+	const dims = 384
+	rng := rand.New(rand.NewPCG(1, 2))
+	vec := func() []float32 {
+		v := make([]float32, dims)
+		var norm float64
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+			norm += float64(v[i]) * float64(v[i])
+		}
+		for i := range v {
+			v[i] /= float32(math.Sqrt(norm))
+		}
+		return v
+	}
+	f := &benchFixture{vecs: map[string][]float32{}}
+	docs := make([]Document, n)
+	for i := range docs {
+		docs[i] = Document{ID: fmt.Sprint("doc-", i), Text: fmt.Sprint("text ", i)}
+		f.vecs[docs[i].Text] = vec()
+	}
+	for i := range 64 {
+		q := fmt.Sprint("query ", i)
+		f.queries = append(f.queries, q)
+		f.vecs[q] = vec()
+	}
+	lookup := func(_ context.Context, text string) ([]float32, error) {
+		v, ok := f.vecs[text]
+		if !ok {
+			return nil, fmt.Errorf("no vector for %q", text)
+		}
+		return v, nil
+	}
+	r, err := NewChromemRetriever(ChromemOptions{Embed: lookup, Model: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Index(context.Background(), docs); err != nil {
+		b.Fatal(err)
+	}
+	f.r, f.coll = r, r.coll
+	return f
+}
+
+// BenchmarkRetrieve compares ChromemRetriever.Retrieve with chromem's own
+// Collection.Query (same embedding lookup) and Collection.QueryEmbedding
+// (no embedding call) on the same collection, top 5.
+func BenchmarkRetrieve(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1000, 10000} {
+		f := newBenchFixture(b, n)
+		b.Run(fmt.Sprintf("docs=%d/ragvsft.Retrieve", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := f.r.Retrieve(ctx, f.queries[i%len(f.queries)], 5); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("docs=%d/chromem.Query", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := f.coll.Query(ctx, f.queries[i%len(f.queries)], 5, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(fmt.Sprintf("docs=%d/chromem.QueryEmbedding", n), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := f.coll.QueryEmbedding(ctx, f.vecs[f.queries[i%len(f.queries)]], 5, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+func writeFile(path string) error {
+	return os.WriteFile(path, []byte("not a folder"), 0o600)
+}
+
+// articleCities reads the article's file (CitiesJSONL) into the documents
+// the article indexed, the assistant answers, and their questions.
+func articleCities(t *testing.T) ([]Document, []Question) {
+	t.Helper()
+	var docs []Document
+	var qs []Question
+	for i, line := range bytes.Split(CitiesJSONL(CitiesCount, CitiesSeed), []byte("\n")) {
+		var ex struct{ Messages []Message }
+		require.NoError(t, json.Unmarshal(line, &ex))
+		require.Len(t, ex.Messages, 3)
+		id := fmt.Sprintf("city-%d", i+1)
+		docs = append(docs, Document{ID: id, Text: ex.Messages[2].Content})
+		qs = append(qs, Question{ID: id, Text: ex.Messages[1].Content, Gold: ex.Messages[2].Content, DocID: id})
+	}
+	return docs, qs
+}
+
+func TestChromemRetrieverArticleCities(t *testing.T) {
+	ctx := context.Background()
+	docs, qs := articleCities(t)
+	require.Len(t, docs, 100)
+	r := newIndexed(t, ChromemOptions{}, docs)
+	for _, q := range qs {
+		for _, text := range []string{q.Text, strings.Replace(q.Text, "What is the population of", "How many people live in", 1)} {
+			hits, err := r.Retrieve(ctx, text, 5)
+			require.NoError(t, err)
+			assert.Equal(t, 0, GoldRank(hits, q.DocID), text)
+			// An extractive reader of the top document would be scored right.
+			v, err := NumericEvaluator{}.Evaluate(ctx, q, hits[0].Document.Text)
+			require.NoError(t, err)
+			assert.True(t, v.Correct, "%s: %s", text, v.Reason)
+		}
+	}
+}
+
+func ExampleNewChromemRetriever() {
+	ctx := context.Background()
+	r, err := NewChromemRetriever(ChromemOptions{}) // in memory, local embedding
+	if err != nil {
+		panic(err)
+	}
+	err = r.Index(ctx, []Document{
+		{ID: "c1", Text: "City_1 has about 1967825 inhabitants."},
+		{ID: "c2", Text: "City_2 has about 519610 inhabitants."},
+		{ID: "c3", Text: "City_3 has about 4714226 inhabitants."},
+	})
+	if err != nil {
+		panic(err)
+	}
+	hits, err := r.Retrieve(ctx, "What is the population of City_2?", 2)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(hits[0].Rank, hits[0].Document.Text)
+	fmt.Println("gold rank:", GoldRank(hits, "c2"))
+	// Output:
+	// 0 City_2 has about 519610 inhabitants.
+	// gold rank: 0
+}

@@ -1,0 +1,258 @@
+package ragvsft
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestExtractNumber(t *testing.T) {
+	tests := []struct {
+		in     string
+		value  float64
+		text   string
+		wantOK bool
+	}{
+		{"City_17 has about 1967825 inhabitants.", 1967825, "1967825", true},
+		{"City_17 has about 1,967,825 inhabitants.", 1967825, "1,967,825", true},
+		{"about 1 967 825 people", 1967825, "1 967 825", true},
+		{"about 1\u202f967\u202f825 people", 1967825, "1\u202f967\u202f825", true},
+		{"about 12\u00a0345 people", 12345, "12\u00a0345", true},
+		{"about 1'967'825 people", 1967825, "1'967'825", true},
+		{"in 2023 100 people came", 2023, "2023", true},
+		{"only 100 200 of them", 100, "100", true},
+		{"It is 3.5 km.", 3.5, "3.5", true},
+		{"The answer is 42.", 42, "42", true},
+		{"The answer is 1,967,825.", 1967825, "1,967,825", true},
+		{"1,967,825.25 units", 1967825.25, "1,967,825.25", true},
+		{"-519610", -519610, "-519610", true},
+		{"it fell to −12 degrees", -12, "−12", true},
+		{"a change of +7%", 7, "+7", true},
+		{"2.5 million", 2500000, "2.5 million", true},
+		{"about 2 Million people", 2000000, "2 Million", true},
+		{"3 billion.", 3e9, "3 billion", true},
+		{"1 thousandth", 1, "1", true},
+		{"City_17 has 2.5M inhabitants, about 2500000", 2500000, "2500000", true},
+		{"COVID-19 killed 7 million", 7e6, "7 million", true},
+		{"$1,234", 1234, "1,234", true},
+		{"(1967825)", 1967825, "1967825", true},
+		{"Population:1967825", 1967825, "1967825", true},
+		{"the 17th city has 5 inhabitants", 5, "5", true},
+		{"v1.2 then 3", 3, "3", true},
+		{"1.2.3 and 4", 4, "4", true},
+		{"3,5 or 6", 6, "6", true},
+		{"1,9678 or 9", 9, "9", true},
+		{".5 or 8", 8, "8", true},
+		{"5-3", 5, "5", true},
+		{"0", 0, "0", true},
+		{"I don't know.", 0, "", false},
+		{"City_17", 0, "", false},
+		{"", 0, "", false},
+		{"-", 0, "", false},
+		{"abc123", 0, "", false},
+		{"١٢٣", 0, "", false}, // non-ASCII digits are not read
+		{"1" + strings.Repeat("0", 400), 0, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			v, text, ok := ExtractNumber(tt.in)
+			require.Equal(t, tt.wantOK, ok)
+			assert.Equal(t, tt.value, v)
+			assert.Equal(t, tt.text, text)
+		})
+	}
+}
+
+func TestNumericEvaluator(t *testing.T) {
+	ctx := context.Background()
+	q := Question{ID: "city-1", Text: "What is the population of City_1?", Gold: "City_1 has about 1967825 inhabitants."}
+	tests := []struct {
+		name   string
+		eval   NumericEvaluator
+		answer string
+		want   Verdict
+	}{
+		{"exact", NumericEvaluator{}, "City_1 has about 1,967,825 inhabitants.",
+			Verdict{Correct: true, Extracted: "1967825", Expected: "1967825"}},
+		{"wrong", NumericEvaluator{}, "City_1 has about 519610 inhabitants.",
+			Verdict{Extracted: "519610", Expected: "1967825", Reason: "got 519610, want 1967825"}},
+		{"no number", NumericEvaluator{}, "I don't know.",
+			Verdict{Expected: "1967825", Reason: "no number in answer"}},
+		{"scale word rounds off", NumericEvaluator{}, "About 2 million.",
+			Verdict{Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
+		{"within tolerance", NumericEvaluator{RelTolerance: 0.02}, "About 2 million.",
+			Verdict{Correct: true, Extracted: "2000000", Expected: "1967825"}},
+		{"outside tolerance", NumericEvaluator{RelTolerance: 0.01}, "About 2 million.",
+			Verdict{Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := tt.eval.Evaluate(ctx, q, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, v)
+		})
+	}
+
+	t.Run("gold without number", func(t *testing.T) {
+		_, err := NumericEvaluator{}.Evaluate(ctx, Question{ID: "q7", Gold: "Paris"}, "42")
+		require.EqualError(t, err, `ragvsft: question q7: gold answer "Paris" has no number`)
+	})
+	t.Run("bad tolerance", func(t *testing.T) {
+		for _, tol := range []float64{-0.1, math.NaN()} {
+			_, err := NumericEvaluator{RelTolerance: tol}.Evaluate(ctx, q, "1967825")
+			require.ErrorContains(t, err, "RelTolerance must be >= 0")
+		}
+	})
+	t.Run("negative zero prints as 0", func(t *testing.T) {
+		v, err := NumericEvaluator{}.Evaluate(ctx, Question{ID: "z", Gold: "0"}, "-0")
+		require.NoError(t, err)
+		assert.Equal(t, Verdict{Correct: true, Extracted: "0", Expected: "0"}, v)
+	})
+}
+
+func TestNormalizeAnswer(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Paris", "paris"},
+		{`  "Paris."  `, "paris"},
+		{"**Paris**", "paris"},
+		{"The Hague", "hague"},
+		{"the", "the"},
+		{"A", "a"},
+		{"an apple a day", "apple a day"},
+		{"New   York\n City", "new york city"},
+		{"ΣΊΣΥΦΟΣ", "σίσυφοσ"}, // final sigma folds like sigma
+		{"σίσυφος", "σίσυφοσ"},
+		{"K", "k"}, // Kelvin sign
+		{"STRASSE", "strasse"},
+		{"Straße", "straße"},
+		{"(42)", "42"},
+		{"", ""},
+		{"...", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			assert.Equal(t, tt.want, normalizeAnswer(tt.in))
+		})
+	}
+}
+
+func TestExactEvaluator(t *testing.T) {
+	ctx := context.Background()
+	q := Question{ID: "q1", Gold: "The Hague"}
+	tests := []struct {
+		answer string
+		want   Verdict
+	}{
+		{"the hague.", Verdict{Correct: true, Extracted: "hague", Expected: "hague"}},
+		{"“THE  HAGUE”", Verdict{Correct: true, Extracted: "hague", Expected: "hague"}},
+		{"It is The Hague.", Verdict{Extracted: "it is the hague", Expected: "hague", Reason: `got "it is the hague", want "hague"`}},
+		{"", Verdict{Expected: "hague", Reason: `got "", want "hague"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.answer, func(t *testing.T) {
+			v, err := ExactEvaluator{}.Evaluate(ctx, q, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, v)
+		})
+	}
+	_, err := ExactEvaluator{}.Evaluate(ctx, Question{ID: "q9", Gold: " ?! "}, "x")
+	require.EqualError(t, err, `ragvsft: question q9: gold answer " ?! " is empty after normalization`)
+}
+
+func TestContainsEvaluator(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		gold, answer string
+		correct      bool
+	}{
+		{"Paris", "The capital is Paris, of course.", true},
+		{"Paris", "PARIS", true},
+		{"Paris", "Parisians live there.", false},
+		{"par", "Paris", false},
+		{"1", "1967825", false},
+		{"1967825", "City_1 has about 1967825 inhabitants.", true},
+		{"New York", "It is new  york city.", true},
+		{"C++", "I write C++ daily", true},
+		{"C++", "I write C++daily", true}, // gold ends in '+': no boundary needed there
+		{"Paris", "I don't know.", false},
+		{"Paris", "paris paris", true},
+		{"ab", "abab ab", true}, // a later occurrence counts
+	}
+	for _, tt := range tests {
+		t.Run(tt.gold+" in "+tt.answer, func(t *testing.T) {
+			v, err := ContainsEvaluator{}.Evaluate(ctx, Question{ID: "q", Gold: tt.gold}, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, tt.correct, v.Correct)
+			assert.Equal(t, normalizeAnswer(tt.gold), v.Expected)
+			if tt.correct {
+				assert.Equal(t, v.Expected, v.Extracted)
+				assert.Empty(t, v.Reason)
+			} else {
+				assert.Empty(t, v.Extracted)
+				assert.Contains(t, v.Reason, "answer does not contain")
+			}
+		})
+	}
+	_, err := ContainsEvaluator{}.Evaluate(ctx, Question{ID: "q9", Gold: ""}, "x")
+	require.ErrorContains(t, err, "question q9")
+}
+
+// FuzzExtractNumber checks that ExtractNumber never panics, returns a
+// substring of its input, and reads that substring back to the same value.
+// Its seed corpus is in testdata/fuzz/FuzzExtractNumber.
+func FuzzExtractNumber(f *testing.F) {
+	f.Add("City_17 has about 1,967,825 inhabitants.")
+	f.Fuzz(func(t *testing.T, s string) {
+		v, text, ok := ExtractNumber(s)
+		if !ok {
+			if v != 0 || text != "" {
+				t.Fatalf("ExtractNumber(%q) = %v, %q, false: want zero values", s, v, text)
+			}
+			return
+		}
+		if !strings.Contains(s, text) || text == "" {
+			t.Fatalf("ExtractNumber(%q) text %q is not a substring", s, text)
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("ExtractNumber(%q) = %v", s, v)
+		}
+		v2, text2, ok2 := ExtractNumber(text)
+		if !ok2 || v2 != v || text2 != text {
+			t.Fatalf("ExtractNumber(%q) = %v, %q; reading %q back gives %v, %q, %v", s, v, text, text, v2, text2, ok2)
+		}
+	})
+}
+
+func ExampleExtractNumber() {
+	for _, s := range []string{
+		"City_17 has about 1,967,825 inhabitants.",
+		"Roughly 2.5 million people.",
+		"I don't know.",
+	} {
+		v, text, ok := ExtractNumber(s)
+		fmt.Printf("%v %q %v\n", v, text, ok)
+	}
+	// Output:
+	// 1.967825e+06 "1,967,825" true
+	// 2.5e+06 "2.5 million" true
+	// 0 "" false
+}
+
+func ExampleNumericEvaluator() {
+	q := Question{ID: "city-1", Gold: "City_1 has about 1967825 inhabitants."}
+	for _, answer := range []string{"About 1,967,825 people.", "City_1 has about 519610 inhabitants."} {
+		v, err := NumericEvaluator{}.Evaluate(context.Background(), q, answer)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("correct=%v extracted=%s reason=%q\n", v.Correct, v.Extracted, v.Reason)
+	}
+	// Output:
+	// correct=true extracted=1967825 reason=""
+	// correct=false extracted=519610 reason="got 519610, want 1967825"
+}
