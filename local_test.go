@@ -194,6 +194,8 @@ func TestLocalFineTuneBadInput(t *testing.T) {
 	}{
 		{"nil training", FineTuneRequest{}, ErrNoTrainingData},
 		{"no assistant turn", FineTuneRequest{Training: exampleSet{{Messages: []Message{{Role: RoleUser, Content: "hi"}}}}}, ErrNoTrainingData},
+		{"only weight-0 assistant turns", FineTuneRequest{Training: exampleSet{{Messages: []Message{
+			{Role: RoleUser, Content: "hi"}, {Role: RoleAssistant, Content: "hello", Weight: new(0)}}}}}, ErrNoTrainingData},
 		{"negative epochs", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: -1}}, ErrBadHyperparameters},
 		{"negative batch", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{BatchSize: -2}}, ErrBadHyperparameters},
 		{"negative multiplier", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{LearningRateMultiplier: -1}}, ErrBadHyperparameters},
