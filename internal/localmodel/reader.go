@@ -271,18 +271,19 @@ func sentences(s string) []string {
 		}
 	}
 	start := 0
-	rs := []rune(s)
-	for i, r := range rs {
+	for i, r := range s { // byte offsets, so sentences stay verbatim
 		switch {
 		case r == '\n':
-			add(string(rs[start:i]))
+			add(s[start:i])
 			start = i + 1
-		case (r == '.' || r == '!' || r == '?') && i+1 < len(rs) && unicode.IsSpace(rs[i+1]):
-			add(string(rs[start : i+1]))
-			start = i + 1
+		case r == '.' || r == '!' || r == '?':
+			if next, _ := utf8.DecodeRuneInString(s[i+1:]); i+1 < len(s) && unicode.IsSpace(next) {
+				add(s[start : i+1])
+				start = i + 1
+			}
 		}
 	}
-	add(string(rs[start:]))
+	add(s[start:])
 	return out
 }
 

@@ -1,6 +1,7 @@
 package localmodel
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -57,4 +58,22 @@ func TestRead(t *testing.T) {
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+func FuzzRead(f *testing.F) {
+	for _, s := range []string{"", "?", "A b.\nWho is A?", "[0]: \nx\n\nQ: y?", "a:b:c: d?\n\n", "When? 1.\n2!"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, prompt string) {
+		answer, ok := Read(prompt)
+		if !ok {
+			if answer != "" {
+				t.Fatalf("no answer but %q", answer)
+			}
+			return
+		}
+		if !strings.Contains(prompt, answer) || strings.TrimSpace(answer) == "" {
+			t.Fatalf("answer %q is not a sentence of %q", answer, prompt)
+		}
+	})
 }
