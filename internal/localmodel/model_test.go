@@ -170,3 +170,11 @@ func TestGenerateMaxTokens(t *testing.T) {
 	assert.Equal(t, []string{"Thing_1", " is"}, g.Tokens)
 	assert.True(t, g.Truncated)
 }
+
+func TestExpNeg(t *testing.T) {
+	for x := -30.0; x <= 0; x += 0.0137 {
+		want := math.Exp(x)
+		assert.InEpsilon(t, want, expNeg(x), 2e-7, "x=%g", x)
+	}
+	assert.Equal(t, 1.0, expNeg(0))
+}
