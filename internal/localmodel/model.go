@@ -81,6 +81,14 @@ type TrainOptions struct {
 	OnEpoch func(epoch int, loss float64)
 }
 
+// MaxWeights caps the size of a model's weight matrix (feature rows times
+// vocabulary), 256 MiB of float32: the model is meant for small knowledge
+// bases.
+const MaxWeights = 1 << 26
+
+// ErrTooLarge reports a training set too large for the model.
+var ErrTooLarge = errors.New("localmodel: training set too large for the embedded model")
+
 // ErrBadOptions reports invalid training options.
 var ErrBadOptions = errors.New("localmodel: invalid training options")
 
@@ -170,7 +178,7 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 		}
 	}
 	forEach(func(r posRef, fs []uint64) {
-		at := uint64(r.ex)<<20 | uint64(r.pos)
+		ex, pos := uint64(r.ex), uint64(r.pos)
 		for _, f := range fs {
 			o, ok := occs[f]
 			if !ok {
@@ -178,8 +186,8 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 				occs[f] = o
 				order0 = append(order0, f)
 			}
-			o.sig[0] = mix(o.sig[0], at, 1, 0)
-			o.sig[1] = mix(o.sig[1], at, 2, 0)
+			o.sig[0] = mix(o.sig[0], ex, pos, 1)
+			o.sig[1] = mix(o.sig[1], ex, pos, 2)
 			o.count++
 		}
 	})
@@ -217,6 +225,9 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 		posFeats[r.ex] = append(posFeats[r.ex], ms)
 	})
 	V := len(m.vocab)
+	if len(groupOf) > MaxWeights/V {
+		return nil, fmt.Errorf("%w: %d feature rows of %d tokens", ErrTooLarge, len(groupOf), V)
+	}
 	W := make([]float32, len(groupOf)*V)
 	batch := min(opt.BatchSize, len(exs))
 	order := make([]int, len(exs))

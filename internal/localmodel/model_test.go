@@ -178,3 +178,14 @@ func TestExpNeg(t *testing.T) {
 	}
 	assert.Equal(t, 1.0, expNeg(0))
 }
+
+func TestTrainTooLarge(t *testing.T) {
+	// 7500 distinct reply tokens times tens of thousands of feature rows
+	// exceed the cap.
+	var seqs []Sequence
+	for i := range 1500 {
+		seqs = append(seqs, Sequence{Prompt: fmt.Sprintf("Q w%d x%d y%d z%d", i, i, i, i), Reply: fmt.Sprintf("w%da w%db w%dc w%dd w%de", i, i, i, i, i)})
+	}
+	_, err := Train(context.Background(), seqs, trainOpts)
+	assert.ErrorIs(t, err, ErrTooLarge)
+}
