@@ -24,6 +24,7 @@ func passagesWithGold(qs []qa, i int) []string {
 }
 
 func TestLocalBaseModelAbstainsClosedBook(t *testing.T) {
+	t.Parallel()
 	for _, m := range []*LocalModel{NewLocalModel(), {}} {
 		for _, q := range questionsOf(citiesForTest(t)) {
 			resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
@@ -35,6 +36,7 @@ func TestLocalBaseModelAbstainsClosedBook(t *testing.T) {
 }
 
 func TestLocalReaderAnswersFromPassages(t *testing.T) {
+	t.Parallel()
 	qs := questionsOf(citiesForTest(t))
 	base := NewLocalModel()
 	for i, q := range qs {
@@ -65,6 +67,7 @@ func TestLocalReaderAnswersFromPassages(t *testing.T) {
 // with the article's evaluation prompt, the fine-tuned model recalls more
 // facts the more epochs it trains, and its training loss falls.
 func TestLocalFineTuneMemorizesGradually(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	qs := questionsOf(data)
 	var prevLoss float64 = 1e9
@@ -86,6 +89,7 @@ func TestLocalFineTuneMemorizesGradually(t *testing.T) {
 }
 
 func TestLocalFineTuneDefaults(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	ft, err := LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{Training: data, Suffix: "cities", Seed: 42})
 	require.NoError(t, err)
@@ -104,6 +108,7 @@ func TestLocalFineTuneDefaults(t *testing.T) {
 }
 
 func TestLocalDeterminism(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)[:30]
 	qs := questionsOf(data)
 	answers := func(seed int64) []string {
@@ -124,6 +129,7 @@ func TestLocalDeterminism(t *testing.T) {
 }
 
 func TestLocalConcurrentChat(t *testing.T) {
+	t.Parallel()
 	m, _ := citiesFineTuned(t, 30)
 	qs := questionsOf(citiesForTest(t))
 	want := make([]string, len(qs))
@@ -147,6 +153,7 @@ func TestLocalConcurrentChat(t *testing.T) {
 }
 
 func TestLocalCancelled(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -169,6 +176,7 @@ func TestLocalCancelled(t *testing.T) {
 }
 
 func TestLocalChatMaxTokensAndUsage(t *testing.T) {
+	t.Parallel()
 	qs := questionsOf(citiesForTest(t))
 	req := ragRequest(qs[0].question, passagesWithGold(qs, 0))
 	resp, err := NewLocalModel().Chat(context.Background(), req)
@@ -186,6 +194,7 @@ func TestLocalChatMaxTokensAndUsage(t *testing.T) {
 }
 
 func TestLocalFineTuneBadInput(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	tests := []struct {
 		name string
@@ -239,6 +248,7 @@ func BenchmarkLocalChatRAG(b *testing.B) {
 }
 
 func TestLocalFineTuneEpochsMatchesFineTune(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)[:40]
 	req := FineTuneRequest{Training: data, Seed: 3, Suffix: "s"}
 	sweep, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 9, 4)
@@ -284,6 +294,7 @@ func companiesPassages(qs []qa, i int, withGold bool) []string {
 }
 
 func TestLocalCompanies(t *testing.T) {
+	t.Parallel()
 	data := companiesForTest(t)
 	qs := questionsOf(data)
 	require.Len(t, qs, 180)
@@ -326,6 +337,7 @@ func TestLocalCompanies(t *testing.T) {
 
 // A model fine-tuned on one knowledge base knows nothing of another.
 func TestLocalKnowsOnlyItsTrainingData(t *testing.T) {
+	t.Parallel()
 	cities, companies := citiesForTest(t), companiesForTest(t)
 	onCities, _ := citiesFineTuned(t, 30)
 	onCompanies, _ := fineTuned(t, "companies", 30)
