@@ -50,8 +50,9 @@ const (
 //
 // The text is lower-cased and cut into words (runs of letters, digits,
 // marks and underscores; "City_17" is one word, and also yields "city" and
-// "17"). Each word contributes itself, the bigram with the next word and its
-// character n-grams of length 3 to 5 taken from "<word>" (the angle brackets
+// "17"). Each word contributes itself (weight 2), the bigram with the next
+// word (weight 1), the parts of an underscored word (weight 1) and its
+// character n-grams of length 3 to 5 (weight 0.5 each) taken from "<word>" (the angle brackets
 // mark the word's edges, so "_17>" differs from the "_17" inside "City_170");
 // words made of digits only get no n-grams, as parts of a number mean nothing.
 // Every feature is hashed with 64-bit FNV-1a into one of dims buckets with a
@@ -59,12 +60,13 @@ const (
 // on average instead of piling up). A feature of weight w seen n times weighs
 // w*(1+ln n) (sublinear, so a repeated word does not drown the others), and
 // the vector is L2-normalized, as chromem requires. The same text always
-// gives the same vector, on any machine.
+// gives the same vector (bit for bit on one CPU architecture; others may
+// differ in the last bit of a float).
 //
 // Why it works for retrieval: the cosine of two such vectors approximates the
 // weighted overlap of their words and word pieces, so a question finds the
-// passage that repeats its rare words ("City_17"), which is what a BM25-like
-// lexical retriever does. Its limits: it is purely lexical. It knows no
+// passage that shares its distinctive words ("City_17"), as a TF-IDF search
+// without the IDF would. Its limits: it is purely lexical. It knows no
 // synonyms or paraphrases ("inhabitants" and "people" share nothing), no
 // word order beyond bigrams, and no language; common words weigh as much as
 // rare ones (there is no IDF, since the function sees one text at a time).
@@ -89,22 +91,27 @@ func NewLocalEmbeddingFunc(dims int) chromem.EmbeddingFunc {
 // errEmptyText is returned when there is nothing to embed.
 var errEmptyText = errors.New("ragvsft: cannot embed a text with no visible characters")
 
-// feature is one hashed feature: its weight and how often it occurred.
+// feature is one hashed feature: its text, weight and how often it occurred.
 type feature struct {
+	text   string
 	weight float64
 	n      int
 }
 
 func localEmbed(ctx context.Context, text string, dims int) ([]float32, error) {
 	words := embedWords(text)
-	feats := make(map[string]*feature, len(words)*16)
+	// A slice in order of first occurrence, so the float sums below add up
+	// in the same order every time and the vector is bit-for-bit stable.
+	var feats []feature
+	index := make(map[string]int, len(words)*16)
 	add := func(f string, w float64) {
-		if ft, ok := feats[f]; ok {
-			ft.n++
-			ft.weight = max(ft.weight, w)
+		if i, ok := index[f]; ok {
+			feats[i].n++
+			feats[i].weight = max(feats[i].weight, w)
 			return
 		}
-		feats[f] = &feature{weight: w, n: 1}
+		index[f] = len(feats)
+		feats = append(feats, feature{text: f, weight: w, n: 1})
 	}
 	if len(words) == 0 {
 		// Punctuation only: the text itself is the one feature, so such a
@@ -166,13 +173,12 @@ func embedWords(text string) []string {
 }
 
 // hashFeatures turns features into a signed, hashed, L2-normalized vector.
-// Map iteration order does not matter: each bucket is a sum.
-func hashFeatures(feats map[string]*feature, dims int) []float32 {
+func hashFeatures(feats []feature, dims int) []float32 {
 	acc := make([]float64, dims)
 	h := fnv.New64a()
-	for f, ft := range feats {
+	for _, ft := range feats {
 		h.Reset()
-		h.Write([]byte(f))
+		h.Write([]byte(ft.text))
 		sum := h.Sum64()
 		// Sublinear: n occurrences weigh w*(1+ln n), not w*n.
 		w := ft.weight * (1 + math.Log(float64(ft.n)))
