@@ -91,8 +91,9 @@ var scales = map[string]int{"thousand": 3, "million": 6, "billion": 9, "trillion
 // What counts as a number:
 //   - ASCII digits, optionally preceded by a sign ('+', '-' or U+2212 '−')
 //     that follows a space, punctuation or the start of s.
-//   - Thousands separators: a comma, an apostrophe (' or U+2019), a no-break space (U+00A0,
-//     U+202F) or a thin space (U+2009), between groups of exactly three
+//   - Thousands separators: a comma, an apostrophe (' or U+2019), a
+//     no-break space (U+00A0, U+202F) or a thin space (U+2009), between
+//     groups of exactly three
 //     digits after a first group of one to three: "1,967,825",
 //     "1 967 825". An ordinary space counts only when it separates at least
 //     three groups ("1 967 825" is one number, "in 2023 100 people" is not
