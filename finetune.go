@@ -1,6 +1,9 @@
 package ragvsft
 
-import "context"
+import (
+	"context"
+	"math"
+)
 
 // Hyperparameters are a fine-tuning job's settings, as OpenAI names them.
 // A zero field means "auto": resolved from the training set's size as
@@ -40,4 +43,56 @@ type FineTuned struct {
 // FineTuner trains a Model on a Dataset.
 type FineTuner interface {
 	FineTune(ctx context.Context, req FineTuneRequest) (*FineTuned, error)
+}
+
+// OpenAI's rule for "auto" epochs, as published in its fine-tuning data
+// preparation cookbook.
+const (
+	targetEpochs      = 3
+	minTargetExamples = 100
+	maxTargetExamples = 25000
+	minDefaultEpochs  = 1
+	maxDefaultEpochs  = 25
+	maxAutoBatchSize  = 256
+)
+
+// Resolve returns h with every "auto" (zero) field resolved for a training
+// set of nExamples examples, as OpenAI resolves it; set fields are kept.
+//
+//   - Epochs: 3, unless 3 passes would show fewer than 100 examples
+//     (then min(25, 100/n)) or more than 25000 (then max(1, 25000/n)),
+//     with integer division, as in OpenAI's cookbook: 3 for 100 examples.
+//   - BatchSize: about 0.2% of the examples, rounded, at least 1 and at
+//     most 256, as OpenAI documents.
+//   - LearningRateMultiplier: 0.05, 0.1 or 0.2 by the resolved batch size
+//     (below 8, below 64, 64 and above). OpenAI documents these three
+//     values, larger for larger batches, but not the thresholds: those are
+//     our approximation.
+//
+// nExamples below 1 is treated as 1.
+func (h Hyperparameters) Resolve(nExamples int) Hyperparameters {
+	n := max(nExamples, 1)
+	if h.Epochs == 0 {
+		h.Epochs = targetEpochs
+		switch {
+		case n*targetEpochs < minTargetExamples:
+			h.Epochs = min(maxDefaultEpochs, minTargetExamples/n)
+		case n*targetEpochs > maxTargetExamples:
+			h.Epochs = max(minDefaultEpochs, maxTargetExamples/n)
+		}
+	}
+	if h.BatchSize == 0 {
+		h.BatchSize = min(max(int(math.Round(0.002*float64(n))), 1), maxAutoBatchSize)
+	}
+	if h.LearningRateMultiplier == 0 {
+		switch {
+		case h.BatchSize < 8:
+			h.LearningRateMultiplier = 0.05
+		case h.BatchSize < 64:
+			h.LearningRateMultiplier = 0.1
+		default:
+			h.LearningRateMultiplier = 0.2
+		}
+	}
+	return h
 }

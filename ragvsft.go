@@ -3,6 +3,9 @@ package ragvsft
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"time"
 )
 
 // Chat roles known to OpenAI's chat fine-tuning format.
@@ -19,6 +22,13 @@ const (
 type Message struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// Name optionally tells apart participants of the same role; a
+	// "function" message needs it.
+	Name string `json:"name,omitempty"`
+	// Weight, on an assistant message of a training example, says whether
+	// the message is trained on (1) or only given as context (0); nil means
+	// 1, as for OpenAI.
+	Weight *int `json:"weight,omitempty"`
 }
 
 // ChatRequest is what an Experiment asks a Model. The zero value of each
@@ -60,3 +70,353 @@ type Model interface {
 
 // ErrNoAnswer is returned by a Model that produced an empty completion.
 var ErrNoAnswer = errors.New("ragvsft: model returned no answer")
+
+// Arm is one way of answering: with or without fine-tuning, with or without
+// retrieved context.
+type Arm string
+
+// The four arms of an Experiment.
+const (
+	// ArmBase asks the base model, closed book.
+	ArmBase Arm = "base"
+	// ArmFineTuned asks the fine-tuned model, closed book: does it know the
+	// facts it was trained on?
+	ArmFineTuned Arm = "fine-tuned"
+	// ArmRAG asks the base model with the retrieved documents in its prompt.
+	ArmRAG Arm = "rag"
+	// ArmFineTunedRAG asks the fine-tuned model with the retrieved documents.
+	ArmFineTunedRAG Arm = "fine-tuned+rag"
+)
+
+// AllArms lists the arms in the order reports show them.
+var AllArms = []Arm{ArmBase, ArmFineTuned, ArmRAG, ArmFineTunedRAG}
+
+func (a Arm) fineTuned() bool { return a == ArmFineTuned || a == ArmFineTunedRAG }
+func (a Arm) retrieves() bool { return a == ArmRAG || a == ArmFineTunedRAG }
+
+func (a Arm) valid() bool {
+	for _, b := range AllArms {
+		if a == b {
+			return true
+		}
+	}
+	return false
+}
+
+// Defaults an Experiment applies to zero fields, the article's settings.
+const (
+	DefaultK         = 5
+	DefaultSeed      = 42
+	DefaultMaxTokens = 400
+)
+
+// Experiment asks the same questions of up to four arms (ArmBase,
+// ArmFineTuned, ArmRAG, ArmFineTunedRAG), scores every answer and reports
+// who knew what.
+//
+// Dataset is required; so is Base for the base and rag arms, FineTuner (or
+// FineTuned) for the fine-tuned arms and Retriever for the rag arms. Every
+// other field's zero value means the article's setting. An Experiment is
+// not safe for concurrent calls to Run.
+type Experiment struct {
+	// Dataset is the knowledge base: training examples, questions and
+	// documents (see Dataset).
+	Dataset Dataset
+	// Base is the model before fine-tuning.
+	Base Model
+	// BaseModel names the base model for the FineTuner and the report,
+	// e.g. "gpt-3.5-turbo".
+	BaseModel string
+	// FineTuner trains the fine-tuned arms' model on Dataset, unless
+	// FineTuned is set.
+	FineTuner FineTuner
+	// FineTuned, if set, is an already fine-tuned model: nothing is trained.
+	FineTuned *FineTuned
+	// Hyperparameters of the fine-tuning job; zero fields are "auto".
+	Hyperparameters Hyperparameters
+	// Suffix names the fine-tuned model where the provider supports it.
+	Suffix string
+	// Retriever finds the context of the rag arms. Run indexes the
+	// Dataset's documents into it.
+	Retriever Retriever
+	// Evaluator judges answers; nil means NumericEvaluator, the article's rule.
+	Evaluator Evaluator
+	// Arms to run, in report order; nil means AllArms.
+	Arms []Arm
+	// K is how many documents are retrieved per question; 0 means 5.
+	K int
+	// Prompts; zero fields mean ArticlePrompts.
+	Prompts Prompts
+	// Seed is sent with every chat request and to the FineTuner; 0 means 42.
+	Seed int64
+	// Temperature of every chat request; the zero value is the article's 0.
+	Temperature float64
+	// MaxTokens per answer; 0 means 400.
+	MaxTokens int
+	// Concurrency is how many questions are asked at once; 0 means 4.
+	Concurrency int
+	// OnResult, if set, is called with each new result as soon as it is
+	// scored, one call at a time, e.g. to append it to a Checkpoint.
+	OnResult func(Result)
+	// Previous are results of an earlier, interrupted run of the same
+	// experiment (see Checkpoint). An item they cover, same arm and same
+	// question, is not asked again; one recorded as an error is kept as
+	// such unless RetryErrors is set.
+	Previous    []Result
+	RetryErrors bool
+}
+
+// ErrMissing is wrapped by Run when a component an arm needs is not set.
+var ErrMissing = errors.New("ragvsft: experiment is missing a component")
+
+// settings is the Experiment with defaults applied.
+func (e *Experiment) settings() (Experiment, error) {
+	s := *e
+	if s.Dataset == nil {
+		return s, fmt.Errorf("%w: Dataset", ErrMissing)
+	}
+	if s.Arms == nil {
+		s.Arms = AllArms
+	}
+	if len(s.Arms) == 0 {
+		return s, errors.New("ragvsft: no arms to run")
+	}
+	seen := map[Arm]bool{}
+	for _, a := range s.Arms {
+		switch {
+		case !a.valid():
+			return s, fmt.Errorf("ragvsft: unknown arm %q (want one of %v)", a, AllArms)
+		case seen[a]:
+			return s, fmt.Errorf("ragvsft: arm %q listed twice", a)
+		case !a.fineTuned() && s.Base == nil:
+			return s, fmt.Errorf("%w: Base model (needed by arm %q)", ErrMissing, a)
+		case a.fineTuned() && s.FineTuner == nil && s.FineTuned == nil:
+			return s, fmt.Errorf("%w: FineTuner or FineTuned (needed by arm %q)", ErrMissing, a)
+		case a.fineTuned() && s.FineTuner == nil && s.FineTuned.Model == nil:
+			return s, fmt.Errorf("%w: FineTuned.Model (needed by arm %q)", ErrMissing, a)
+		case a.retrieves() && s.Retriever == nil:
+			return s, fmt.Errorf("%w: Retriever (needed by arm %q)", ErrMissing, a)
+		}
+		seen[a] = true
+	}
+	switch {
+	case s.K < 0:
+		return s, fmt.Errorf("%w, got %d", ErrBadK, s.K)
+	case s.K == 0:
+		s.K = DefaultK
+	}
+	if s.MaxTokens < 0 {
+		return s, fmt.Errorf("ragvsft: max tokens must be positive, got %d", s.MaxTokens)
+	}
+	if s.MaxTokens == 0 {
+		s.MaxTokens = DefaultMaxTokens
+	}
+	if s.Seed == 0 {
+		s.Seed = DefaultSeed
+	}
+	if s.Concurrency < 0 {
+		return s, fmt.Errorf("ragvsft: concurrency must be positive, got %d", s.Concurrency)
+	}
+	if s.Concurrency == 0 {
+		s.Concurrency = 4
+	}
+	if s.Evaluator == nil {
+		s.Evaluator = NumericEvaluator{}
+	}
+	s.Prompts = s.Prompts.withDefaults()
+	return s, nil
+}
+
+// Run fine-tunes, indexes, asks every arm every question and scores the
+// answers. It returns a Report even when it fails part way: a cancelled ctx
+// makes Run return promptly with the results finished so far (Report.Complete
+// false) and ctx's error. A question whose model call fails is recorded as an
+// error, not as a wrong answer, and the run goes on.
+func (e *Experiment) Run(ctx context.Context) (*Report, error) {
+	s, err := e.settings()
+	if err != nil {
+		return nil, err
+	}
+	questions, err := Questions(s.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	rep := newReport(s, questions)
+	defer rep.finish()
+
+	var needRetrieval, needFineTune bool
+	for _, a := range s.Arms {
+		needRetrieval = needRetrieval || a.retrieves()
+		needFineTune = needFineTune || a.fineTuned()
+	}
+
+	var retrieved [][]Hit
+	if needRetrieval {
+		if retrieved, err = s.retrieveAll(ctx, questions); err != nil {
+			return rep, err
+		}
+		rep.summarizeRetrieval(questions, retrieved)
+	}
+
+	ft := s.FineTuned
+	if needFineTune && ft == nil {
+		ft, err = s.FineTuner.FineTune(ctx, FineTuneRequest{
+			BaseModel:       s.BaseModel,
+			Training:        s.Dataset,
+			Hyperparameters: s.Hyperparameters,
+			Suffix:          s.Suffix,
+			Seed:            s.Seed,
+		})
+		if err != nil {
+			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
+		}
+	}
+	rep.FineTune = ft
+
+	err = s.askAll(ctx, rep, questions, retrieved, ft)
+	rep.summarize()
+	return rep, err
+}
+
+// retrieveAll indexes the documents and retrieves once per question; the
+// two rag arms share the hits.
+func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][]Hit, error) {
+	docs, err := Documents(s.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Retriever.Index(ctx, docs); err != nil {
+		return nil, fmt.Errorf("ragvsft: indexing %d documents: %w", len(docs), err)
+	}
+	hits := make([][]Hit, len(questions))
+	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {
+		h, err := s.Retriever.Retrieve(ctx, questions[i].Text, s.K)
+		if err != nil {
+			return fmt.Errorf("ragvsft: retrieving for question %s: %w", questions[i].ID, err)
+		}
+		hits[i] = h
+		return nil
+	})
+	return hits, err
+}
+
+// askAll asks every arm every question on a bounded pool and stores the
+// results in arm-major, question-minor order whatever the completion order.
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned) error {
+	n := len(questions)
+	results := make([]*Result, len(s.Arms)*n)
+	prev := map[[2]string]Result{}
+	for _, r := range s.Previous {
+		prev[[2]string{string(r.Arm), r.QuestionID}] = r
+	}
+	var todo []int
+	for i := range results {
+		arm, q := s.Arms[i/n], questions[i%n]
+		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
+			results[i] = &r
+			continue
+		}
+		todo = append(todo, i)
+	}
+	var mu sync.Mutex
+	err := forEach(ctx, len(todo), s.Concurrency, func(j int) error {
+		i := todo[j]
+		arm, q := s.Arms[i/n], questions[i%n]
+		var hits []Hit
+		if arm.retrieves() {
+			hits = retrieved[i%n]
+		}
+		res, err := s.ask(ctx, arm, q, hits, ft)
+		if err != nil {
+			return err // only a cancelled ctx stops the run
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		results[i] = res
+		if s.OnResult != nil {
+			s.OnResult(*res)
+		}
+		return nil
+	})
+	for _, r := range results {
+		if r != nil {
+			rep.Results = append(rep.Results, *r)
+		}
+	}
+	return err
+}
+
+// ask puts one question to one arm. It fails only when ctx is done; any other
+// failure is recorded in the Result.
+func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, ft *FineTuned) (*Result, error) {
+	model := s.Base
+	if arm.fineTuned() {
+		model = ft.Model
+	}
+	msgs := s.Prompts.closedBook(q.Text)
+	if arm.retrieves() {
+		msgs = s.Prompts.rag(q.Text, hits)
+	}
+	res := &Result{Arm: arm, QuestionID: q.ID, Question: q.Text, Gold: q.Gold, GoldRank: -1}
+	if arm.retrieves() {
+		res.Retrieved = make([]RetrievedDoc, len(hits))
+		for i, h := range hits {
+			res.Retrieved[i] = RetrievedDoc{ID: h.Document.ID, Rank: h.Rank, Score: h.Score}
+		}
+		res.GoldRank = GoldRank(hits, q.DocID)
+	}
+	start := time.Now()
+	resp, err := model.Chat(ctx, ChatRequest{Messages: msgs, Temperature: s.Temperature, Seed: s.Seed, MaxTokens: s.MaxTokens})
+	res.Latency = time.Since(start)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res.Error = err.Error()
+		return res, nil
+	}
+	res.Answer, res.Usage, res.Model, res.SystemFingerprint = resp.Content, resp.Usage, resp.Model, resp.SystemFingerprint
+	v, err := s.Evaluator.Evaluate(ctx, q, resp.Content)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		res.Error = fmt.Sprintf("evaluating: %v", err)
+		return res, nil
+	}
+	res.Verdict = v
+	return res, nil
+}
+
+// forEach calls fn(0..n-1) on at most workers goroutines. It stops handing
+// out work at the first error or when ctx is done, waits for the calls in
+// flight, and returns the first error (ctx's error if it was cancelled).
+func forEach(ctx context.Context, n, workers int, fn func(i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return nil
+}

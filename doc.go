@@ -1,0 +1,33 @@
+// Package ragvsft answers a question teams keep asking — can we fine-tune a
+// model on our knowledge base, or do we need retrieval (RAG)? — by running
+// the experiment instead of arguing about it.
+//
+// It grew from the article "Fine-tuning Won't Add New Knowledge To Your
+// Model" (2023), which fine-tuned gpt-3.5-turbo on the populations of 100
+// fake cities and built a Chroma RAG over the same 100 sentences. Asked the
+// populations, the fine-tuned model got 0% right and the RAG 95%. ragvsft
+// reproduces that out of the box (see [CitiesJSONL] and examples/cities) and
+// lets any Go program rerun it on its own data.
+//
+// A knowledge base is a [Dataset]: OpenAI chat fine-tuning JSONL, read and
+// checked line by line with OpenAI's rules by [ReadJSONL] or [ValidateJSONL].
+// An [Experiment] asks every question of four arms — the base model
+// ([ArmBase]), the fine-tuned model closed book ([ArmFineTuned]), the base
+// model with retrieved context ([ArmRAG]) and both ([ArmFineTunedRAG]) —
+// scores each answer with an [Evaluator] and returns a [Report]: accuracy per
+// arm with 95% Wilson intervals, retrieval hit@k and MRR, an exact McNemar
+// test between fine-tuned and rag, and every item with the evidence behind
+// its verdict.
+//
+// The pieces are small interfaces, so any of them can be replaced: a chat
+// [Model], a [FineTuner], a [Retriever] and an [Evaluator]. The defaults
+// need no network: [NewLocalModel] and [LocalFineTuner] are an embedded
+// local model (a small language model trained by SGD as its parametric
+// memory, plus an extractive reader over the passages in its prompt), and
+// [ChromemRetriever] indexes the documents in chromem-go with
+// [NewLocalEmbeddingFunc]. The local model demonstrates the pipeline
+// offline; conclusions about large language models need a real one.
+//
+// All entry points that do I/O, wait or spend money take a context first;
+// cancelling it makes an Experiment return promptly with what it finished.
+package ragvsft

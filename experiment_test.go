@@ -1,0 +1,236 @@
+package ragvsft_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragvsft/ragvsft"
+)
+
+func cities(t testing.TB, n int) *ragvsft.JSONLDataset {
+	t.Helper()
+	ds, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(n, ragvsft.CitiesSeed)), "cities.jsonl")
+	require.NoError(t, err)
+	return ds
+}
+
+func newRetriever(t testing.TB) *ragvsft.ChromemRetriever {
+	t.Helper()
+	r, err := ragvsft.NewChromemRetriever(ragvsft.ChromemOptions{})
+	require.NoError(t, err)
+	return r
+}
+
+// The article's experiment, offline: RAG knows the cities, the fine-tuned
+// model at default hyperparameters mostly does not, the base model knows
+// nothing.
+func TestCitiesExperimentReproducesTheArticle(t *testing.T) {
+	exp := &ragvsft.Experiment{
+		Dataset:   cities(t, ragvsft.CitiesCount),
+		Base:      ragvsft.NewLocalModel(),
+		BaseModel: "local-base",
+		FineTuner: ragvsft.LocalFineTuner{},
+		Retriever: newRetriever(t),
+	}
+	rep, err := exp.Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, rep.Complete)
+	require.Len(t, rep.Results, 4*ragvsft.CitiesCount)
+
+	acc := map[ragvsft.Arm]float64{}
+	for _, s := range rep.Arms {
+		assert.Equal(t, ragvsft.CitiesCount, s.Answered, "arm %s", s.Arm)
+		assert.Zero(t, s.Errors, "arm %s", s.Arm)
+		acc[s.Arm] = s.Accuracy
+	}
+	assert.Zero(t, acc[ragvsft.ArmBase], "the base model cannot know fake cities")
+	assert.GreaterOrEqual(t, acc[ragvsft.ArmRAG], 0.99)
+	assert.GreaterOrEqual(t, acc[ragvsft.ArmFineTunedRAG], 0.99)
+	assert.Less(t, acc[ragvsft.ArmFineTuned], acc[ragvsft.ArmRAG]-0.5, "fine-tuning at default hyperparameters lands far below rag")
+
+	require.NotNil(t, rep.Retrieval)
+	assert.GreaterOrEqual(t, rep.Retrieval.HitAtK, 0.99)
+	require.NotNil(t, rep.McNemar)
+	assert.Less(t, rep.McNemar.PValue, 1e-6)
+	require.NotNil(t, rep.FineTune)
+	assert.Equal(t, 3, rep.FineTune.Hyperparameters.Epochs, "auto resolves to 3 epochs for 100 examples, as OpenAI does")
+
+	for _, r := range rep.Results {
+		if r.Arm == ragvsft.ArmRAG {
+			assert.Len(t, r.Retrieved, ragvsft.DefaultK)
+			if !r.Verdict.Correct {
+				t.Logf("rag missed %s: %q (gold rank %d)", r.QuestionID, r.Answer, r.GoldRank)
+			}
+		}
+		if r.Arm == ragvsft.ArmBase {
+			assert.Equal(t, -1, r.GoldRank)
+			assert.Empty(t, r.Retrieved)
+		}
+	}
+
+	var md strings.Builder
+	require.NoError(t, rep.WriteMarkdown(&md))
+	assert.Contains(t, md.String(), "| rag |")
+	assert.Contains(t, md.String(), "McNemar")
+}
+
+// flakyModel wraps a real model and fails the questions it is told to, to
+// check that failures are recorded apart and the run goes on.
+type flakyModel struct {
+	ragvsft.Model
+	failOn string
+	calls  atomic.Int32
+}
+
+func (m *flakyModel) Chat(ctx context.Context, req ragvsft.ChatRequest) (ragvsft.ChatResponse, error) {
+	m.calls.Add(1)
+	if strings.Contains(req.Messages[len(req.Messages)-1].Content, m.failOn) {
+		return ragvsft.ChatResponse{}, errors.New("upstream said 503")
+	}
+	return m.Model.Chat(ctx, req)
+}
+
+func TestFailedItemsAreErrorsNotWrongAnswers(t *testing.T) {
+	model := &flakyModel{Model: ragvsft.NewLocalModel(), failOn: "City_7?"}
+	exp := &ragvsft.Experiment{
+		Dataset:   cities(t, 20),
+		Base:      model,
+		Retriever: newRetriever(t),
+		Arms:      []ragvsft.Arm{ragvsft.ArmRAG},
+	}
+	rep, err := exp.Run(context.Background())
+	require.NoError(t, err)
+	s, _ := rep.Arm(ragvsft.ArmRAG)
+	assert.Equal(t, 1, s.Errors)
+	assert.Equal(t, 19, s.Answered)
+	assert.Equal(t, 19, s.Correct)
+	for _, r := range rep.Results {
+		if r.QuestionID == "line 7" {
+			assert.Contains(t, r.Error, "503")
+			assert.False(t, r.Verdict.Correct)
+		}
+	}
+}
+
+// slowModel adds latency to a real model so a cancellation lands mid-run.
+type slowModel struct {
+	ragvsft.Model
+	delay time.Duration
+	calls atomic.Int32
+}
+
+func (m *slowModel) Chat(ctx context.Context, req ragvsft.ChatRequest) (ragvsft.ChatResponse, error) {
+	m.calls.Add(1)
+	select {
+	case <-time.After(m.delay):
+	case <-ctx.Done():
+		return ragvsft.ChatResponse{}, ctx.Err()
+	}
+	return m.Model.Chat(ctx, req)
+}
+
+func TestCancelMidRunReturnsPromptlyWithFinishedResults(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var done atomic.Int32
+	exp := &ragvsft.Experiment{
+		Dataset:     cities(t, 50),
+		Base:        &slowModel{Model: ragvsft.NewLocalModel(), delay: 20 * time.Millisecond},
+		Retriever:   newRetriever(t),
+		Arms:        []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmRAG},
+		Concurrency: 2,
+		OnResult: func(ragvsft.Result) {
+			if done.Add(1) == 10 {
+				cancel()
+			}
+		},
+	}
+	start := time.Now()
+	rep, err := exp.Run(ctx)
+	assert.Less(t, time.Since(start), 2*time.Second, "returns promptly")
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotNil(t, rep)
+	assert.False(t, rep.Complete)
+	assert.GreaterOrEqual(t, len(rep.Results), 10, "what was finished is kept")
+	assert.Less(t, len(rep.Results), 100)
+	for _, r := range rep.Results {
+		assert.Empty(t, r.Error, "a cancelled call is unfinished, not an error")
+	}
+}
+
+// A run killed part way and resumed from its checkpoint asks only what was
+// missing and ends with the report an uninterrupted run gives.
+func TestResumeFromCheckpointAsksOnlyWhatIsMissing(t *testing.T) {
+	ds := cities(t, 30)
+	ft, err := ragvsft.LocalFineTuner{}.FineTune(context.Background(), ragvsft.FineTuneRequest{Training: ds, Seed: 42})
+	require.NoError(t, err)
+	newExp := func(m ragvsft.Model) *ragvsft.Experiment {
+		return &ragvsft.Experiment{
+			Dataset:   ds,
+			Base:      m,
+			FineTuned: &ragvsft.FineTuned{Model: m, ModelID: "same"},
+			Retriever: newRetriever(t),
+		}
+	}
+
+	whole, err := newExp(ft.Model).Run(context.Background())
+	require.NoError(t, err)
+
+	path := filepath.Join(t.TempDir(), "checkpoint.jsonl")
+	cp, prev, err := ragvsft.OpenCheckpoint(path)
+	require.NoError(t, err)
+	require.Empty(t, prev)
+	first := &slowModel{Model: ft.Model}
+	ctx, cancel := context.WithCancel(context.Background())
+	exp := newExp(first)
+	var mu sync.Mutex
+	exp.OnResult = func(r ragvsft.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		require.NoError(t, cp.Append(r))
+		if first.calls.Load() >= 50 {
+			cancel()
+		}
+	}
+	_, err = exp.Run(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, cp.Close())
+
+	cp, prev, err = ragvsft.OpenCheckpoint(path)
+	require.NoError(t, err)
+	defer cp.Close()
+	require.NotEmpty(t, prev)
+	second := &slowModel{Model: ft.Model}
+	exp = newExp(second)
+	exp.Previous = prev
+	exp.OnResult = func(r ragvsft.Result) { require.NoError(t, cp.Append(r)) }
+	resumed, err := exp.Run(context.Background())
+	require.NoError(t, err)
+
+	assert.EqualValues(t, 4*30-len(prev), second.calls.Load(), "only the missing items are asked")
+	require.Len(t, resumed.Results, len(whole.Results))
+	for i := range whole.Results {
+		w, r := whole.Results[i], resumed.Results[i]
+		assert.Equal(t, w.Arm, r.Arm)
+		assert.Equal(t, w.QuestionID, r.QuestionID)
+		assert.Equal(t, w.Answer, r.Answer)
+		assert.Equal(t, w.Verdict, r.Verdict)
+	}
+	for i := range whole.Arms {
+		w, r := whole.Arms[i], resumed.Arms[i]
+		assert.Equal(t, w.Correct, r.Correct)
+		assert.Equal(t, w.Answered, r.Answered)
+		assert.Equal(t, w.CILow, r.CILow)
+	}
+	assert.Equal(t, whole.McNemar, resumed.McNemar)
+}

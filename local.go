@@ -1,0 +1,274 @@
+package ragvsft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strings"
+
+	"github.com/ragvsft/ragvsft/internal/localmodel"
+)
+
+// LocalBaseModel is the name of the embedded local base model.
+const LocalBaseModel = "local-base"
+
+const (
+	// localAbstention is what the local model answers when it does not know.
+	localAbstention = "I don't know."
+	// localMinConfidence is the geometric-mean token probability below
+	// which the parametric memory abstains.
+	localMinConfidence = 0.35
+	// localMaxTokens caps a reply when the request sets no MaxTokens.
+	localMaxTokens = 256
+	// localBaseLearningRate is multiplied by the learning-rate multiplier.
+	localBaseLearningRate = 10
+)
+
+// LocalModel is the embedded local model: the offline default Model and, via
+// LocalFineTuner, the offline default FineTuner. It is pure Go, needs no
+// network and no downloaded weights, is deterministic, and trains on the
+// article's 100 cities in milliseconds. It demonstrates the pipeline; it is
+// not an LLM, and conclusions about LLMs need a real one.
+//
+// It has two parts:
+//
+//   - A reader, which reads the prompt. The last user message is split into
+//     sentences (at newlines and at '.', '!' or '?' followed by a space,
+//     leading labels such as "Note:" or "[2]:" removed). The question is the
+//     last sentence ending in '?'. Every other sentence is scored by the IDF
+//     weight (over those sentences) of the non-stopword question words it
+//     contains, counting only question words that occur in some sentence.
+//     If the best sentence covers at least half of that weight and no
+//     different sentence ties with it, the model answers with that sentence
+//     verbatim. So given retrieved passages it answers from them, even about
+//     facts it was never trained on.
+//   - A parametric memory, used when the reader finds nothing: a hashed
+//     log-linear (single-layer softmax) neural language model of the reply,
+//     conditioned on the last user message. The logits of the next token
+//     are the sum of the weight rows of the active features: bias, previous
+//     token, previous two tokens, position in the reply, and for each
+//     distinct lower-cased word w of the user message, (w, position) and
+//     (w, previous two tokens). Tokens are GPT-like and carry their leading
+//     space; every digit is its own token, so a number is memorized digit by
+//     digit, gradually. Fine-tuning (LocalFineTuner) trains it by minibatch
+//     SGD on the cross-entropy of the assistant tokens, with OpenAI's
+//     hyperparameters: n_epochs passes over the examples reshuffled by a
+//     seeded generator, batch_size examples per step, and a learning rate of
+//     10 times the learning_rate_multiplier. Replies are decoded greedily
+//     (temperature 0) or sampled with the request's seed. If the geometric
+//     mean probability of the generated tokens is below 0.35, or the memory
+//     is empty, the model answers "I don't know.".
+//
+// So the base model (NewLocalModel, or the zero value) says "I don't know."
+// to a closed-book question, and a fine-tuned one recalls a trained fact
+// only after enough epochs; before that it abstains or produces a plausible
+// but wrong answer. The model knows no dataset and no prompt wording.
+//
+// Limits: the memory generalizes only through shared words, so a question
+// phrased with none of the training words is not recalled; the reader
+// quotes a sentence, never composes one, and may quote an instruction that
+// happens to share the question's only matchable word. Usage counts tokens
+// with the model's own tokenizer (message contents only).
+//
+// A LocalModel is never modified after it is built, so it is safe for
+// concurrent use.
+type LocalModel struct {
+	name string
+	mem  *localmodel.Model
+}
+
+var _ Model = (*LocalModel)(nil)
+
+// NewLocalModel returns the local base model: a reader with an empty
+// parametric memory. It is equivalent to the zero LocalModel.
+func NewLocalModel() *LocalModel {
+	return &LocalModel{name: LocalBaseModel}
+}
+
+// Name returns the model's name: "local-base" for the base model,
+// "ft:local-base:SUFFIX:HASH" for a fine-tuned one.
+func (m *LocalModel) Name() string {
+	if m == nil || m.name == "" {
+		return LocalBaseModel
+	}
+	return m.name
+}
+
+// Chat answers the last user message of req, from the prompt's passages if
+// the reader finds the answer there, else from the parametric memory. It
+// honours req.MaxTokens (0 means 256), req.Temperature and req.Seed, and
+// returns ctx.Err() if ctx is cancelled.
+func (m *LocalModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return ChatResponse{}, err
+	}
+	maxTokens := req.MaxTokens
+	if maxTokens <= 0 {
+		maxTokens = localMaxTokens
+	}
+	var prompt string
+	resp := ChatResponse{Model: m.Name(), SystemFingerprint: "fp_local"}
+	for _, msg := range req.Messages {
+		resp.Usage.PromptTokens += localmodel.CountTokens(msg.Content)
+		if msg.Role == RoleUser {
+			prompt = msg.Content
+		}
+	}
+	answer, ok := localmodel.Read(prompt)
+	if !ok {
+		answer = localAbstention
+		var mem *localmodel.Model
+		if m != nil {
+			mem = m.mem
+		}
+		gen, err := mem.Generate(ctx, prompt, localmodel.GenerateOptions{
+			MaxTokens: maxTokens, Temperature: req.Temperature, Seed: uint64(req.Seed),
+		})
+		if err != nil {
+			return ChatResponse{}, err
+		}
+		if len(gen.Tokens) > 0 && math.Exp(gen.MeanLogProb) >= localMinConfidence {
+			answer = strings.TrimSpace(strings.Join(gen.Tokens, ""))
+		}
+	}
+	toks := localmodel.Tokenize(answer)
+	if len(toks) > maxTokens {
+		toks = toks[:maxTokens]
+		answer = strings.Join(toks, "")
+	}
+	resp.Content = answer
+	resp.Usage.CompletionTokens = len(toks)
+	if strings.TrimSpace(answer) == "" {
+		return resp, ErrNoAnswer
+	}
+	return resp, nil
+}
+
+// LocalFineTuner fine-tunes the local base model (see LocalModel): it is the
+// offline default FineTuner. The zero value is ready to use and takes the
+// seed from each request. It is safe for concurrent use if OnEpoch is.
+type LocalFineTuner struct {
+	// Seed drives the per-epoch shuffling of the examples; 0 uses the
+	// request's Seed (and a request Seed of 0 is seed 0).
+	Seed int64
+	// OnEpoch, if not nil, is called after each epoch with its mean
+	// per-token training cross-entropy in nats.
+	OnEpoch func(epoch int, loss float64)
+}
+
+var _ FineTuner = LocalFineTuner{}
+
+// ErrNoTrainingData is returned when a fine-tuning request has no
+// assistant reply to train on.
+var ErrNoTrainingData = errors.New("ragvsft: no training data")
+
+// ErrBadHyperparameters is returned for negative or non-finite
+// hyperparameters.
+var ErrBadHyperparameters = errors.New("ragvsft: invalid hyperparameters")
+
+// FineTune trains a copy of the local base model on req.Training, whatever
+// req.BaseModel says, with req.Hyperparameters resolved by Resolve. Each
+// assistant message is trained on, conditioned on the user message before
+// it. req.Validation is not used. The returned Model is a *LocalModel named
+// "ft:local-base:SUFFIX:HASH", where HASH identifies the training data,
+// hyperparameters and seed; TrainedTokens counts the tokens of every
+// message, times the epochs. FineTune returns ctx.Err() promptly if ctx is
+// cancelled.
+func (t LocalFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*FineTuned, error) {
+	fts, err := t.fineTune(ctx, req, nil)
+	if err != nil {
+		return nil, err
+	}
+	return fts[0], nil
+}
+
+// FineTuneEpochs trains once, for the largest of epochs, and returns the
+// model as it was after each of epochs, in their order: a sweep of
+// 1, 3, 10 and 30 epochs costs 30 epochs, not 44. Each result is what
+// FineTune returns for req with Hyperparameters.Epochs set to that count
+// (req.Hyperparameters.Epochs is ignored): the shuffle of each epoch
+// depends only on the seed and the epoch number, and the learning rate is
+// constant.
+func (t LocalFineTuner) FineTuneEpochs(ctx context.Context, req FineTuneRequest, epochs ...int) ([]*FineTuned, error) {
+	if len(epochs) == 0 {
+		return nil, fmt.Errorf("%w: no epoch counts", ErrBadHyperparameters)
+	}
+	return t.fineTune(ctx, req, epochs)
+}
+
+// fineTune trains for req; with epochs it returns one snapshot per count.
+func (t LocalFineTuner) fineTune(ctx context.Context, req FineTuneRequest, epochs []int) ([]*FineTuned, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if req.Training == nil {
+		return nil, fmt.Errorf("%w: no training dataset", ErrNoTrainingData)
+	}
+	exs := req.Training.Examples()
+	var seqs []localmodel.Sequence
+	tokens := 0
+	for _, ex := range exs {
+		var prompt string
+		for _, msg := range ex.Messages {
+			tokens += localmodel.CountTokens(msg.Content)
+			switch msg.Role {
+			case RoleUser:
+				prompt = msg.Content
+			case RoleAssistant:
+				if msg.Content != "" {
+					seqs = append(seqs, localmodel.Sequence{Prompt: prompt, Reply: msg.Content})
+				}
+			}
+		}
+	}
+	if len(seqs) == 0 {
+		return nil, fmt.Errorf("%w: %d examples, no assistant message", ErrNoTrainingData, len(exs))
+	}
+	hp := req.Hyperparameters.Resolve(len(exs))
+	if epochs == nil {
+		epochs = []int{hp.Epochs}
+	}
+	for _, e := range epochs {
+		if hp.Epochs = e; e < 1 || hp.BatchSize < 1 || !(hp.LearningRateMultiplier > 0) || math.IsInf(hp.LearningRateMultiplier, 0) {
+			return nil, fmt.Errorf("%w: n_epochs %d, batch_size %d, learning_rate_multiplier %g",
+				ErrBadHyperparameters, hp.Epochs, hp.BatchSize, hp.LearningRateMultiplier)
+		}
+	}
+	seed := t.Seed
+	if seed == 0 {
+		seed = req.Seed
+	}
+	mems, err := localmodel.TrainSnapshots(ctx, seqs, localmodel.TrainOptions{
+		BatchSize:    hp.BatchSize,
+		LearningRate: localBaseLearningRate * hp.LearningRateMultiplier,
+		Seed:         uint64(seed),
+		OnEpoch:      t.OnEpoch,
+	}, epochs)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, fmt.Errorf("ragvsft: local fine-tune: %w", err)
+	}
+	h := fnv.New64a()
+	for _, s := range seqs {
+		fmt.Fprintf(h, "%q %q\n", s.Prompt, s.Reply)
+	}
+	data := h.Sum64()
+	out := make([]*FineTuned, len(epochs))
+	for i, e := range epochs {
+		hp.Epochs = e
+		hh := fnv.New64a()
+		fmt.Fprintf(hh, "%x %d %d %g %d", data, hp.Epochs, hp.BatchSize, hp.LearningRateMultiplier, seed)
+		id := fmt.Sprintf("ft:%s:%s:%08x", LocalBaseModel, req.Suffix, uint32(hh.Sum64()))
+		out[i] = &FineTuned{
+			Model:           &LocalModel{name: id, mem: mems[i]},
+			ModelID:         id,
+			Hyperparameters: hp,
+			TrainedTokens:   tokens * e,
+		}
+	}
+	return out, nil
+}

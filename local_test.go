@@ -1,0 +1,263 @@
+package ragvsft
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func citiesForTest(t testing.TB) exampleSet {
+	return parseJSONLForTest(t, CitiesJSONL(CitiesCount, CitiesSeed))
+}
+
+// passagesWithGold returns 5 passages of qs, the gold of qs[i] at rank
+// i%5 and four others around it.
+func passagesWithGold(qs []qa, i int) []string {
+	var docs []string
+	for k := 1; len(docs) < 4; k++ {
+		docs = append(docs, qs[(i+k*7)%len(qs)].gold)
+	}
+	r := i % 5
+	return append(docs[:r:r], append([]string{qs[i].gold}, docs[r:]...)...)
+}
+
+func TestLocalBaseModelAbstainsClosedBook(t *testing.T) {
+	for _, m := range []*LocalModel{NewLocalModel(), {}} {
+		for _, q := range questionsOf(citiesForTest(t)) {
+			resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
+			require.NoError(t, err)
+			require.Equal(t, "I don't know.", resp.Content, q.question)
+			assert.Equal(t, "local-base", resp.Model)
+		}
+	}
+}
+
+func TestLocalReaderAnswersFromPassages(t *testing.T) {
+	qs := questionsOf(citiesForTest(t))
+	base := NewLocalModel()
+	for i, q := range qs {
+		resp, err := base.Chat(context.Background(), ragRequest(q.question, passagesWithGold(qs, i)))
+		require.NoError(t, err)
+		require.Equal(t, q.gold, resp.Content, q.question)
+	}
+	t.Run("gold missing: no answer from a wrong passage", func(t *testing.T) {
+		for i, q := range qs {
+			docs := passagesWithGold(qs, i)
+			docs = append(docs[:i%5:i%5], docs[i%5+1:]...)
+			resp, err := base.Chat(context.Background(), ragRequest(q.question, docs))
+			require.NoError(t, err)
+			require.Equal(t, "I don't know.", resp.Content, q.question)
+		}
+	})
+	t.Run("facts never trained, other wording", func(t *testing.T) {
+		req := ChatRequest{Messages: []Message{{Role: RoleUser, Content: "Notes:\n" +
+			"The Velmora bridge opened in 1931.\nThe Quist tower opened in 1978!\n" +
+			"Tell me: when did the Quist tower open?"}}}
+		resp, err := base.Chat(context.Background(), req)
+		require.NoError(t, err)
+		assert.Equal(t, "The Quist tower opened in 1978!", resp.Content)
+	})
+}
+
+// TestLocalFineTuneMemorizesGradually is the core behaviour: closed book,
+// with the article's evaluation prompt, the fine-tuned model recalls more
+// facts the more epochs it trains, and its training loss falls.
+func TestLocalFineTuneMemorizesGradually(t *testing.T) {
+	data := citiesForTest(t)
+	qs := questionsOf(data)
+	var prevLoss float64 = 1e9
+	var prevCorrect int
+	for _, epochs := range []int{1, 3, 10, 30} {
+		m, last := citiesFineTuned(t, epochs)
+		correct, _ := closedBookAccuracy(t, m, qs)
+		t.Logf("epochs %d: %d/%d correct, final loss %.3f", epochs, correct, len(qs), last)
+		assert.Less(t, last, prevLoss, "epochs %d", epochs)
+		assert.GreaterOrEqual(t, correct, prevCorrect, "epochs %d", epochs)
+		switch epochs {
+		case 3:
+			assert.LessOrEqual(t, correct, 10, "default epochs must stay far below RAG")
+		case 30:
+			assert.GreaterOrEqual(t, correct, 80, "30 epochs must memorize")
+		}
+		prevLoss, prevCorrect = last, correct
+	}
+}
+
+func TestLocalFineTuneDefaults(t *testing.T) {
+	data := citiesForTest(t)
+	ft, err := LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{Training: data, Suffix: "cities", Seed: 42})
+	require.NoError(t, err)
+	assert.Equal(t, Hyperparameters{Epochs: 3, BatchSize: 1, LearningRateMultiplier: 0.05}, ft.Hyperparameters)
+	assert.True(t, strings.HasPrefix(ft.ModelID, "ft:local-base:cities:"), ft.ModelID)
+	assert.Equal(t, ft.ModelID, ft.Model.(*LocalModel).Name())
+
+	// One example: 25 auto epochs of 6 + 7 + 12 tokens ("You", "'", "re",
+	// " a", " helpful", " assistant"; "What" ... "City_1", "?"; "City_1",
+	// " has", " about", 7 digits, " inhabitants", ".").
+	ft, err = LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{Training: data[:1]})
+	require.NoError(t, err)
+	assert.Equal(t, 25, ft.Hyperparameters.Epochs)
+	assert.Equal(t, 25*25, ft.TrainedTokens)
+	assert.Equal(t, "ft:local-base::", ft.ModelID[:len("ft:local-base::")])
+}
+
+func TestLocalDeterminism(t *testing.T) {
+	data := citiesForTest(t)[:30]
+	qs := questionsOf(data)
+	answers := func(seed int64) []string {
+		ft, err := LocalFineTuner{Seed: seed}.FineTune(context.Background(),
+			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 12}})
+		require.NoError(t, err)
+		var out []string
+		for _, q := range qs {
+			resp, err := ft.Model.Chat(context.Background(), closedBookRequest(q.question))
+			require.NoError(t, err)
+			out = append(out, resp.Content)
+		}
+		return append(out, ft.ModelID)
+	}
+	a := answers(7)
+	assert.Equal(t, a, answers(7))
+	assert.NotEqual(t, a, answers(8), "the seed must drive training")
+}
+
+func TestLocalConcurrentChat(t *testing.T) {
+	m, _ := citiesFineTuned(t, 30)
+	qs := questionsOf(citiesForTest(t))
+	want := make([]string, len(qs))
+	for i, q := range qs {
+		resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
+		require.NoError(t, err)
+		want[i] = resp.Content
+	}
+	var wg sync.WaitGroup
+	got := make([]string, len(qs))
+	for i, q := range qs {
+		wg.Go(func() {
+			resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
+			if err == nil {
+				got[i] = resp.Content
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, want, got)
+}
+
+func TestLocalCancelled(t *testing.T) {
+	data := citiesForTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := LocalFineTuner{}.FineTune(ctx, FineTuneRequest{Training: data})
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = NewLocalModel().Chat(ctx, closedBookRequest("What is the population of City_1?"))
+	assert.ErrorIs(t, err, context.Canceled)
+
+	t.Run("mid-training", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		start := time.Now()
+		_, err := LocalFineTuner{OnEpoch: func(epoch int, _ float64) {
+			if epoch == 2 {
+				cancel()
+			}
+		}}.FineTune(ctx, FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 1000}})
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Less(t, time.Since(start), 5*time.Second)
+	})
+}
+
+func TestLocalChatMaxTokensAndUsage(t *testing.T) {
+	qs := questionsOf(citiesForTest(t))
+	req := ragRequest(qs[0].question, passagesWithGold(qs, 0))
+	resp, err := NewLocalModel().Chat(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, qs[0].gold, resp.Content)
+	// "City_1 has about 1967825 inhabitants." is City_1, has, about, 7 digits, inhabitants, "."
+	assert.Equal(t, 12, resp.Usage.CompletionTokens)
+	assert.Greater(t, resp.Usage.PromptTokens, 100)
+
+	req.MaxTokens = 4
+	resp, err = NewLocalModel().Chat(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, "City_1 has about 1", resp.Content)
+	assert.Equal(t, 4, resp.Usage.CompletionTokens)
+}
+
+func TestLocalFineTuneBadInput(t *testing.T) {
+	data := citiesForTest(t)
+	tests := []struct {
+		name string
+		req  FineTuneRequest
+		want error
+	}{
+		{"nil training", FineTuneRequest{}, ErrNoTrainingData},
+		{"no assistant turn", FineTuneRequest{Training: exampleSet{{Messages: []Message{{Role: RoleUser, Content: "hi"}}}}}, ErrNoTrainingData},
+		{"negative epochs", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: -1}}, ErrBadHyperparameters},
+		{"negative batch", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{BatchSize: -2}}, ErrBadHyperparameters},
+		{"negative multiplier", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{LearningRateMultiplier: -1}}, ErrBadHyperparameters},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LocalFineTuner{}.FineTune(context.Background(), tt.req)
+			require.Error(t, err)
+			assert.True(t, errors.Is(err, tt.want), err)
+			assert.True(t, strings.HasPrefix(err.Error(), "ragvsft: "), err)
+		})
+	}
+}
+
+func BenchmarkLocalFineTuneCities30Epochs(b *testing.B) {
+	data := citiesForTest(b)
+	for b.Loop() {
+		_, err := LocalFineTuner{}.FineTune(context.Background(),
+			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 30}, Seed: 42})
+		require.NoError(b, err)
+	}
+}
+
+func BenchmarkLocalChatClosedBook(b *testing.B) {
+	m, _ := citiesFineTuned(b, 30)
+	req := closedBookRequest(questionsOf(citiesForTest(b))[0].question)
+	for b.Loop() {
+		_, err := m.Chat(context.Background(), req)
+		require.NoError(b, err)
+	}
+}
+
+func BenchmarkLocalChatRAG(b *testing.B) {
+	qs := questionsOf(citiesForTest(b))
+	req := ragRequest(qs[0].question, passagesWithGold(qs, 0))
+	m := NewLocalModel()
+	for b.Loop() {
+		_, err := m.Chat(context.Background(), req)
+		require.NoError(b, err)
+	}
+}
+
+func TestLocalFineTuneEpochsMatchesFineTune(t *testing.T) {
+	data := citiesForTest(t)[:40]
+	req := FineTuneRequest{Training: data, Seed: 3, Suffix: "s"}
+	sweep, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 9, 4)
+	require.NoError(t, err)
+	require.Len(t, sweep, 2)
+	for _, got := range sweep {
+		req.Hyperparameters.Epochs = got.Hyperparameters.Epochs
+		want, err := LocalFineTuner{}.FineTune(context.Background(), req)
+		require.NoError(t, err)
+		assert.Equal(t, want.ModelID, got.ModelID)
+		assert.Equal(t, want.Hyperparameters, got.Hyperparameters)
+		assert.Equal(t, want.TrainedTokens, got.TrainedTokens)
+		assert.Equal(t, want.Model.(*LocalModel).mem, got.Model.(*LocalModel).mem, "epochs %d", got.Hyperparameters.Epochs)
+	}
+	assert.NotEqual(t, sweep[0].Model.(*LocalModel).mem, sweep[1].Model.(*LocalModel).mem)
+	_, err = LocalFineTuner{}.FineTuneEpochs(context.Background(), req)
+	assert.ErrorIs(t, err, ErrBadHyperparameters)
+	_, err = LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 3, 0)
+	assert.ErrorIs(t, err, ErrBadHyperparameters)
+}

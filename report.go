@@ -1,0 +1,285 @@
+package ragvsft
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ragvsft/ragvsft/internal/stats"
+)
+
+// ReportSchemaVersion is the version of Report's JSON form. It changes
+// whenever a field is renamed or removed or its meaning changes.
+const ReportSchemaVersion = 1
+
+// z95 is the standard normal quantile of a two-sided 95% interval.
+const z95 = 1.959963984540054
+
+// Report is the outcome of an Experiment: a summary per arm, retrieval
+// diagnostics, a significance test and every scored item. Its JSON form is
+// report.json; see the README for the schema.
+type Report struct {
+	SchemaVersion int `json:"schema_version"`
+	// Complete is false when the run stopped early (cancelled or failed);
+	// Results then hold what was finished.
+	Complete bool      `json:"complete"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Settings are the resolved settings the run used.
+	Settings ReportSettings `json:"settings"`
+	// Arms summarize each arm, in the Experiment's order.
+	Arms []ArmSummary `json:"arms"`
+	// Retrieval diagnoses the retriever; nil without rag arms.
+	Retrieval *RetrievalSummary `json:"retrieval,omitempty"`
+	// McNemar compares fine-tuned with rag on the same questions; nil
+	// unless both arms ran.
+	McNemar *McNemarTest `json:"mcnemar,omitempty"`
+	// FineTune describes the fine-tuned model; nil without fine-tuned arms.
+	FineTune *FineTuned `json:"fine_tune,omitempty"`
+	// Results hold every scored item, arm by arm in question order.
+	Results []Result `json:"results"`
+}
+
+// ReportSettings records what a run was asked to do.
+type ReportSettings struct {
+	Questions       int             `json:"questions"`
+	Arms            []Arm           `json:"arms"`
+	BaseModel       string          `json:"base_model,omitempty"`
+	K               int             `json:"k"`
+	Seed            int64           `json:"seed"`
+	Temperature     float64         `json:"temperature"`
+	MaxTokens       int             `json:"max_tokens"`
+	Hyperparameters Hyperparameters `json:"hyperparameters"`
+	Prompts         Prompts         `json:"prompts"`
+}
+
+// Result is one question put to one arm.
+type Result struct {
+	Arm        Arm    `json:"arm"`
+	QuestionID string `json:"question_id"`
+	Question   string `json:"question"`
+	Gold       string `json:"gold"`
+	Answer     string `json:"answer"`
+	// Verdict is zero when Error is set.
+	Verdict Verdict `json:"verdict"`
+	// Retrieved are the documents in the prompt, best first (rag arms).
+	Retrieved []RetrievedDoc `json:"retrieved,omitempty"`
+	// GoldRank is the 0-based rank of the question's gold document among
+	// Retrieved, or -1 if it was not retrieved (or the arm retrieves nothing).
+	GoldRank          int           `json:"gold_rank"`
+	Latency           time.Duration `json:"latency_ns"`
+	Usage             Usage         `json:"usage"`
+	Model             string        `json:"model,omitempty"`
+	SystemFingerprint string        `json:"system_fingerprint,omitempty"`
+	// Error is why the item has no answer: it is counted apart, not as wrong.
+	Error string `json:"error,omitempty"`
+}
+
+// RetrievedDoc is one document of a Result's context.
+type RetrievedDoc struct {
+	ID    string  `json:"id"`
+	Rank  int     `json:"rank"`
+	Score float64 `json:"score"`
+}
+
+// ArmSummary is one arm's score.
+type ArmSummary struct {
+	Arm Arm `json:"arm"`
+	// Answered counts items with an answer; Errors those without.
+	Answered int `json:"answered"`
+	Errors   int `json:"errors"`
+	Correct  int `json:"correct"`
+	// Accuracy is Correct / Answered, with its 95% Wilson score interval.
+	Accuracy    float64       `json:"accuracy"`
+	CILow       float64       `json:"ci95_low"`
+	CIHigh      float64       `json:"ci95_high"`
+	MeanLatency time.Duration `json:"mean_latency_ns"`
+	Usage       Usage         `json:"usage"`
+}
+
+// RetrievalSummary diagnoses the retriever over the questions that name a
+// gold document.
+type RetrievalSummary struct {
+	K int `json:"k"`
+	// Questions counts the questions with a gold document.
+	Questions int `json:"questions"`
+	// HitAt1 and HitAtK are the fractions whose gold document was ranked
+	// first, or anywhere in the top K.
+	HitAt1 float64 `json:"hit_at_1"`
+	HitAtK float64 `json:"hit_at_k"`
+	// MRR is the mean reciprocal rank of the gold document, 0 when missed.
+	MRR float64 `json:"mrr"`
+	// Missed lists the questions whose gold document was not retrieved.
+	Missed []string `json:"missed,omitempty"`
+}
+
+// McNemarTest is the exact McNemar test between two arms over the questions
+// both answered: is one arm's accuracy really different from the other's?
+type McNemarTest struct {
+	A Arm `json:"a"`
+	B Arm `json:"b"`
+	// OnlyA counts questions A got right and B wrong; OnlyB the reverse.
+	OnlyA int `json:"only_a"`
+	OnlyB int `json:"only_b"`
+	// PValue is the two-sided exact binomial p-value on the discordant pairs.
+	PValue float64 `json:"p_value"`
+}
+
+func newReport(s Experiment, questions []Question) *Report {
+	return &Report{
+		SchemaVersion: ReportSchemaVersion,
+		Started:       time.Now().UTC(),
+		Settings: ReportSettings{
+			Questions:       len(questions),
+			Arms:            s.Arms,
+			BaseModel:       s.BaseModel,
+			K:               s.K,
+			Seed:            s.Seed,
+			Temperature:     s.Temperature,
+			MaxTokens:       s.MaxTokens,
+			Hyperparameters: s.Hyperparameters,
+			Prompts:         s.Prompts,
+		},
+		Results: []Result{},
+	}
+}
+
+func (r *Report) finish() {
+	r.Finished = time.Now().UTC()
+	r.Complete = len(r.Results) == len(r.Settings.Arms)*r.Settings.Questions
+}
+
+func (r *Report) summarizeRetrieval(questions []Question, hits [][]Hit) {
+	rs := &RetrievalSummary{K: r.Settings.K}
+	var hit1, hitK int
+	var rr float64
+	for i, q := range questions {
+		if q.DocID == "" {
+			continue
+		}
+		rs.Questions++
+		rank := GoldRank(hits[i], q.DocID)
+		switch {
+		case rank < 0:
+			rs.Missed = append(rs.Missed, q.ID)
+			continue
+		case rank == 0:
+			hit1++
+		}
+		hitK++
+		rr += 1 / float64(rank+1)
+	}
+	if rs.Questions > 0 {
+		n := float64(rs.Questions)
+		rs.HitAt1, rs.HitAtK, rs.MRR = float64(hit1)/n, float64(hitK)/n, rr/n
+	}
+	r.Retrieval = rs
+}
+
+// summarize computes the per-arm summaries and the McNemar test from Results.
+func (r *Report) summarize() {
+	r.Arms = r.Arms[:0]
+	byArm := map[Arm]map[string]bool{} // arm -> question -> correct, answered only
+	for _, a := range r.Settings.Arms {
+		sum := ArmSummary{Arm: a}
+		var latency time.Duration
+		byArm[a] = map[string]bool{}
+		for _, res := range r.Results {
+			if res.Arm != a {
+				continue
+			}
+			latency += res.Latency
+			sum.Usage.PromptTokens += res.Usage.PromptTokens
+			sum.Usage.CompletionTokens += res.Usage.CompletionTokens
+			if res.Error != "" {
+				sum.Errors++
+				continue
+			}
+			sum.Answered++
+			byArm[a][res.QuestionID] = res.Verdict.Correct
+			if res.Verdict.Correct {
+				sum.Correct++
+			}
+		}
+		if n := sum.Answered + sum.Errors; n > 0 {
+			sum.MeanLatency = latency / time.Duration(n)
+		}
+		if sum.Answered > 0 {
+			sum.Accuracy = float64(sum.Correct) / float64(sum.Answered)
+		}
+		sum.CILow, sum.CIHigh = stats.Wilson(sum.Correct, sum.Answered, z95)
+		r.Arms = append(r.Arms, sum)
+	}
+	ft, rag := byArm[ArmFineTuned], byArm[ArmRAG]
+	if ft == nil || rag == nil {
+		return
+	}
+	t := &McNemarTest{A: ArmFineTuned, B: ArmRAG}
+	for id, a := range ft {
+		b, ok := rag[id]
+		switch {
+		case !ok:
+		case a && !b:
+			t.OnlyA++
+		case b && !a:
+			t.OnlyB++
+		}
+	}
+	t.PValue = stats.McNemarExact(t.OnlyA, t.OnlyB)
+	r.McNemar = t
+}
+
+// Arm returns the summary of arm a, and whether it ran.
+func (r *Report) Arm(a Arm) (ArmSummary, bool) {
+	for _, s := range r.Arms {
+		if s.Arm == a {
+			return s, true
+		}
+	}
+	return ArmSummary{}, false
+}
+
+// WriteMarkdown writes the summary as a Markdown table, followed by the
+// retrieval diagnostics and the McNemar test when present.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("| arm | correct | accuracy | 95% CI | errors | mean latency |\n")
+	b.WriteString("|---|---:|---:|---|---:|---:|\n")
+	for _, s := range r.Arms {
+		fmt.Fprintf(&b, "| %s | %d/%d | %.1f%% | %.1f%% – %.1f%% | %d | %s |\n",
+			s.Arm, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, s.Errors, roundDuration(s.MeanLatency))
+	}
+	if rs := r.Retrieval; rs != nil {
+		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",
+			rs.Questions, 100*rs.HitAt1, rs.K, 100*rs.HitAtK, rs.MRR)
+	}
+	if t := r.McNemar; t != nil {
+		fmt.Fprintf(&b, "\nMcNemar exact test, %s vs %s: %d questions only %s got right, %d only %s; p = %s.\n",
+			t.A, t.B, t.OnlyA, t.A, t.OnlyB, t.B, formatP(t.PValue))
+	}
+	if !r.Complete {
+		fmt.Fprintf(&b, "\nIncomplete run: %d of %d items finished.\n", len(r.Results), len(r.Settings.Arms)*r.Settings.Questions)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	default:
+		return d.Round(time.Microsecond)
+	}
+}
+
+func formatP(p float64) string {
+	if p < 1e-4 && p > 0 {
+		return fmt.Sprintf("%.1e", p)
+	}
+	return fmt.Sprintf("%.4f", math.Round(p*1e4)/1e4)
+}

@@ -1,0 +1,37 @@
+package ragvsft
+
+import (
+	"bytes"
+	"image/png"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWriteChartPNG(t *testing.T) {
+	r := &Report{Arms: []ArmSummary{
+		{Arm: ArmBase, Answered: 100, CILow: 0, CIHigh: 0.037},
+		{Arm: ArmFineTuned, Answered: 100, Correct: 4, Accuracy: 0.04, CILow: 0.016, CIHigh: 0.098},
+		{Arm: ArmRAG, Answered: 100, Correct: 100, Accuracy: 1, CILow: 0.963, CIHigh: 1},
+	}}
+	var b bytes.Buffer
+	require.NoError(t, r.WriteChartPNG(&b))
+	img, err := png.Decode(&b)
+	require.NoError(t, err)
+	assert.Equal(t, 6*96, img.Bounds().Dx())
+
+	// The rag bar is drawn: somewhere in the image is the bar colour.
+	found := false
+	for y := img.Bounds().Min.Y; y < img.Bounds().Max.Y && !found; y += 2 {
+		for x := img.Bounds().Min.X; x < img.Bounds().Max.X; x += 2 {
+			if r, g, b, _ := img.At(x, y).RGBA(); r>>8 == 70 && g>>8 == 110 && b>>8 == 180 {
+				found = true
+				break
+			}
+		}
+	}
+	assert.True(t, found, "bars are drawn")
+
+	assert.Error(t, (&Report{}).WriteChartPNG(&b))
+}

@@ -1,0 +1,32 @@
+package ragvsft
+
+import (
+	"encoding/csv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestWriteCSV(t *testing.T) {
+	r := &Report{Results: []Result{
+		{Arm: ArmRAG, QuestionID: "line 1", Question: "What is the population of City_1?", Gold: "City_1 has about 1967825 inhabitants.",
+			Answer: "City_1 has about 1,967,825 inhabitants, \"roughly\".", Verdict: Verdict{Correct: true, Extracted: "1967825", Expected: "1967825"},
+			GoldRank: 0, Retrieved: []RetrievedDoc{{ID: "line 1"}, {ID: "line 10"}}, Latency: 1500 * time.Microsecond,
+			Usage: Usage{PromptTokens: 90, CompletionTokens: 12}, Model: "local-base"},
+		{Arm: ArmBase, QuestionID: "line 1", GoldRank: -1, Error: "upstream said 503"},
+	}}
+	var b strings.Builder
+	require.NoError(t, r.WriteCSV(&b))
+	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 3)
+	assert.Equal(t, csvHeader, rows[0])
+	assert.Equal(t, []string{"rag", "line 1", "What is the population of City_1?", "City_1 has about 1967825 inhabitants.",
+		"City_1 has about 1,967,825 inhabitants, \"roughly\".", "true", "1967825", "1967825", "", "0", "line 1 line 10",
+		"1.500", "90", "12", "local-base", ""}, rows[1])
+	assert.Equal(t, "upstream said 503", rows[2][len(rows[2])-1])
+	assert.Equal(t, "-1", rows[2][9])
+}
