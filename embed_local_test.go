@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"testing"
 
@@ -144,8 +145,8 @@ func BenchmarkLocalEmbedding(b *testing.B) {
 // new sums here).
 func TestLocalEmbeddingStable(t *testing.T) {
 	want := map[string]string{
-		"City_17 has about 1967825 inhabitants.": "d51a39a6d6e25d9b",
-		"What is the population of City_17?":     "d99daa2af15fb893",
+		"City_17 has about 1967825 inhabitants.": "da356573e9197ba2",
+		"What is the population of City_17?":     "cbd25a530f7d4bf6",
 	}
 	if runtime.GOARCH != "amd64" {
 		// Other architectures may fuse or round float operations
@@ -161,4 +162,38 @@ func TestLocalEmbeddingStable(t *testing.T) {
 		got := hex.EncodeToString(h.Sum(nil))[:16]
 		assert.Equal(t, sum, got, "%q: the local embedding changed; bump localEmbeddingVersion (%s)", text, localEmbeddingVersion)
 	}
+}
+
+// TestLocalEmbeddingCompanies guards retrieval quality on the second
+// knowledge base, where questions paraphrase the passages' relations. The
+// thresholds sit just under what the recipe measured (hit@5 177/180, hit@1
+// 99/180, as documented on NewLocalEmbeddingFunc).
+func TestLocalEmbeddingCompanies(t *testing.T) {
+	ctx := context.Background()
+	f, err := os.Open("testdata/companies.jsonl")
+	require.NoError(t, err)
+	defer f.Close()
+	ds, err := ReadJSONL(f, "testdata/companies.jsonl")
+	require.NoError(t, err)
+	docs, err := Documents(ds)
+	require.NoError(t, err)
+	qs, err := Questions(ds)
+	require.NoError(t, err)
+	require.Len(t, qs, 180)
+	r := newIndexed(t, ChromemOptions{}, docs)
+	top1, top5 := 0, 0
+	for _, q := range qs {
+		hits, err := r.Retrieve(ctx, q.Text, 5)
+		require.NoError(t, err)
+		switch rank := GoldRank(hits, q.DocID); {
+		case rank == 0:
+			top1++
+			top5++
+		case rank > 0:
+			top5++
+		}
+	}
+	t.Logf("companies: hit@1 %d/180, hit@5 %d/180", top1, top5)
+	assert.GreaterOrEqual(t, top5, 175)
+	assert.GreaterOrEqual(t, top1, 95)
 }
