@@ -356,3 +356,31 @@ func normalizeAnswer(s string) string {
 func isTrimmed(r rune) bool {
 	return unicode.IsSpace(r) || strings.ContainsRune(`.,;:!?…"'`+"`‘’“”„«»‹›()[]{}*_", r)
 }
+
+// AutoEvaluator scores each question by the kind of its gold answer: with
+// Numeric when the gold answer holds a number (as ExtractNumber reads it),
+// and with Text otherwise. It suits knowledge bases that mix numeric facts
+// ("founded in 1918") with names and places, where NumericEvaluator alone
+// would reject the questions without a number.
+//
+// The zero value uses NumericEvaluator{} (exact) and ContainsEvaluator.
+// Safe for concurrent use if Text is.
+type AutoEvaluator struct {
+	// Numeric scores questions whose gold answer holds a number.
+	Numeric NumericEvaluator
+	// Text scores the others; nil means ContainsEvaluator{}.
+	Text Evaluator
+}
+
+var _ Evaluator = AutoEvaluator{}
+
+// Evaluate delegates to Numeric or Text, as the gold answer asks.
+func (e AutoEvaluator) Evaluate(ctx context.Context, q Question, answer string) (Verdict, error) {
+	if _, _, ok := ExtractNumber(q.Gold); ok {
+		return e.Numeric.Evaluate(ctx, q, answer)
+	}
+	if e.Text == nil {
+		return ContainsEvaluator{}.Evaluate(ctx, q, answer)
+	}
+	return e.Text.Evaluate(ctx, q, answer)
+}
