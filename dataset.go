@@ -88,7 +88,8 @@ type Problem struct {
 	// Line is the 1-based line of the file; 0 when the problem is not
 	// tied to a line.
 	Line int
-	// ID names the example, question or document when Line is 0.
+	// ID names the example, question or document the problem is about,
+	// when known; String shows it when Line is 0.
 	ID string
 	// Message says what is wrong.
 	Message string
@@ -180,7 +181,8 @@ func (e *fileError) Unwrap() error { return e.err }
 
 // JSONLDataset is a Dataset read from an OpenAI chat fine-tuning JSONL
 // file (ReadJSONL, LoadJSONL) or built from examples (NewDataset). It
-// holds only valid examples. It is immutable and safe for concurrent use.
+// holds only valid examples. It is immutable and safe for concurrent use;
+// the zero value is an empty dataset.
 type JSONLDataset struct {
 	name     string
 	examples []Example
@@ -374,7 +376,9 @@ func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 // are not written: "id" is a ragvsft extension OpenAI does not define, so
 // the file is plain OpenAI format (ReadJSONL gives the examples back with
 // "line N" IDs). The examples are validated as by NewDataset first;
-// nothing is written when one is invalid.
+// nothing is written when one is invalid. Examples read from a file that
+// uses tool calls cannot be written back, since a Message does not carry
+// them.
 func WriteJSONL(w io.Writer, examples []Example) error {
 	if _, err := checkExamples("examples", examples); err != nil {
 		return err
@@ -577,14 +581,17 @@ func scanJSONL(r io.Reader, name string, keep bool) ([]Example, error) {
 		if lineNo == 1 {
 			line = bytes.TrimPrefix(line, []byte("\xEF\xBB\xBF"))
 		}
-		if tooLong || len(line) > MaxLineBytes {
+		switch {
+		case tooLong || len(line) > MaxLineBytes:
 			ps.add(Problem{Line: lineNo, Message: fmt.Sprintf("line is longer than the limit of %d bytes (MaxLineBytes)", MaxLineBytes)})
-		} else if len(trimJSONSpace(line)) > 0 {
+			keep, p.keep, examples = false, false, nil
+		case len(trimJSONSpace(line)) > 0:
 			count++
 			p.parse(line, lineNo)
 			for _, msg := range p.problems {
 				ps.add(Problem{Line: lineNo, Message: msg})
 			}
+			ps.omitted += p.omitted
 			if p.hasID {
 				if ids == nil {
 					ids = make(map[string]int)
@@ -595,16 +602,15 @@ func scanJSONL(r io.Reader, name string, keep bool) ([]Example, error) {
 					ids[p.id] = lineNo
 				}
 			}
-		}
-		if ps.any() {
-			keep, p.keep, examples = false, false, nil
-		}
-		if keep {
-			id := p.id
-			if !p.hasID {
-				id = "line " + strconv.Itoa(lineNo)
+			if ps.any() {
+				// The file is rejected whole: stop keeping examples.
+				keep, p.keep, examples = false, false, nil
 			}
-			if len(trimJSONSpace(line)) > 0 {
+			if keep {
+				id := p.id
+				if !p.hasID {
+					id = "line " + strconv.Itoa(lineNo)
+				}
 				examples = append(examples, Example{ID: id, Line: lineNo, Messages: p.messages})
 			}
 		}
@@ -725,6 +731,7 @@ type lineParser struct {
 
 	// Results of the last parse.
 	problems []string
+	omitted  int // problems beyond MaxProblems
 	hasID    bool
 	id       string
 	messages []Message
@@ -733,11 +740,16 @@ type lineParser struct {
 }
 
 func (p *lineParser) addf(format string, args ...any) {
+	// A single line may hold millions of bad messages: keep it bounded.
+	if len(p.problems) >= MaxProblems {
+		p.omitted++
+		return
+	}
 	p.problems = append(p.problems, fmt.Sprintf(format, args...))
 }
 
 func (p *lineParser) parse(line []byte, lineNo int) {
-	p.problems, p.hasID, p.id, p.messages = p.problems[:0], false, "", nil
+	p.problems, p.omitted, p.hasID, p.id, p.messages = p.problems[:0], 0, false, "", nil
 	if !utf8.Valid(line) {
 		p.addf("not valid UTF-8")
 		return
@@ -1066,11 +1078,16 @@ func (p *lineParser) readParts(c *cursor, at func() string) (types, nonText int)
 		typ, payloadKind := 0, map[string]string(nil)
 		sawType := false
 		textStart := len(p.text)
-		var textSet bool
+		var textSet, sawText bool
 		for c.more() {
 			key := p.readKey(c)
 			switch string(key) {
 			case "type":
+				if sawType {
+					p.addf("%sduplicate key \"type\"", pat())
+					c.skipValue()
+					continue
+				}
 				sawType = true
 				if c.peek() != '"' {
 					p.addf("%stype must be a string, not %s", pat(), c.kind())
@@ -1086,7 +1103,13 @@ func (p *lineParser) readParts(c *cursor, at func() string) (types, nonText int)
 					typ = t
 				}
 			case "text":
-				if c.peek() == '"' && !textSet {
+				if sawText {
+					p.addf("%sduplicate key \"text\"", pat())
+					c.skipValue()
+					continue
+				}
+				sawText = true
+				if c.peek() == '"' {
 					textSet = true
 					if textStart > 0 {
 						p.text = append(p.text, '\n')

@@ -145,6 +145,7 @@ func TestReadJSONLBad(t *testing.T) {
 		{"function without name", `{"messages": [{"role": "user", "content": "q"}, {"role": "function", "content": "x"}, {"role": "assistant", "content": "a"}]}`, []string{"message 2: a function message needs a name"}},
 		{"image in system", `{"messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "u"}}]}, {"role": "assistant", "content": "a"}]}`, []string{`message 1: content parts of a system message may only be of type "text"`}},
 		{"bad part", `{"messages": [{"role": "user", "content": [{"type": "video"}, {"text": "x"}, {"type": "text"}, 3]}, {"role": "assistant", "content": "a"}]}`, []string{`message 1: content part 1: unknown type "video"`, "content part 2: missing type", `content part 3: missing "text"`, "content part 4: a content part must be an object, not a number"}},
+		{"duplicate part keys", `{"messages": [{"role": "user", "content": [{"type": "text", "text": "a", "text": "b", "type": "text"}]}, {"role": "assistant", "content": "a"}]}`, []string{`message 1: content part 1: duplicate key "text"`, `content part 1: duplicate key "type"`}},
 		{"empty parts", `{"messages": [{"role": "user", "content": []}, {"role": "assistant", "content": "a"}]}`, []string{"message 1: content is an empty array"}},
 		{"id not string", `{"id": 7, "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}`, []string{"line 1: id must be a string, not a number"}},
 		{"id empty", `{"id": "", "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}`, []string{"line 1: id is empty"}},
@@ -522,4 +523,80 @@ func raceEnabled() bool {
 		}
 	}
 	return false
+}
+
+func TestReadJSONLOneLineManyProblems(t *testing.T) {
+	line := `{"messages": [` + strings.Repeat(`1, `, 100_000) + `{"role": "assistant", "content": "a"}]}`
+	err := ValidateJSONL(strings.NewReader(line), "one.jsonl")
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Len(t, ve.Problems, MaxProblems)
+	assert.Equal(t, 100_000-MaxProblems, ve.Omitted)
+	assert.Equal(t, Problem{Line: 1, Message: "message 100: a message must be a JSON object, not a number"}, ve.Problems[99])
+}
+
+func ExampleValidateJSONL() {
+	file := `{"messages": [{"role": "user", "content": "What is the population of City_1?"}, {"role": "assistant", "content": "City_1 has about 1967825 inhabitants."}]}
+{"messages": [{"role": "robot", "content": "beep"}]}
+not json`
+	err := ValidateJSONL(strings.NewReader(file), "cities.jsonl")
+	fmt.Println(err)
+
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(len(ve.Problems), "problems; the first on line", ve.Problems[0].Line)
+	}
+	// Output:
+	// ragvsft: cities.jsonl: 3 problems:
+	//   line 2: message 1: unknown role "robot" (want system, developer, user, assistant, tool or function)
+	//   line 2: no assistant message
+	//   line 3: not valid JSON (column 2): invalid character 'o' in literal null (expecting 'u')
+	// 3 problems; the first on line 2
+}
+
+func ExampleQuestions() {
+	file := `{"messages": [{"role": "system", "content": "You're a helpful assistant"}, {"role": "user", "content": "What is the population of City_1?"}, {"role": "assistant", "content": "City_1 has about 1967825 inhabitants."}]}
+{"id": "city-2", "messages": [{"role": "user", "content": "What is the population of City_2?"}, {"role": "assistant", "content": "City_2 has about 519610 inhabitants."}]}`
+	ds, err := ReadJSONL(strings.NewReader(file), "cities.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	questions, err := Questions(ds)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, q := range questions {
+		fmt.Printf("%s: %q -> %q\n", q.ID, q.Text, q.Gold)
+	}
+	docs, _ := Documents(ds)
+	fmt.Println(len(docs), "documents, the first:", docs[0].Text)
+	// Output:
+	// line 1: "What is the population of City_1?" -> "City_1 has about 1967825 inhabitants."
+	// city-2: "What is the population of City_2?" -> "City_2 has about 519610 inhabitants."
+	// 2 documents, the first: City_1 has about 1967825 inhabitants.
+}
+
+func TestReadJSONLCities(t *testing.T) {
+	data := CitiesJSONL(CitiesCount, CitiesSeed)
+	ds, err := ReadJSONL(bytes.NewReader(data), "cities.jsonl")
+	require.NoError(t, err)
+	require.Equal(t, CitiesCount, ds.Len())
+
+	qs, err := Questions(ds)
+	require.NoError(t, err)
+	require.Len(t, qs, CitiesCount)
+	assert.Equal(t, Question{ID: "line 3", Text: "What is the population of City_3?", Gold: "City_3 has about 4714226 inhabitants.", DocID: "line 3"}, qs[2])
+	docs, err := Documents(ds)
+	require.NoError(t, err)
+	require.Len(t, docs, CitiesCount)
+	assert.Equal(t, Document{ID: "line 100", Text: qs[99].Gold}, docs[99])
+
+	// Written back, the file is OpenAI's format with the same examples.
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSONL(&buf, ds.Examples()))
+	back, err := ReadJSONL(&buf, "back.jsonl")
+	require.NoError(t, err)
+	assert.Equal(t, ds.Examples(), back.Examples())
 }

@@ -242,7 +242,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := newReport(s, questions)
-	defer rep.finish()
+	// Whatever happens, the report summarizes what finished.
+	defer func() {
+		rep.summarize()
+		rep.finish()
+	}()
 
 	var needRetrieval, needFineTune bool
 	for _, a := range s.Arms {
@@ -273,9 +277,7 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.FineTune = ft
 
-	err = s.askAll(ctx, rep, questions, retrieved, ft)
-	rep.summarize()
-	return rep, err
+	return rep, s.askAll(ctx, rep, questions, retrieved, ft)
 }
 
 // retrieveAll indexes the documents and retrieves once per question; the

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragvsft/ragvsft"
+)
+
+func runCities(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, nil, &stdout, &stderr)
+	return stdout.String() + stderr.String(), err
+}
+
+func readReport(t *testing.T, dir string) ragvsft.Report {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	require.NoError(t, err)
+	var rep ragvsft.Report
+	require.NoError(t, json.Unmarshal(b, &rep))
+	return rep
+}
+
+// The default run, as a newcomer types it: the article's file, four arms,
+// a run folder that holds everything needed to inspect and rerun it.
+func TestDefaultRunReproducesTheArticle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	out, err := runCities(t, "-out", dir)
+	require.NoError(t, err, out)
+	for _, arm := range []string{"| base |", "| fine-tuned |", "| rag |", "| fine-tuned+rag |", "| 30 |"} {
+		assert.Contains(t, out, arm)
+	}
+
+	data, err := os.ReadFile(filepath.Join(dir, "dataset.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, ragvsft.CitiesJSONL(ragvsft.CitiesCount, ragvsft.CitiesSeed), data, "the dataset used is in the run folder, byte for byte")
+	for _, f := range []string{"config.json", "report.md", "results.csv", "accuracy.png", "report.html", "epochs.json"} {
+		assert.FileExists(t, filepath.Join(dir, f))
+	}
+
+	rep := readReport(t, dir)
+	assert.Equal(t, ragvsft.ReportSchemaVersion, rep.SchemaVersion)
+	assert.True(t, rep.Complete)
+	rag, _ := rep.Arm(ragvsft.ArmRAG)
+	ft, _ := rep.Arm(ragvsft.ArmFineTuned)
+	assert.GreaterOrEqual(t, rag.Accuracy, 0.99)
+	assert.Less(t, ft.Accuracy, rag.Accuracy-0.5)
+
+	var sweep []struct {
+		Epochs   int     `json:"epochs"`
+		Accuracy float64 `json:"accuracy"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "epochs.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &sweep))
+	require.Len(t, sweep, 4)
+	assert.Greater(t, sweep[3].Accuracy, sweep[1].Accuracy, "more epochs memorize more")
+}
+
+func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCities(t, "-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-out", dir, "-sweep", "")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "contains scoring")
+	rep := readReport(t, dir)
+	assert.Equal(t, 180, rep.Settings.Questions, "-n does not cut a -data file unless given")
+	rag, _ := rep.Arm(ragvsft.ArmRAG)
+	base, _ := rep.Arm(ragvsft.ArmBase)
+	assert.Zero(t, rag.Errors)
+	assert.Greater(t, rag.Accuracy, 0.8)
+	assert.Zero(t, base.Accuracy)
+}
+
+func TestBadInputIsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"messages": [{"role": "user", "content": "hi"}]}`+"\nnot json\n"), 0o644))
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"bad file", []string{"-data", bad}, []string{"bad.jsonl", "line 1", "line 2"}},
+		{"missing file", []string{"-data", filepath.Join(dir, "nope.jsonl")}, []string{"nope.jsonl"}},
+		{"k zero", []string{"-k", "0"}, []string{"-k must be positive"}},
+		{"bad sweep", []string{"-sweep", "1,x"}, []string{`"x"`}},
+		{"bad eval", []string{"-eval", "vibes"}, []string{"vibes"}},
+		{"stray argument", []string{"extra"}, []string{"extra"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCities(t, append(tt.args, "-out", filepath.Join(dir, tt.name))...)
+			require.Error(t, err, out)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NoFileExists(t, filepath.Join(dir, tt.name, "report.json"), "nothing is run on bad input")
+		})
+	}
+}
+
+func TestCancelledRunKeepsWhatFinished(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"-out", dir, "-sweep", ""}, nil, &stdout, &stderr)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), dir)
+	rep := readReport(t, dir)
+	assert.False(t, rep.Complete)
+}

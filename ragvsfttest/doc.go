@@ -1,0 +1,25 @@
+// Package ragvsfttest provides an HTTP server that speaks OpenAI's wire
+// format, for tests of code that uses the OpenAI API and for users who want
+// to run such code offline.
+//
+// It is to the OpenAI API what net/http/httptest is to net/http: the real
+// client (github.com/openai/openai-go/v3) talks HTTP to it, so tests exercise
+// the same requests, responses, errors and retries as production, without a
+// key, without the network and without mocks.
+//
+// The server implements files, fine-tuning jobs (with OpenAI's status
+// progression, validation, events and cancellation), chat completions,
+// embeddings and models. It is backed by the library's embedded local model:
+// a fine-tuning job really trains it, and chat completions for the job's
+// "ft:..." model really answer from what it learned.
+//
+// Most tests should call [NewOpenAIServer] and point the client at
+// [OpenAIServer.URL]. Failures are injected with [OpenAIServer.InjectFault]
+// (the next N requests to a path fail with a 429, a 500, a dropped
+// connection...) or with [Faults] (latency, a random failure rate, jobs that
+// fail). [OpenAIServer.Stats] counts what the server did, so a test can
+// prove that a file was not uploaded twice.
+//
+// The program examples/openai-server serves the same thing on a fixed
+// address for use with OPENAI_BASE_URL.
+package ragvsfttest

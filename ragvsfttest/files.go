@@ -1,0 +1,201 @@
+package ragvsfttest
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxUploadBytes bounds an upload; OpenAI's limit is far higher, but a test
+// server has no use for large files.
+const maxUploadBytes = 64 << 20
+
+// file is an uploaded file.
+type file struct {
+	ID        string `json:"id"`
+	Object    string `json:"object"`
+	Bytes     int    `json:"bytes"`
+	CreatedAt int64  `json:"created_at"`
+	Filename  string `json:"filename"`
+	Purpose   string `json:"purpose"`
+	Status    string `json:"status"`
+	// StatusDetails is deprecated in OpenAI's API but still sent.
+	StatusDetails *string `json:"status_details"`
+	content       []byte
+}
+
+var filePurposes = []string{"fine-tune", "assistants", "batch", "vision", "user_data", "evals"}
+
+func (s *OpenAIServer) createFile(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBytes)
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		badRequest(w, "", "", "Could not parse multipart form: "+err.Error())
+		return
+	}
+	defer func() { _ = r.MultipartForm.RemoveAll() }()
+	purpose := r.FormValue("purpose")
+	if purpose == "" {
+		badRequest(w, "purpose", "", "Missing required parameter: 'purpose'.")
+		return
+	}
+	if !slices.Contains(filePurposes, purpose) {
+		badRequest(w, "purpose", "", "'"+purpose+"' is not one of "+strings.Join(filePurposes, ", ")+" - 'purpose'")
+		return
+	}
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		badRequest(w, "file", "", "Missing required parameter: 'file'.")
+		return
+	}
+	defer func() { _ = f.Close() }()
+	content, err := io.ReadAll(f)
+	if err != nil {
+		badRequest(w, "file", "", "Could not read the uploaded file: "+err.Error())
+		return
+	}
+	if purpose == "fine-tune" && !strings.HasSuffix(strings.ToLower(hdr.Filename), ".jsonl") {
+		badRequest(w, "file", "", "Invalid file format for Fine-Tuning API. Must be .jsonl (got filename "+strconv.Quote(hdr.Filename)+").")
+		return
+	}
+	obj := &file{
+		ID:        newID("file-", 22),
+		Object:    "file",
+		Bytes:     len(content),
+		CreatedAt: time.Now().Unix(),
+		Filename:  hdr.Filename,
+		Purpose:   purpose,
+		Status:    "processed",
+		content:   content,
+	}
+	s.mu.Lock()
+	s.addFileLocked(obj)
+	s.stats.FilesUploaded++
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, obj)
+}
+
+func (s *OpenAIServer) addFileLocked(f *file) {
+	s.files[f.ID] = f
+	s.fileOrder = append(s.fileOrder, f.ID)
+}
+
+func (s *OpenAIServer) lookupFile(w http.ResponseWriter, id string) (*file, bool) {
+	s.mu.Lock()
+	f, ok := s.files[id]
+	s.mu.Unlock()
+	if !ok {
+		notFound(w, "id", "", "No such File object: "+id)
+	}
+	return f, ok
+}
+
+func (s *OpenAIServer) getFile(w http.ResponseWriter, r *http.Request) {
+	if f, ok := s.lookupFile(w, r.PathValue("id")); ok {
+		writeJSON(w, http.StatusOK, f)
+	}
+}
+
+func (s *OpenAIServer) getFileContent(w http.ResponseWriter, r *http.Request) {
+	f, ok := s.lookupFile(w, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.content)))
+	_, _ = w.Write(f.content)
+}
+
+func (s *OpenAIServer) deleteFile(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, ok := s.lookupFile(w, id); !ok {
+		return
+	}
+	s.mu.Lock()
+	delete(s.files, id)
+	s.fileOrder = slices.DeleteFunc(s.fileOrder, func(x string) bool { return x == id })
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "file", "deleted": true})
+}
+
+// listFiles lists files newest first, with OpenAI's purpose filter and
+// after/limit cursor.
+func (s *OpenAIServer) listFiles(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, ok := parseLimit(w, q.Get("limit"), 10000, 10000)
+	if !ok {
+		return
+	}
+	purpose := q.Get("purpose")
+	s.mu.Lock()
+	var all []*file
+	for i := len(s.fileOrder) - 1; i >= 0; i-- {
+		f := s.files[s.fileOrder[i]]
+		if purpose == "" || f.Purpose == purpose {
+			all = append(all, f)
+		}
+	}
+	s.mu.Unlock()
+	if q.Get("order") == "asc" {
+		slices.Reverse(all)
+	}
+	page, more := paginate(all, q.Get("after"), limit, func(f *file) string { return f.ID })
+	writeList(w, page, more)
+}
+
+// parseLimit reads a "limit" query parameter in [1, max].
+func parseLimit(w http.ResponseWriter, v string, def, max int) (int, bool) {
+	if v == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		badRequest(w, "limit", "integer_below_min_value", "Invalid 'limit': expected an integer between 1 and "+strconv.Itoa(max)+", got "+strconv.Quote(v)+".")
+		return 0, false
+	}
+	return n, true
+}
+
+// paginate returns up to limit items that follow the item whose id is after
+// (all items when after is empty, none when it is unknown), and whether
+// more follow.
+func paginate[T any](items []T, after string, limit int, id func(T) string) ([]T, bool) {
+	if after != "" {
+		i := slices.IndexFunc(items, func(it T) bool { return id(it) == after })
+		items = items[i+1:] // i == -1 keeps all: make it none instead
+		if i < 0 {
+			items = nil
+		}
+	}
+	if len(items) > limit {
+		return items[:limit], true
+	}
+	return items, false
+}
+
+func writeList[T any](w http.ResponseWriter, data []T, hasMore bool) {
+	if data == nil {
+		data = []T{}
+	}
+	body := map[string]any{"object": "list", "data": data, "has_more": hasMore}
+	if len(data) > 0 {
+		// Not all of OpenAI's lists send these, but clients ignore them.
+		body["first_id"] = idOf(data[0])
+		body["last_id"] = idOf(data[len(data)-1])
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func idOf(v any) string {
+	switch x := v.(type) {
+	case *file:
+		return x.ID
+	case *jobView:
+		return x.ID
+	case event:
+		return x.ID
+	}
+	return ""
+}

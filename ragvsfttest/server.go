@@ -1,0 +1,233 @@
+package ragvsfttest
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/subtle"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ragvsft/ragvsft"
+)
+
+// DefaultJobStepDelay is how long each stage of a fine-tuning job
+// (validating_files, queued) lasts when ServerConfig.JobStepDelay is zero.
+const DefaultJobStepDelay = 20 * time.Millisecond
+
+// ServerConfig configures an OpenAIServer. The zero value accepts any API
+// key, injects no faults and is backed by the embedded local model.
+type ServerConfig struct {
+	// APIKey, when set, is the only bearer token accepted; other requests
+	// get OpenAI's 401. When empty, any non-empty token is accepted.
+	APIKey string
+	// Faults apply to every request from the start; see also
+	// OpenAIServer.InjectFault and OpenAIServer.SetFaults.
+	Faults Faults
+	// JobStepDelay is how long a fine-tuning job stays in each of the
+	// validating_files and queued states, so that clients must poll.
+	// Zero means DefaultJobStepDelay.
+	JobStepDelay time.Duration
+
+	// BaseModel answers chat completions for every model id that is not a
+	// fine-tune ("ft:..."). Nil means the embedded local model.
+	BaseModel ragvsft.Model
+	// NewFineTuner returns the trainer of one job, given the job's seed and
+	// a function to call after each epoch with its mean training loss.
+	// Nil means the embedded local trainer.
+	NewFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
+	// Embed computes one embedding for /v1/embeddings. Nil means the
+	// embedded local embedding function.
+	Embed func(ctx context.Context, text string) ([]float32, error)
+}
+
+// Stats counts what an OpenAIServer did. Requests counts every request by
+// its route, as "POST /v1/files", including failed ones; the other counters
+// count successful operations only.
+type Stats struct {
+	Requests        map[string]int
+	FilesUploaded   int
+	JobsCreated     int
+	JobsCancelled   int
+	ChatCompletions int
+	Embeddings      int // embedding requests, not vectors
+	// Faults counts injected failures.
+	Faults int
+}
+
+// OpenAIServer is an HTTP server, or handler, that speaks OpenAI's wire
+// format. Create it with NewOpenAIServer (tests) or NewOpenAIHandler (to
+// serve it yourself). Its methods are safe for concurrent use.
+type OpenAIServer struct {
+	// URL is the base URL to give an OpenAI client (OPENAI_BASE_URL), of
+	// the form http://127.0.0.1:PORT/v1. It is empty for a server made
+	// with NewOpenAIHandler.
+	URL string
+
+	cfg     ServerConfig
+	http    *httptest.Server
+	mux     *http.ServeMux
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	created time.Time
+
+	mu           sync.Mutex
+	faults       Faults
+	rng          *rand.Rand
+	queued       []*queuedFault
+	stats        Stats
+	files        map[string]*file
+	fileOrder    []string
+	jobs         map[string]*job
+	jobOrder     []string                 // creation order
+	models       map[string]ragvsft.Model // succeeded fine-tunes by id
+	modelCreated map[string]int64
+
+	base         ragvsft.Model
+	newFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
+	embed        embedFunc
+}
+
+// NewOpenAIServer starts an OpenAIServer on a loopback address. The caller
+// should call Close when finished, to shut it down and stop its jobs.
+func NewOpenAIServer(cfg ServerConfig) *OpenAIServer {
+	s := NewOpenAIHandler(cfg)
+	s.http = httptest.NewServer(s)
+	s.URL = s.http.URL + "/v1"
+	return s
+}
+
+// NewOpenAIHandler returns an OpenAIServer that is not listening: serve it
+// with an http.Server of your own, at any address, under the path /v1. The
+// caller should call Close when finished, to stop its jobs.
+func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
+	if cfg.JobStepDelay <= 0 {
+		cfg.JobStepDelay = DefaultJobStepDelay
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &OpenAIServer{
+		cfg:          cfg,
+		mux:          http.NewServeMux(),
+		ctx:          ctx,
+		cancel:       cancel,
+		created:      time.Now(),
+		stats:        Stats{Requests: map[string]int{}},
+		files:        map[string]*file{},
+		jobs:         map[string]*job{},
+		models:       map[string]ragvsft.Model{},
+		modelCreated: map[string]int64{},
+	}
+	s.setFaultsLocked(cfg.Faults)
+	s.setBackend(cfg)
+	s.route("POST /v1/files", s.createFile)
+	s.route("GET /v1/files", s.listFiles)
+	s.route("GET /v1/files/{id}", s.getFile)
+	s.route("GET /v1/files/{id}/content", s.getFileContent)
+	s.route("DELETE /v1/files/{id}", s.deleteFile)
+	s.route("POST /v1/fine_tuning/jobs", s.createJob)
+	s.route("GET /v1/fine_tuning/jobs", s.listJobs)
+	s.route("GET /v1/fine_tuning/jobs/{id}", s.getJob)
+	s.route("POST /v1/fine_tuning/jobs/{id}/cancel", s.cancelJob)
+	s.route("GET /v1/fine_tuning/jobs/{id}/events", s.listEvents)
+	s.route("POST /v1/chat/completions", s.chatCompletion)
+	s.route("POST /v1/embeddings", s.embeddings)
+	s.route("GET /v1/models", s.listModels)
+	s.route("GET /v1/models/{id}", s.getModel)
+	s.route("/", func(w http.ResponseWriter, r *http.Request) {
+		notFound(w, "", "unknown_url", "Unknown request URL: "+r.Method+" "+r.URL.Path+".")
+	})
+	return s
+}
+
+// ServeHTTP serves the OpenAI API under /v1.
+func (s *OpenAIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close shuts the server down, if NewOpenAIServer started it, and stops its
+// running jobs. It waits for both.
+func (s *OpenAIServer) Close() {
+	if s.http != nil {
+		s.http.Close()
+	}
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *OpenAIServer) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Requests = make(map[string]int, len(s.stats.Requests))
+	for k, v := range s.stats.Requests {
+		st.Requests[k] = v
+	}
+	return st
+}
+
+// route registers h behind the common steps of every request: counting,
+// latency, injected faults, then authentication.
+func (s *OpenAIServer) route(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		key := pattern
+		if pattern == "/" {
+			key = r.Method + " (unknown)"
+		}
+		s.mu.Lock()
+		s.stats.Requests[key]++
+		s.mu.Unlock()
+
+		f, faulty, latency := s.takeFault(r.URL.Path)
+		if latency > 0 {
+			select {
+			case <-time.After(latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if faulty {
+			serveFault(w, f)
+			return
+		}
+		if !s.authorized(w, r) {
+			return
+		}
+		h(w, r)
+	})
+}
+
+// authorized checks the bearer token and answers 401 if it is wrong. The
+// message never contains the token.
+func (s *OpenAIServer) authorized(w http.ResponseWriter, r *http.Request) bool {
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		writeError(w, http.StatusUnauthorized, typeInvalidRequest, "", "",
+			"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+		return false
+	}
+	if s.cfg.APIKey != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.APIKey)) != 1 {
+		writeError(w, http.StatusUnauthorized, typeInvalidRequest, "invalid_api_key", "",
+			"Incorrect API key provided. Check the key given to the client (OPENAI_API_KEY) against the one this server was started with.")
+		return false
+	}
+	return true
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// newID returns prefix followed by n random characters, as OpenAI's ids.
+func newID(prefix string, n int) string {
+	buf := make([]byte, n)
+	_, _ = crand.Read(buf) // never fails
+	for i, c := range buf {
+		buf[i] = idAlphabet[int(c)%len(idAlphabet)]
+	}
+	return prefix + string(buf)
+}
