@@ -116,6 +116,9 @@ func (b requestBody) tokens() int {
 		}
 		return estimateChatTokens(b.Model, msgs, max(b.MaxTokens, b.MaxCompletionTokens))
 	}
+	if len(b.Input) == 0 {
+		return 0
+	}
 	var one string
 	var many []string
 	switch {
