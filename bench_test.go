@@ -115,8 +115,13 @@ func run(b *testing.B, exp *ragvsft.Experiment) (errs int) {
 	if want := len(ragvsft.AllArms) * ragvsft.CitiesCount; len(rep.Results) != want || !rep.Complete {
 		b.Fatalf("%d results of %d, complete %v", len(rep.Results), want, rep.Complete)
 	}
-	for _, a := range rep.Arms {
-		errs += a.Errors
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			if errs == 0 {
+				b.Logf("%s %s: %s", r.Arm, r.QuestionID, r.Error)
+			}
+			errs++
+		}
 	}
 	return errs
 }

@@ -37,7 +37,9 @@ type Limits struct {
 // a second's worth (TokensPerMinute/60) waits as many seconds as it needs.
 // Time lost while every worker was waiting (a pause) or idle is made up
 // afterwards by up to a second's worth at once, never more: in any span of
-// T seconds at most T+1 seconds' worth are sent.
+// T seconds at most T+1 seconds' worth are booked (requests held back by a
+// pause go together when it ends). A request estimated at more than a
+// minute's worth of tokens is charged a minute's worth.
 //
 // Wait is what callers use; ReserveAt and PauseUntil take the time as an
 // argument, so tests can drive a RateLimiter with a fake clock, as
@@ -101,6 +103,7 @@ func (r *RateLimiter) ReserveAt(t time.Time, tokens int) *Reservation {
 	if r.tokens != nil {
 		// A request bigger than the burst is booked in burst-sized parts,
 		// one after the other: it goes when the last part is due.
+		tokens = min(tokens, r.limits.TokensPerMinute)
 		for b := r.tokens.Burst(); tokens > 0; tokens -= b {
 			res.parts = append(res.parts, r.tokens.ReserveN(t, min(tokens, b)))
 		}

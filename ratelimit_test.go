@@ -316,3 +316,9 @@ func TestLimitedModelPropagatesErrors(t *testing.T) {
 	arm, _ := rep.Arm(ragvsft.ArmBase)
 	assert.Equal(t, 10, arm.Errors)
 }
+
+func TestRateLimiterHugeRequestIsChargedAMinute(t *testing.T) {
+	r := ragvsft.NewRateLimiter(ragvsft.Limits{TokensPerMinute: 600})
+	r.ReserveAt(t0, 10)
+	assert.Equal(t, time.Minute, r.ReserveAt(t0, 1<<40).DelayFrom(t0))
+}
