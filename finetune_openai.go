@@ -111,7 +111,8 @@ func (e *FineTuneJobError) Error() string {
 // being waited for was cancelled.
 var ErrFineTuneCancelled = errors.New("ragvsft: fine-tuning job was cancelled")
 
-// minTrainingExamples is OpenAI's minimum for a fine-tuning file.
+// minTrainingExamples is OpenAI's minimum for a training or validation
+// file.
 const minTrainingExamples = 10
 
 // metadataKey is the job metadata entry that holds a job's key.
@@ -149,7 +150,7 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 	}
 	var valTokens int
 	if req.Validation != nil {
-		p.validation, valTokens, _, err = fineTuneFile(req.BaseModel, datasetName(req.Validation)+" (validation)", req.Validation.Examples(), 1, limit)
+		p.validation, valTokens, _, err = fineTuneFile(req.BaseModel, datasetName(req.Validation)+" (validation)", req.Validation.Examples(), minTrainingExamples, limit)
 		if err != nil {
 			return nil, err
 		}

@@ -441,3 +441,25 @@ func TestOpenAIFineTunerUnwritableRunDir(t *testing.T) {
 	require.Error(t, err)
 	assert.Empty(t, s.Stats().Requests, "nothing is sent when the record cannot be kept")
 }
+
+func TestOpenAIFineTunerExplicitHyperparametersAndValidation(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	hp := ragvsft.Hyperparameters{Epochs: 2, BatchSize: 3, LearningRateMultiplier: 0.5}
+	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4o-mini", Training: citiesData(t, 12), Validation: citiesData(t, 10),
+		Hyperparameters: hp, Suffix: "hp", Seed: 5}
+	ft, err := newTuner(s, t.TempDir(), nil, nil).FineTune(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, hp, ft.Hyperparameters)
+	assert.Equal(t, 2, s.Stats().FilesUploaded, "training and validation files")
+
+	c := rawClient(s)
+	job, err := c.FineTuning.Jobs.Get(context.Background(), ft.JobID)
+	require.NoError(t, err)
+	assert.NotEmpty(t, job.ValidationFile)
+	assert.Equal(t, int64(5), job.Seed)
+	assert.Equal(t, "2", job.Hyperparameters.NEpochs.RawJSON())
+	assert.Equal(t, "3", job.Hyperparameters.BatchSize.RawJSON())
+	assert.Equal(t, "0.5", job.Hyperparameters.LearningRateMultiplier.RawJSON())
+	assert.Len(t, job.Metadata["ragvsft_key"], 64, "the job carries its key")
+}
