@@ -84,7 +84,9 @@ type FineTuneEvent struct {
 	Data map[string]any `json:"data,omitempty"`
 }
 
-// FineTuneJobError is a fine-tuning job that failed, with OpenAI's error.
+// FineTuneJobError is a fine-tuning job that failed, with the error OpenAI
+// reported for it (code, message, param). FineTune returns it; get it with
+// errors.As.
 type FineTuneJobError struct {
 	JobID   string
 	Code    string
@@ -92,6 +94,7 @@ type FineTuneJobError struct {
 	Param   string
 }
 
+// Error says which job failed and why, in OpenAI's words.
 func (e *FineTuneJobError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ragvsft: fine-tuning job %s failed", e.JobID)
