@@ -463,3 +463,21 @@ func TestOpenAIFineTunerExplicitHyperparametersAndValidation(t *testing.T) {
 	assert.Equal(t, "0.5", job.Hyperparameters.LearningRateMultiplier.RawJSON())
 	assert.Len(t, job.Metadata["ragvsft_key"], 64, "the job carries its key")
 }
+
+func TestOpenAIFineTunerUnderRandomFailures(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{
+		Rate: 0.25, RateFault: ragvsfttest.Fault{Status: 500, RetryAfter: time.Millisecond}, Seed: 3,
+	}})
+	var log eventLog
+	f := newTuner(s, t.TempDir(), &log, nil)
+	f.Config.MaxRetries = 1 // so that some failures reach the fine-tuner itself
+	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	require.NoError(t, err)
+	assert.NotEmpty(t, ft.ModelID)
+	st := s.Stats()
+	assert.Positive(t, st.Faults)
+	assert.Equal(t, 1, st.JobsCreated)
+	s.SetFaults(ragvsfttest.Faults{})
+	assert.Equal(t, allEvents(t, s, ft.JobID), log.ids(), "each event once despite failed polls")
+}
