@@ -30,7 +30,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "cities:", err)
 		}
@@ -47,24 +47,30 @@ type config struct {
 	Epochs  int      `json:"epochs"`
 	Sweep   []int    `json:"sweep,omitempty"`
 	Backend string   `json:"backend"`
+	Model   string   `json:"model,omitempty"`
 	Eval    string   `json:"eval"`
 	Out     string   `json:"out"`
 	Started string   `json:"started"`
 	Arms    []string `json:"arms"`
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// run is the program; stdin is only read to confirm spending money.
+func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cities", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		data   = fs.String("data", "", "your own OpenAI chat fine-tuning JSONL `file` instead of the generated cities")
-		n      = fs.Int("n", ragvsft.CitiesCount, "number of cities to generate; with -data, use the first n examples (0 = all)")
-		k      = fs.Int("k", ragvsft.DefaultK, "documents retrieved per question")
-		seed   = fs.Int64("seed", ragvsft.CitiesSeed, "seed of the generated cities, the fine-tuning shuffle and chat sampling")
-		epochs = fs.Int("epochs", 0, "fine-tuning epochs (0 = auto, as OpenAI resolves it)")
-		sweep  = fs.String("sweep", "1,3,10,30", "comma-separated epoch counts for the memorization sweep of the local model (empty = skip)")
-		out    = fs.String("out", "", "run folder `dir` (default: a new folder under ./runs)")
-		eval   = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
+		data        = fs.String("data", "", "your own OpenAI chat fine-tuning JSONL `file` instead of the generated cities")
+		n           = fs.Int("n", ragvsft.CitiesCount, "number of cities to generate; with -data, use the first n examples (0 = all)")
+		k           = fs.Int("k", ragvsft.DefaultK, "documents retrieved per question")
+		seed        = fs.Int64("seed", ragvsft.CitiesSeed, "seed of the generated cities, the fine-tuning shuffle and chat sampling")
+		epochs      = fs.Int("epochs", 0, "fine-tuning epochs (0 = auto, as OpenAI resolves it)")
+		sweep       = fs.String("sweep", "1,3,10,30", "comma-separated epoch counts for the memorization sweep of the local model (empty = skip)")
+		out         = fs.String("out", "", "run folder `dir` (default: a new folder under ./runs)")
+		backendName = fs.String("backend", defaultBackend(), "local (embedded, offline) or openai (OPENAI_API_KEY, OPENAI_BASE_URL; default when a key is set)")
+		model       = fs.String("model", "gpt-3.5-turbo", "base model to fine-tune and ask (openai backend)")
+		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small)")
+		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
+		eval        = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n\nReruns the fine-tuning vs RAG experiment; offline on the embedded local model.\n\n")
@@ -111,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("creating run folder: %w", err)
 	}
 	cfg := config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Sweep: sweepEpochs,
-		Backend: "local", Eval: evalName, Out: dir, Started: time.Now().UTC().Format(time.RFC3339)}
+		Backend: *backendName, Model: *model, Eval: evalName, Out: dir, Started: time.Now().UTC().Format(time.RFC3339)}
 	for _, a := range ragvsft.AllArms {
 		cfg.Arms = append(cfg.Arms, string(a))
 	}
@@ -122,23 +128,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	retriever, err := ragvsft.NewChromemRetriever(ragvsft.ChromemOptions{Dir: filepath.Join(dir, "index")})
+	be, err := newBackend(*backendName, *model, *embedModel, dir, stdout)
+	if err != nil {
+		return err
+	}
+	retriever, err := ragvsft.NewChromemRetriever(ragvsft.ChromemOptions{Dir: filepath.Join(dir, "index"), Embed: be.embed, Model: be.embedModel})
 	if err != nil {
 		return err
 	}
 	exp := &ragvsft.Experiment{
 		Dataset:         ds,
-		Base:            ragvsft.NewLocalModel(),
-		BaseModel:       ragvsft.NewLocalModel().Name(),
-		FineTuner:       ragvsft.LocalFineTuner{},
+		Base:            be.base,
+		BaseModel:       be.baseModel,
+		FineTuner:       be.fineTuner,
 		Hyperparameters: ragvsft.Hyperparameters{Epochs: *epochs},
 		Retriever:       retriever,
 		Evaluator:       evaluator,
 		K:               *k,
 		Seed:            *seed,
 	}
-	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, 4 arms, embedded local model (offline), k=%d, %s scoring\n\n",
-		len(ds.Examples()), ds.Name(), *k, evalName)
+	what := "embedded local model (offline)"
+	if be.name == "openai" {
+		what = "OpenAI " + be.baseModel
+	}
+	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, 4 arms, %s, k=%d, %s scoring\n\n",
+		len(ds.Examples()), ds.Name(), what, *k, evalName)
+	if be.estimate != nil {
+		est, err := be.estimate(ctx, ragvsft.FineTuneRequest{BaseModel: be.baseModel, Training: ds,
+			Hyperparameters: exp.Hyperparameters, Seed: *seed})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions and the embeddings of %d documents and questions.\n",
+			est, 4*len(ds.Examples()), 2*len(ds.Examples()))
+		if err := confirm(*yes, stdin, stdout); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	rep, runErr := exp.Run(ctx)
 	if rep != nil {
@@ -159,19 +185,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
 
-	if len(sweepEpochs) > 0 {
-		if err := memorizationSweep(ctx, stdout, dir, ds, sweepEpochs, *seed); err != nil {
+	if len(sweepEpochs) > 0 && be.name == "local" {
+		if err := memorizationSweep(ctx, stdout, dir, ds, evaluator, sweepEpochs, *seed); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(stdout, "\nRun folder: %s (dataset.jsonl, config.json, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir)
-	fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
+	if be.name == "local" {
+		fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
+	}
 	return nil
 }
 
 // memorizationSweep fine-tunes the local model for each epoch count and asks
 // the closed-book fine-tuned arm, to show memorization setting in.
-func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, epochs []int, seed int64) error {
+func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
 	type point struct {
 		Epochs   int     `json:"epochs"`
 		Correct  int     `json:"correct"`
@@ -190,6 +218,7 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			FineTuner:       ragvsft.LocalFineTuner{},
 			Hyperparameters: ragvsft.Hyperparameters{Epochs: e},
 			Arms:            []ragvsft.Arm{ragvsft.ArmFineTuned},
+			Evaluator:       eval,
 			Seed:            seed,
 		}
 		rep, err := exp.Run(ctx)

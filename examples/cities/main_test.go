@@ -17,7 +17,7 @@ import (
 func runCities(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), args, &stdout, &stderr)
+	err := run(context.Background(), args, nil, &stdout, &stderr)
 	return stdout.String() + stderr.String(), err
 }
 
@@ -68,7 +68,7 @@ func TestDefaultRunReproducesTheArticle(t *testing.T) {
 
 func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
 	dir := t.TempDir()
-	out, err := runCities(t, "-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-out", dir, "-sweep", "")
+	out, err := runCities(t, "-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-out", dir, "-sweep", "3")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "contains scoring")
 	rep := readReport(t, dir)
@@ -78,6 +78,7 @@ func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
 	assert.Zero(t, rag.Errors)
 	assert.Greater(t, rag.Accuracy, 0.8)
 	assert.Zero(t, base.Accuracy)
+	assert.Contains(t, out, "/180 |", "the sweep scores every question with the run's evaluator")
 }
 
 func TestBadInputIsAClearError(t *testing.T) {
@@ -113,7 +114,7 @@ func TestCancelledRunKeepsWhatFinished(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, []string{"-out", dir, "-sweep", ""}, &stdout, &stderr)
+	err := run(ctx, []string{"-out", dir, "-sweep", ""}, nil, &stdout, &stderr)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), dir)
 	rep := readReport(t, dir)

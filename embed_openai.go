@@ -1,0 +1,159 @@
+package ragvsft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/philippgille/chromem-go"
+)
+
+// DefaultOpenAIEmbeddingModel is the embedding model used when none is named.
+const DefaultOpenAIEmbeddingModel = "text-embedding-3-small"
+
+// Limits of one embeddings request, below OpenAI's (2048 inputs, 300,000
+// tokens).
+const (
+	defaultEmbedBatch   = 512
+	maxEmbedBatchTokens = 250_000
+)
+
+// OpenAIEmbedder embeds texts with OpenAI's embeddings API, or any server that
+// speaks it, and returns unit-length vectors as chromem expects.
+//
+// Embed is a chromem.EmbeddingFunc for one text; EmbedBatch embeds many
+// texts in as few requests as OpenAI's limits allow, for indexing.
+//
+// An OpenAIEmbedder is safe for concurrent use; do not change BatchSize while
+// it is in use.
+type OpenAIEmbedder struct {
+	// BatchSize is the most texts sent in one request; 0 means 512.
+	BatchSize int
+	model     string
+	client    *openAIClient
+}
+
+// NewOpenAIEmbedder returns an embedder for model ("" means
+// text-embedding-3-small) reached through cfg. It fails only on a bad
+// configuration.
+func NewOpenAIEmbedder(cfg OpenAIConfig, model string) (*OpenAIEmbedder, error) {
+	if model == "" {
+		model = DefaultOpenAIEmbeddingModel
+	}
+	c, err := cfg.client()
+	if err != nil {
+		return nil, err
+	}
+	return &OpenAIEmbedder{model: model, client: c}, nil
+}
+
+// NewOpenAIEmbeddingFunc returns a chromem.EmbeddingFunc on OpenAI's
+// embeddings for model ("" means text-embedding-3-small). A bad
+// configuration (no API key) makes every call return the error.
+func NewOpenAIEmbeddingFunc(cfg OpenAIConfig, model string) chromem.EmbeddingFunc {
+	e, err := NewOpenAIEmbedder(cfg, model)
+	if err != nil {
+		return func(context.Context, string) ([]float32, error) { return nil, err }
+	}
+	return e.Embed
+}
+
+// Model returns the embedding model's name.
+func (e *OpenAIEmbedder) Model() string { return e.model }
+
+// Embed returns the normalized embedding of one text.
+func (e *OpenAIEmbedder) Embed(ctx context.Context, text string) ([]float32, error) {
+	vs, err := e.EmbedBatch(ctx, []string{text})
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
+}
+
+// EmbedBatch returns the normalized embeddings of texts, in order. Texts are
+// sent in batches of at most BatchSize texts and about 250,000 tokens.
+func (e *OpenAIEmbedder) EmbedBatch(ctx context.Context, texts []string) ([][]float32, error) {
+	for i, t := range texts {
+		if strings.TrimSpace(t) == "" {
+			return nil, fmt.Errorf("ragvsft: embedding text %d: empty text", i)
+		}
+	}
+	size := e.BatchSize
+	if size <= 0 {
+		size = defaultEmbedBatch
+	}
+	out := make([][]float32, 0, len(texts))
+	for start := 0; start < len(texts); {
+		end, tokens := start, 0
+		for end < len(texts) && end-start < size {
+			n, err := CountTokens(e.model, texts[end])
+			if err != nil {
+				return nil, err
+			}
+			if end > start && tokens+n > maxEmbedBatchTokens {
+				break
+			}
+			tokens += n
+			end++
+		}
+		vs, err := e.embed(ctx, texts[start:end], start)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+		start = end
+	}
+	return out, nil
+}
+
+// embed sends one request; offset is the batch's position in the caller's
+// texts, for error messages.
+func (e *OpenAIEmbedder) embed(ctx context.Context, batch []string, offset int) ([][]float32, error) {
+	doing := fmt.Sprintf("embedding texts %d-%d with %s", offset, offset+len(batch)-1, e.model)
+	res, err := e.client.embeddings.New(ctx, openai.EmbeddingNewParams{
+		Model: openai.EmbeddingModel(e.model),
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: batch},
+	})
+	if err != nil {
+		return nil, e.client.wrap(doing, err)
+	}
+	if len(res.Data) != len(batch) {
+		return nil, fmt.Errorf("ragvsft: %s: server returned %d embeddings for %d texts", doing, len(res.Data), len(batch))
+	}
+	out := make([][]float32, len(batch))
+	for _, d := range res.Data {
+		i := int(d.Index)
+		if i < 0 || i >= len(batch) || out[i] != nil {
+			return nil, fmt.Errorf("ragvsft: %s: server returned embedding index %d twice or out of range", doing, d.Index)
+		}
+		v, err := normalized(d.Embedding)
+		if err != nil {
+			return nil, fmt.Errorf("ragvsft: %s: text %d: %w", doing, offset+i, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// errZeroVector is an embedding that cannot be normalized.
+var errZeroVector = errors.New("embedding is empty or all zeros")
+
+// normalized returns v scaled to unit length, as float32.
+func normalized(v []float64) ([]float32, error) {
+	var sum float64
+	for _, x := range v {
+		sum += x * x
+	}
+	norm := math.Sqrt(sum)
+	if norm == 0 || math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return nil, errZeroVector
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x / norm)
+	}
+	return out, nil
+}

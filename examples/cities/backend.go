@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/philippgille/chromem-go"
+	"golang.org/x/term"
+
+	"github.com/ragvsft/ragvsft"
+)
+
+// backend is the set of components an arm needs, local or on OpenAI.
+type backend struct {
+	name      string
+	base      ragvsft.Model
+	baseModel string
+	fineTuner ragvsft.FineTuner
+	// embed and embedModel configure the chromem index; nil means the
+	// local embedding.
+	embed      chromem.EmbeddingFunc
+	embedModel string
+	// estimate, if set, tells what the run will cost before anything is spent.
+	estimate func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error)
+}
+
+// defaultBackend is openai when an API key is in the environment.
+func defaultBackend() string {
+	if os.Getenv("OPENAI_API_KEY") != "" {
+		return "openai"
+	}
+	return "local"
+}
+
+func newBackend(name, model, embedModel, runDir string, progress io.Writer) (*backend, error) {
+	switch name {
+	case "local":
+		base := ragvsft.NewLocalModel()
+		return &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}, nil
+	case "openai":
+		cfg := ragvsft.OpenAIConfigFromEnv()
+		base, err := ragvsft.NewOpenAIModel(cfg, model)
+		if err != nil {
+			return nil, err
+		}
+		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: runDir, Out: progress}
+		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, embedModel)
+		if err != nil {
+			return nil, err
+		}
+		return &backend{
+			name: name, base: base, baseModel: model, fineTuner: ft,
+			embed: embedder.Embed, embedModel: embedder.Model(),
+			estimate: func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
+				est, err := ft.Estimate(ctx, req)
+				if err != nil {
+					return "", err
+				}
+				return est.String(), nil
+			},
+		}, nil
+	}
+	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
+}
+
+// errNotConfirmed is returned when the user did not agree to spend money.
+var errNotConfirmed = errors.New("not confirmed: nothing was spent (pass -yes to spend without asking)")
+
+// confirm asks before money is spent. With -yes it does not ask; when
+// standard input is not a terminal it refuses, so a script never spends by
+// accident.
+func confirm(yes bool, stdin *os.File, stdout io.Writer) error {
+	if yes {
+		return nil
+	}
+	if stdin == nil || !term.IsTerminal(int(stdin.Fd())) {
+		return fmt.Errorf("standard input is not a terminal: %w", errNotConfirmed)
+	}
+	fmt.Fprint(stdout, "Spend it? [y/N] ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return errNotConfirmed
+	}
+	return nil
+}

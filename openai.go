@@ -1,0 +1,266 @@
+package ragvsft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+)
+
+// DefaultOpenAIBaseURL is the API that OpenAIConfig talks to when BaseURL is
+// empty.
+const DefaultOpenAIBaseURL = "https://api.openai.com/v1/"
+
+// OpenAIConfig says how to reach OpenAI, or any server that speaks its wire
+// format (Azure OpenAI's v1 endpoint, Ollama, vLLM, LM Studio, or
+// ragvsfttest's server).
+//
+// The zero value talks to DefaultOpenAIBaseURL with openai-go's retry policy
+// but has no API key, so every call fails with ErrNoAPIKey. Most callers start
+// from OpenAIConfigFromEnv and set fields to override the environment:
+//
+//	cfg := ragvsft.OpenAIConfigFromEnv()
+//	cfg.BaseURL = "http://127.0.0.1:8089/v1"
+//
+// Nothing else in this package reads the environment. An OpenAIConfig is a
+// plain value: copy it freely.
+type OpenAIConfig struct {
+	// APIKey is sent as a bearer token. It never appears in an error
+	// returned by this package.
+	APIKey string
+	// BaseURL is the API root, e.g. "http://127.0.0.1:8089/v1"; empty means
+	// DefaultOpenAIBaseURL.
+	BaseURL string
+	// Organization and Project select the OpenAI organization and project
+	// (headers OpenAI-Organization and OpenAI-Project); empty sends none.
+	Organization string
+	Project      string
+	// MaxRetries is how many times a request is retried after a connection
+	// error, 408, 409, 429 or 5xx, waiting as the server's Retry-After-Ms or
+	// Retry-After header says, else with exponential backoff (openai-go's
+	// policy). 0 means openai-go's default of 2; a negative value disables
+	// retries.
+	MaxRetries int
+	// RequestTimeout bounds each attempt of each request; 0 means no bound
+	// beyond the caller's context.
+	RequestTimeout time.Duration
+	// HTTPClient carries the requests; nil means a client of its own with
+	// http.DefaultTransport's settings.
+	HTTPClient *http.Client
+}
+
+// OpenAIConfigFromEnv reads the variables openai-go reads: OPENAI_API_KEY,
+// OPENAI_BASE_URL, OPENAI_ORG_ID and OPENAI_PROJECT_ID. Unset variables leave
+// their field empty. It is the only place this package reads the
+// environment.
+func OpenAIConfigFromEnv() OpenAIConfig {
+	return OpenAIConfig{
+		APIKey:       strings.TrimSpace(os.Getenv("OPENAI_API_KEY")),
+		BaseURL:      strings.TrimSpace(os.Getenv("OPENAI_BASE_URL")),
+		Organization: strings.TrimSpace(os.Getenv("OPENAI_ORG_ID")),
+		Project:      strings.TrimSpace(os.Getenv("OPENAI_PROJECT_ID")),
+	}
+}
+
+// ErrNoAPIKey is returned when an OpenAIConfig has no API key.
+var ErrNoAPIKey = errors.New("ragvsft: no OpenAI API key: set OPENAI_API_KEY or OpenAIConfig.APIKey")
+
+// ErrOpenAIAuth is returned (wrapped) when the server rejects the API key
+// (HTTP 401). Its message never contains the key.
+var ErrOpenAIAuth = errors.New("ragvsft: OpenAI rejected the API key (401): check OPENAI_API_KEY or OpenAIConfig.APIKey")
+
+// openAIClient is the part of openai-go this package uses. It is built from
+// the service constructors rather than openai.NewClient, which would read the
+// environment behind OpenAIConfig's back.
+type openAIClient struct {
+	chat       openai.ChatCompletionService
+	embeddings openai.EmbeddingService
+	files      openai.FileService
+	jobs       openai.FineTuningJobService
+	cfg        OpenAIConfig
+}
+
+// client checks the configuration and builds the openai-go services.
+func (c OpenAIConfig) client() (*openAIClient, error) {
+	if strings.TrimSpace(c.APIKey) == "" {
+		return nil, ErrNoAPIKey
+	}
+	base := c.BaseURL
+	if base == "" {
+		base = DefaultOpenAIBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("ragvsft: OpenAI base URL %q is not an http(s) URL", base)
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	opts := []option.RequestOption{
+		option.WithHTTPClient(hc),
+		option.WithBaseURL(base),
+		option.WithAPIKey(strings.TrimSpace(c.APIKey)),
+	}
+	if c.Organization != "" {
+		opts = append(opts, option.WithOrganization(c.Organization))
+	}
+	if c.Project != "" {
+		opts = append(opts, option.WithProject(c.Project))
+	}
+	switch {
+	case c.MaxRetries < 0:
+		opts = append(opts, option.WithMaxRetries(0))
+	case c.MaxRetries > 0:
+		opts = append(opts, option.WithMaxRetries(c.MaxRetries))
+	}
+	if c.RequestTimeout > 0 {
+		opts = append(opts, option.WithRequestTimeout(c.RequestTimeout))
+	}
+	return &openAIClient{
+		chat:       openai.NewChatCompletionService(opts...),
+		embeddings: openai.NewEmbeddingService(opts...),
+		files:      openai.NewFileService(opts...),
+		jobs:       openai.NewFineTuningJobService(opts...),
+		cfg:        c,
+	}, nil
+}
+
+// retries is the number of retries the client makes, as openai-go counts them.
+func (c OpenAIConfig) retries() int {
+	switch {
+	case c.MaxRetries < 0:
+		return 0
+	case c.MaxRetries == 0:
+		return 2
+	}
+	return c.MaxRetries
+}
+
+// secretPattern matches API keys as OpenAI spells them, whole or masked
+// ("sk-abc***wxyz"), so that none reaches an error message.
+var secretPattern = regexp.MustCompile(`\b(sk|sess|org)-[A-Za-z0-9_\-*.]{3,}`)
+
+// redact removes the API key and anything shaped like one from s.
+func (c *openAIClient) redact(s string) string {
+	if key := strings.TrimSpace(c.cfg.APIKey); key != "" {
+		s = strings.ReplaceAll(s, key, "[redacted]")
+	}
+	return secretPattern.ReplaceAllString(s, "[redacted]")
+}
+
+// wrap turns an error from openai-go into one of ours: prefixed, naming what
+// was being done, keeping OpenAI's code, message and param, and never
+// containing the API key. The original error stays reachable by errors.As
+// (*openai.Error) and errors.Is (context errors).
+func (c *openAIClient) wrap(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) {
+		if apiErr.StatusCode == http.StatusUnauthorized {
+			code := apiErr.Code
+			if code == "" {
+				code = "unauthorized"
+			}
+			return fmt.Errorf("%w (%s) while %s: %w", ErrOpenAIAuth, c.redact(code), doing, apiErr)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "ragvsft: %s: OpenAI API error %d", doing, apiErr.StatusCode)
+		if t := http.StatusText(apiErr.StatusCode); t != "" {
+			b.WriteString(" " + t)
+		}
+		if apiErr.Code != "" {
+			fmt.Fprintf(&b, " (%s)", apiErr.Code)
+		}
+		if apiErr.Message != "" {
+			b.WriteString(": " + apiErr.Message)
+		}
+		if apiErr.Param != "" {
+			fmt.Fprintf(&b, " [param %s]", apiErr.Param)
+		}
+		return &openAIError{msg: c.redact(b.String()), err: apiErr}
+	}
+	return &openAIError{msg: c.redact(fmt.Sprintf("ragvsft: %s: %v", doing, err)), err: err}
+}
+
+// openAIError carries a redacted message and the error it came from.
+type openAIError struct {
+	msg string
+	err error
+}
+
+func (e *openAIError) Error() string { return e.msg }
+func (e *openAIError) Unwrap() error { return e.err }
+
+// statusOf returns the HTTP status of an OpenAI API error, or 0.
+func statusOf(err error) int {
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode
+	}
+	return 0
+}
+
+// transient reports whether err is worth retrying: a connection error or a
+// status openai-go retries.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	switch s := statusOf(err); {
+	case s == 0:
+		return true
+	case s == http.StatusRequestTimeout, s == http.StatusConflict, s == http.StatusTooManyRequests, s >= 500:
+		return true
+	}
+	return false
+}
+
+// retryAfter reads the server's Retry-After-Ms or Retry-After (seconds) from
+// an OpenAI API error; ok is false when there is none.
+func retryAfter(err error) (d time.Duration, ok bool) {
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.Response == nil {
+		return 0, false
+	}
+	h := apiErr.Response.Header
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, perr := time.ParseDuration(v + "ms"); perr == nil && ms >= 0 {
+			return ms, true
+		}
+	}
+	if v := h.Get("Retry-After"); v != "" {
+		if s, perr := time.ParseDuration(v + "s"); perr == nil && s >= 0 {
+			return s, true
+		}
+		if t, perr := http.ParseTime(v); perr == nil {
+			return max(time.Until(t), 0), true
+		}
+	}
+	return 0, false
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
