@@ -410,6 +410,9 @@ func forEach(ctx context.Context, n, workers int, fn func(i int) error) error {
 	}
 feed:
 	for i := range n {
+		if ctx.Err() != nil {
+			break // select picks at random when both cases are ready
+		}
 		select {
 		case next <- i:
 		case <-ctx.Done():
