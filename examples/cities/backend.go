@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/philippgille/chromem-go"
 	"golang.org/x/term"
@@ -27,6 +28,8 @@ type backend struct {
 	embedModel string
 	// estimate, if set, tells what the run will cost before anything is spent.
 	estimate func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error)
+	// prices price the run's calls; nil means nothing is billed (local).
+	prices ragvsft.PriceTable
 }
 
 // defaultBackend is openai when an API key is in the environment.
@@ -37,7 +40,9 @@ func defaultBackend() string {
 	return "local"
 }
 
-func newBackend(name, model, embedModel, runDir string, progress io.Writer) (*backend, error) {
+// newBackend returns the components of backend name. poll is the first
+// wait between polls of a fine-tuning job; progress receives its lines.
+func newBackend(name, model, embedModel, runDir string, poll time.Duration, progress io.Writer) (*backend, error) {
 	switch name {
 	case "local":
 		base := ragvsft.NewLocalModel()
@@ -48,14 +53,15 @@ func newBackend(name, model, embedModel, runDir string, progress io.Writer) (*ba
 		if err != nil {
 			return nil, err
 		}
-		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: runDir, Out: progress}
+		prices := ragvsft.DefaultPrices()
+		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: runDir, Out: progress, Prices: prices, PollInterval: poll}
 		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, embedModel)
 		if err != nil {
 			return nil, err
 		}
 		return &backend{
 			name: name, base: base, baseModel: model, fineTuner: ft,
-			embed: embedder.Embed, embedModel: embedder.Model(),
+			embed: embedder.Embed, embedModel: embedder.Model(), prices: prices,
 			estimate: func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
 				est, err := ft.Estimate(ctx, req)
 				if err != nil {

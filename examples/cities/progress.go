@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/ragvsft/ragvsft"
+)
+
+// progress shows how the questions are going: a progress bar when w is a
+// terminal, else a log line at every tenth of the work and at the end, so a
+// CI log or a file stays readable. It counts only the items asked by this
+// process; those taken from a checkpoint are told once, up front.
+type progress struct {
+	mu      sync.Mutex
+	bar     *progressbar.ProgressBar // nil when not a terminal
+	log     *slog.Logger             // nil on a terminal
+	prices  ragvsft.PriceTable       // nil: nothing is billed (local)
+	todo    int
+	kept    int
+	done    int
+	errors  int
+	tokens  int
+	usd     float64
+	nextLog int // done count of the next log line
+	start   time.Time
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// newProgress starts showing the progress of todo items to ask, after kept
+// items already answered by an earlier run. prices prices each answer; nil
+// means a local model.
+func newProgress(w io.Writer, todo, kept int, prices ragvsft.PriceTable) *progress {
+	p := &progress{prices: prices, todo: todo, kept: kept, start: time.Now()}
+	p.nextLog = p.step()
+	if isTerminal(w) {
+		if todo > 0 {
+			p.bar = progressbar.NewOptions(todo,
+				progressbar.OptionSetWriter(w),
+				progressbar.OptionSetDescription(p.describe()),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+				progressbar.OptionShowDescriptionAtLineEnd(),
+			)
+		}
+	} else {
+		p.log = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+			// Time is noise in a log that a test or a diff reads.
+			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey && len(groups) == 0 {
+					return slog.Attr{}
+				}
+				return a
+			},
+		}))
+		if kept > 0 {
+			p.log.Info("resuming", "from_checkpoint", kept, "to_ask", todo)
+		}
+	}
+	return p
+}
+
+// step is how many items make a tenth of the work, at least 1.
+func (p *progress) step() int { return max(p.todo/10, 1) }
+
+// add counts one finished item.
+func (p *progress) add(r ragvsft.Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done++
+	if r.Error != "" {
+		p.errors++
+	}
+	p.tokens += r.Usage.PromptTokens + r.Usage.CompletionTokens
+	if price, ok := p.prices.Lookup(r.Model); ok {
+		p.usd += price.ChatCost(r.Usage)
+	}
+	if p.bar != nil {
+		p.bar.Describe(p.describe())
+		_ = p.bar.Add(1)
+		return
+	}
+	if p.log != nil && p.done >= p.nextLog && p.done < p.todo {
+		p.logLine("progress")
+		for p.nextLog <= p.done {
+			p.nextLog += p.step()
+		}
+	}
+}
+
+// finish ends the bar, or writes the last log line.
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		return
+	}
+	if p.log != nil {
+		p.logLine("asked")
+	}
+}
+
+func (p *progress) describe() string {
+	s := fmt.Sprintf("errors %d · %d tokens · %s", p.errors, p.tokens, p.cost())
+	if p.kept > 0 {
+		s = fmt.Sprintf("%d from checkpoint · %s", p.kept, s)
+	}
+	return s
+}
+
+func (p *progress) cost() string {
+	if p.prices == nil {
+		return "local, $0"
+	}
+	return fmt.Sprintf("$%.4f", p.usd)
+}
+
+func (p *progress) logLine(msg string) {
+	elapsed := time.Since(p.start)
+	args := []any{"done", p.done, "of", p.todo, "errors", p.errors, "tokens", p.tokens, "cost", p.cost(),
+		"elapsed", elapsed.Round(time.Millisecond)}
+	if p.done > 0 && p.done < p.todo {
+		eta := time.Duration(float64(elapsed) / float64(p.done) * float64(p.todo-p.done))
+		args = append(args, "eta", eta.Round(100*time.Millisecond))
+	}
+	p.log.Info(msg, args...)
+}
