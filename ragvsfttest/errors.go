@@ -12,7 +12,6 @@ const (
 	typeAuthentication = "authentication_error"
 	typeRateLimit      = "rate_limit_error"
 	typeServer         = "server_error"
-	typeNotFound       = "invalid_request_error"
 )
 
 // apiError is the body of every error response: {"error": {...}}.
@@ -41,7 +40,7 @@ func badRequest(w http.ResponseWriter, param, code, message string) {
 }
 
 func notFound(w http.ResponseWriter, param, code, message string) {
-	writeError(w, http.StatusNotFound, typeNotFound, code, param, message)
+	writeError(w, http.StatusNotFound, typeInvalidRequest, code, param, message)
 }
 
 func serverError(w http.ResponseWriter, message string) {

@@ -1,6 +1,7 @@
 package ragvsfttest
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -22,6 +23,10 @@ type Fault struct {
 	// "retry-after-ms" (milliseconds) and "retry-after" (whole seconds,
 	// rounded up).
 	RetryAfter time.Duration
+	// AfterHandling handles the request first (a file is stored, a job
+	// created) and only then fails its response, as when a response is lost
+	// on its way back: a client that retries does the thing twice.
+	AfterHandling bool
 	// Code is the error's "code"; empty means the usual code for Status:
 	// rate_limit_exceeded for 429, server_error for 5xx. Use
 	// "insufficient_quota" for a 429 that no retry will fix.
@@ -31,9 +36,25 @@ type Fault struct {
 // JobError is why a fine-tuning job failed, as OpenAI reports it in the
 // job's "error" field.
 type JobError struct {
+	// Code is machine-readable, as "invalid_training_file".
 	Code    string `json:"code"`
 	Message string `json:"message"`
-	Param   string `json:"param"`
+	// Param is the parameter at fault, as "training_file"; empty (null on
+	// the wire) when the failure is not about one.
+	Param string `json:"param"`
+}
+
+// MarshalJSON writes an empty Param as null, as OpenAI does.
+func (e JobError) MarshalJSON() ([]byte, error) {
+	var param *string
+	if e.Param != "" {
+		param = &e.Param
+	}
+	return json.Marshal(struct {
+		Code    string  `json:"code"`
+		Message string  `json:"message"`
+		Param   *string `json:"param"`
+	}{e.Code, e.Message, param})
 }
 
 // Faults are failures applied to every request, configurable when the
@@ -141,13 +162,11 @@ func (s *OpenAIServer) takeJobFailure() (JobError, bool) {
 // serveFault answers a request with f.
 func serveFault(w http.ResponseWriter, f Fault) {
 	if f.Drop {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+			return
 		}
-		// Not hijackable (HTTP/2): abort the response instead.
+		// Not hijackable (HTTP/2): net/http's way to abort a response.
 		panic(http.ErrAbortHandler)
 	}
 	status := f.Status

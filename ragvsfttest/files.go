@@ -164,10 +164,10 @@ func parseLimit(w http.ResponseWriter, v string, def, max int) (int, bool) {
 func paginate[T any](items []T, after string, limit int, id func(T) string) ([]T, bool) {
 	if after != "" {
 		i := slices.IndexFunc(items, func(it T) bool { return id(it) == after })
-		items = items[i+1:] // i == -1 keeps all: make it none instead
 		if i < 0 {
-			items = nil
+			return nil, false
 		}
+		items = items[i+1:]
 	}
 	if len(items) > limit {
 		return items[:limit], true

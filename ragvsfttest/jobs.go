@@ -416,6 +416,9 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 	onEpoch := func(epoch int, loss float64) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if terminal(j.view.Status) {
+			return // cancelled: no event after the cancellation's
+		}
 		s.addEventLocked(j, "info", "metrics", fmt.Sprintf("Step %d/%d: training loss=%.4f", epoch, hp.Epochs, loss),
 			map[string]any{"step": epoch, "total_steps": hp.Epochs, "train_loss": loss})
 	}

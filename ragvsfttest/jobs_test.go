@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/ragvsft/ragvsft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -178,4 +179,52 @@ func TestJobListPaging(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, even.Data, 3)
 	assert.False(t, even.HasMore)
+}
+
+func TestJobCancelWhileTraining(t *testing.T) {
+	reached, release := make(chan struct{}), make(chan struct{})
+	s := newServer(t, ServerConfig{
+		// The real local trainer, held after its first epoch so that the
+		// test cancels a job that is surely running.
+		NewFineTuner: func(seed int64, onEpoch func(int, float64)) ragvsft.FineTuner {
+			return ragvsft.LocalFineTuner{Seed: seed, OnEpoch: func(epoch int, loss float64) {
+				onEpoch(epoch, loss)
+				if epoch == 1 {
+					close(reached)
+					<-release
+				}
+			}}
+		},
+	})
+	c := newClient(s)
+	ctx := context.Background()
+	f := upload(t, c, "cities.jsonl", string(ragvsft.CitiesJSONL(20, 42)))
+	created, err := c.FineTuning.Jobs.New(ctx, openai.FineTuningJobNewParams{Model: "gpt-4o-mini-2024-07-18", TrainingFile: f.ID,
+		Hyperparameters: openai.FineTuningJobNewParamsHyperparameters{NEpochs: openai.FineTuningJobNewParamsHyperparametersNEpochsUnion{OfInt: openai.Int(5)}}})
+	require.NoError(t, err)
+	<-reached
+	j, err := c.FineTuning.Jobs.Get(ctx, created.ID)
+	require.NoError(t, err)
+	assert.Equal(t, openai.FineTuningJobStatusRunning, j.Status)
+
+	j, err = c.FineTuning.Jobs.Cancel(ctx, created.ID)
+	require.NoError(t, err)
+	assert.Equal(t, openai.FineTuningJobStatusCancelled, j.Status)
+	close(release)
+
+	time.Sleep(50 * time.Millisecond) // let the trainer see the cancellation
+	j, err = c.FineTuning.Jobs.Get(ctx, created.ID)
+	require.NoError(t, err)
+	assert.Equal(t, openai.FineTuningJobStatusCancelled, j.Status, "training did not overwrite the cancellation")
+	assert.Empty(t, j.FineTunedModel)
+	events, err := c.FineTuning.Jobs.ListEvents(ctx, created.ID, openai.FineTuningJobListEventsParams{Limit: openai.Int(100)})
+	require.NoError(t, err)
+	assert.Equal(t, "Fine-tuning job cancelled", events.Data[0].Message)
+	metrics := 0
+	for _, e := range events.Data {
+		if e.Type == openai.FineTuningJobEventTypeMetrics {
+			metrics++
+		}
+	}
+	assert.Equal(t, 1, metrics, "training stopped after the epoch it was in")
 }

@@ -39,14 +39,17 @@ type ServerConfig struct {
 	// a function to call after each epoch with its mean training loss.
 	// Nil means the embedded local trainer.
 	NewFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
-	// Embed computes one embedding for /v1/embeddings. Nil means the
-	// embedded local embedding function.
+	// Embed computes one embedding for /v1/embeddings; a request for
+	// fewer dimensions keeps the first ones, rescaled to unit length. Nil
+	// means the embedded local embedding function
+	// (ragvsft.NewLocalEmbeddingFunc), which computes any length natively.
 	Embed func(ctx context.Context, text string) ([]float32, error)
 }
 
 // Stats counts what an OpenAIServer did. Requests counts every request by
-// its route, as "POST /v1/files", including failed ones; the other counters
-// count successful operations only.
+// its route pattern, as "POST /v1/files" or "GET /v1/fine_tuning/jobs/{id}"
+// (unknown routes as "POST (unknown)"), including refused and faulted ones;
+// the other counters count successful operations only.
 type Stats struct {
 	Requests        map[string]int
 	FilesUploaded   int
@@ -60,7 +63,46 @@ type Stats struct {
 
 // OpenAIServer is an HTTP server, or handler, that speaks OpenAI's wire
 // format. Create it with NewOpenAIServer (tests) or NewOpenAIHandler (to
-// serve it yourself). Its methods are safe for concurrent use.
+// serve it yourself). Its methods are safe for concurrent use. All state
+// (files, jobs, fine-tuned models) is in memory and ends with it.
+//
+// It serves, under /v1:
+//
+//   - POST /files (multipart: purpose, file; a fine-tune file must be named
+//     *.jsonl), GET /files (purpose, order, after, limit), GET /files/{id},
+//     GET /files/{id}/content, DELETE /files/{id}.
+//   - POST /fine_tuning/jobs: model (one of OpenAI's fine-tunable models,
+//     or a fine-tune of this server), training_file, validation_file,
+//     suffix, seed, metadata, and hyperparameters either at the top level
+//     or in method.supervised.hyperparameters, checked as OpenAI checks
+//     them (400 with the offending param). The job is then driven by time:
+//     validating_files (the file is checked with ragvsft.ReadJSONL and
+//     OpenAI's minimum of 10 examples; a bad file fails the job with code
+//     invalid_training_file or invalid_n_examples), queued, running (the
+//     embedded model really trains, one metrics event per epoch with step
+//     and train_loss), then succeeded, with "auto" hyperparameters resolved
+//     (ragvsft.Hyperparameters.Resolve), fine_tuned_model
+//     "ft:BASE:ragvsft:SUFFIX:HASH", trained_tokens and a result file of
+//     step metrics (CSV). GET /fine_tuning/jobs (after, limit, metadata[k]),
+//     GET /fine_tuning/jobs/{id}, POST /fine_tuning/jobs/{id}/cancel and
+//     GET /fine_tuning/jobs/{id}/events (after, limit) list newest first
+//     with has_more, as OpenAI does.
+//   - POST /chat/completions: any model id that is not "ft:..." answers as
+//     the base model; a fine-tune answers as itself, an unknown one is 404
+//     model_not_found. temperature, seed, max_tokens and
+//     max_completion_tokens are honoured; n must be 1; stream is sent as
+//     server-sent events. The response carries usage and a
+//     system_fingerprint that is stable per model.
+//   - POST /embeddings: input as a string or an array of strings;
+//     encoding_format float or base64; dimensions. OpenAI's embedding
+//     models have OpenAI's lengths (1536 for text-embedding-3-small).
+//   - GET /models, GET /models/{id}: OpenAI's usual base models and the
+//     server's succeeded fine-tunes.
+//
+// Every error has OpenAI's shape, {"error": {"message", "type", "param",
+// "code"}}, and status: 400 invalid_request_error, 401 for a missing or
+// wrong key (the message never contains the key), 404, 429
+// rate_limit_exceeded or insufficient_quota, 500 server_error.
 type OpenAIServer struct {
 	// URL is the base URL to give an OpenAI client (OPENAI_BASE_URL), of
 	// the form http://127.0.0.1:PORT/v1. It is empty for a server made
@@ -190,11 +232,17 @@ func (s *OpenAIServer) route(pattern string, h http.HandlerFunc) {
 				return
 			}
 		}
-		if faulty {
+		w.Header().Set("x-request-id", newID("req_", 32))
+		if faulty && !f.AfterHandling {
 			serveFault(w, f)
 			return
 		}
 		if !s.authorized(w, r) {
+			return
+		}
+		if faulty {
+			h(httptest.NewRecorder(), r)
+			serveFault(w, f)
 			return
 		}
 		h(w, r)

@@ -293,3 +293,16 @@ func TestModels(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, e.StatusCode)
 	assert.Equal(t, "model_not_found", e.Code)
 }
+
+func TestFaultAfterHandling(t *testing.T) {
+	s := newServer(t, ServerConfig{})
+	c := newClient(s, option.WithMaxRetries(1), option.WithMaxRetryDelay(10*time.Millisecond))
+	s.InjectFault("files", 1, Fault{Drop: true, AfterHandling: true})
+	f := upload(t, c, "train.jsonl", trainingJSONL(10))
+	st := s.Stats()
+	assert.Equal(t, 2, st.FilesUploaded, "the lost response's upload was stored too")
+	page, err := c.Files.List(context.Background(), openai.FileListParams{})
+	require.NoError(t, err)
+	require.Len(t, page.Data, 2)
+	assert.Equal(t, f.ID, page.Data[0].ID, "the client got the second")
+}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -36,11 +37,12 @@ func main() {
 	step := flag.Duration("job-step", time.Second, "how long a fine-tuning job stays in each of validating_files and queued")
 	latency := flag.Duration("latency", 0, "latency added to every request")
 	failRate := flag.Float64("fail-rate", 0, "fraction of requests answered with 429 rate_limit_exceeded (retry-after 1s)")
+	verbose := flag.Bool("v", false, "log every request")
 	flag.Parse()
 	if *key == "" {
 		*key = os.Getenv("OPENAI_SERVER_API_KEY")
 	}
-	if err := run(*addr, ragvsfttest.ServerConfig{
+	cfg := ragvsfttest.ServerConfig{
 		APIKey:       *key,
 		JobStepDelay: *step,
 		Faults: ragvsfttest.Faults{
@@ -49,24 +51,34 @@ func main() {
 			RateFault: ragvsfttest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second},
 			Seed:      1,
 		},
-	}); err != nil {
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatalf("listen on %s: %v", *addr, err)
+	}
+	var logger *log.Logger
+	if *verbose {
+		logger = log.Default()
+	}
+	if err := run(ctx, ln, cfg, os.Stdout, logger); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(addr string, cfg ragvsfttest.ServerConfig) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
+// run serves the API on ln until ctx is done, then shuts down gracefully.
+// It first writes the base URL to out; with a logger it logs each request.
+func run(ctx context.Context, ln net.Listener, cfg ragvsfttest.ServerConfig, out io.Writer, logger *log.Logger) error {
 	api := ragvsfttest.NewOpenAIHandler(cfg)
 	defer api.Close()
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = api
+	if logger != nil {
+		h = logRequests(api, logger)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 
-	fmt.Printf("OPENAI_BASE_URL=http://%s/v1\n", ln.Addr())
+	fmt.Fprintf(out, "OPENAI_BASE_URL=http://%s/v1\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -74,11 +86,37 @@ func run(addr string, cfg ragvsfttest.ServerConfig) error {
 		return err
 	case <-ctx.Done():
 	}
-	log.Print("shutting down")
+	if logger != nil {
+		logger.Print("shutting down")
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	return nil
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection, so injected
+// dropped connections still work.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func logRequests(h http.Handler, logger *log.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		logger.Printf("%s %s %d %s", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Millisecond))
+	})
 }
