@@ -42,7 +42,9 @@ func defaultBackend() string {
 
 // newBackend returns the components of backend name. poll is the first
 // wait between polls of a fine-tuning job; progress receives its lines.
-func newBackend(name, model, embedModel, runDir string, poll time.Duration, progress io.Writer) (*backend, error) {
+// cache, if not nil, answers the OpenAI chat and embedding calls it has seen
+// before; the local model is not cached: it is free and faster than a disk.
+func newBackend(name, model, embedModel, runDir string, poll time.Duration, cache *ragvsft.Cache, progress io.Writer) (*backend, error) {
 	switch name {
 	case "local":
 		base := ragvsft.NewLocalModel()
@@ -59,7 +61,7 @@ func newBackend(name, model, embedModel, runDir string, poll time.Duration, prog
 		if err != nil {
 			return nil, err
 		}
-		return &backend{
+		be := &backend{
 			name: name, base: base, baseModel: model, fineTuner: ft,
 			embed: embedder.Embed, embedModel: embedder.Model(), prices: prices,
 			estimate: func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
@@ -69,7 +71,13 @@ func newBackend(name, model, embedModel, runDir string, poll time.Duration, prog
 				}
 				return est.String(), nil
 			},
-		}, nil
+		}
+		if cache != nil {
+			be.base = cache.Model(model, base)
+			be.fineTuner = cache.FineTuner(ft)
+			be.embed = cache.Embedding(embedder.Model(), embedder.Embed)
+		}
+		return be, nil
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
 }

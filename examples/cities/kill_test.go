@@ -95,6 +95,13 @@ func (c *chatLog) asked() map[string]int {
 	return n
 }
 
+// requests returns how many chat requests were made so far.
+func (c *chatLog) requests() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.items)
+}
+
 // buildCities builds this program into a temporary folder.
 func buildCities(t *testing.T) string {
 	t.Helper()
@@ -169,6 +176,7 @@ func TestKill9ThenResume(t *testing.T) {
 	require.Less(t, len(before), items, "the run finished before the kill; raise the latency")
 	assert.NoFileExists(t, filepath.Join(dir, "report.json"))
 	lists := srv.Stats().Requests["GET /v1/fine_tuning/jobs"]
+	embeddings := srv.Stats().Embeddings
 
 	// The resume.
 	resumed := citiesCmd(ctx, t, bin, srv.URL, "-resume", dir, "-yes", "-poll", "20ms")
@@ -180,6 +188,7 @@ func TestKill9ThenResume(t *testing.T) {
 	assert.Equal(t, 1, st.FilesUploaded, "one training file in all")
 	assert.Equal(t, 1, st.JobsCreated, "one fine-tuning job in all")
 	assert.Equal(t, lists, st.Requests["GET /v1/fine_tuning/jobs"], "the resume found its job in the run folder's record, without listing jobs")
+	assert.Equal(t, embeddings, st.Embeddings, "documents are in the index, questions in the cache: nothing embedded again")
 
 	// No item in the checkpoint was asked again; the others were asked by
 	// the resume, and asked twice only if in flight at the kill.
@@ -203,11 +212,23 @@ func TestKill9ThenResume(t *testing.T) {
 	require.True(t, got.Complete)
 
 	// An uninterrupted run of the same experiment on the same server (its
-	// job is found by listing, so the fine-tuned model is the same).
+	// job is found by listing, so the fine-tuned model is the same), without
+	// the cache: every answer is asked again.
 	ref := filepath.Join(t.TempDir(), "ref")
-	out, err = citiesCmd(ctx, t, bin, srv.URL, append(args, "-out", ref)...).CombinedOutput()
+	out, err = citiesCmd(ctx, t, bin, srv.URL, append(args, "-out", ref, "-no-cache")...).CombinedOutput()
 	require.NoError(t, err, string(out))
 	requireSameReport(t, readReport(t, ref), got)
+	assert.Equal(t, 2*items+len(twice), srv.requests(), "the uninterrupted run asked every item")
+
+	// A new run with the killed run's cache makes no model call at all.
+	st = srv.Stats()
+	warm := filepath.Join(t.TempDir(), "warm")
+	out, err = citiesCmd(ctx, t, bin, srv.URL, append(args, "-out", warm, "-cache", filepath.Join(filepath.Dir(dir), "cache"))...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, st.ChatCompletions, srv.Stats().ChatCompletions, "no chat completion")
+	assert.Equal(t, st.Embeddings, srv.Stats().Embeddings, "no embedding")
+	assert.Equal(t, 1, srv.Stats().JobsCreated)
+	requireSameReport(t, got, readReport(t, warm))
 	assert.Equal(t, ragvsft.PricingTable, got.Pricing)
 	assert.Positive(t, got.FineTuneCostUSD)
 	for _, a := range got.Arms {

@@ -86,6 +86,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
 		retryErrors = fs.Bool("retry-errors", false, "with -resume: ask again the items recorded as errors")
 		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
+		cacheDir    = fs.String("cache", "", "`dir` caching every OpenAI chat and embedding answer, so a rerun pays nothing twice (default: cache beside the run folder, e.g. runs/cache)")
+		noCache     = fs.Bool("no-cache", false, "ask the model every time, even what the cache has answered before")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n       go run ./examples/cities -resume DIR [-retry-errors] [-yes]\n\n"+
@@ -102,6 +104,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *retryErrors && *resume == "" {
 		return errors.New("-retry-errors needs -resume DIR: only a resumed run has errors to retry")
+	}
+	if *noCache && *cacheDir != "" {
+		return errors.New("-cache and -no-cache contradict each other")
 	}
 	if *poll <= 0 {
 		return fmt.Errorf("-poll must be positive, got %s", *poll)
@@ -178,7 +183,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 	}
 
-	be, err := newBackend(cfg.Backend, cfg.Model, cfg.EmbeddingModel, dir, *poll, stdout)
+	var cache *ragvsft.Cache
+	if cfg.Backend == "openai" && !*noCache {
+		if cache, err = ragvsft.OpenCache(cmp.Or(*cacheDir, filepath.Join(filepath.Dir(dir), "cache"))); err != nil {
+			return err
+		}
+	}
+	be, err := newBackend(cfg.Backend, cfg.Model, cfg.EmbeddingModel, dir, *poll, cache, stdout)
 	if err != nil {
 		return err
 	}
@@ -276,6 +287,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	st := retriever.Stats()
 	fmt.Fprintf(stdout, "Index: %d documents embedded, %d reused from %s.\n", st.Embedded, st.Reused, filepath.Join(dir, "index"))
+	if cache != nil {
+		fmt.Fprintf(stdout, "Cache %s: %d calls answered from it, %d made.\n", cache.Dir(), cache.Hits(), cache.Misses())
+		if err := cache.Err(); err != nil {
+			fmt.Fprintf(stderr, "cities: %v\n", err)
+		}
+	}
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
 
 	if len(cfg.Sweep) > 0 && be.name == "local" {

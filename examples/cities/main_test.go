@@ -95,6 +95,8 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{"bad sweep", []string{"-sweep", "1,x"}, []string{`"x"`}},
 		{"bad eval", []string{"-eval", "vibes"}, []string{"vibes"}},
 		{"stray argument", []string{"extra"}, []string{"extra"}},
+		{"cache and no cache", []string{"-cache", dir, "-no-cache"}, []string{"-cache and -no-cache"}},
+		{"poll zero", []string{"-poll", "0s"}, []string{"-poll must be positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
