@@ -175,8 +175,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("creating run folder: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, datasetFile), raw, 0o644); err != nil {
-			return fmt.Errorf("writing the dataset to the run folder: %w", err)
+		if err := writeFileAtomic(filepath.Join(dir, datasetFile), raw); err != nil {
+			return err
 		}
 		if err := writeJSON(filepath.Join(dir, configFile), cfg); err != nil {
 			return err
@@ -193,7 +193,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	retriever, err := ragvsft.NewChromemRetriever(ragvsft.ChromemOptions{Dir: filepath.Join(dir, "index"), Embed: be.embed, Model: be.embedModel})
+	retriever, err := openIndex(filepath.Join(dir, "index"), be, stderr)
 	if err != nil {
 		return err
 	}
@@ -305,6 +305,23 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
 	}
 	return nil
+}
+
+// openIndex opens the persistent index in dir. The index only holds what can
+// be computed again, so one left damaged by a crash (a document file cut
+// short while it was written) is deleted and rebuilt; with the cache, its
+// embeddings cost nothing.
+func openIndex(dir string, be *backend, stderr io.Writer) (*ragvsft.ChromemRetriever, error) {
+	opts := ragvsft.ChromemOptions{Dir: dir, Embed: be.embed, Model: be.embedModel}
+	r, err := ragvsft.NewChromemRetriever(opts)
+	if err == nil {
+		return r, nil
+	}
+	fmt.Fprintf(stderr, "cities: the index in %s is damaged, rebuilding it: %v\n", dir, err)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("removing the damaged index: %w", err)
+	}
+	return ragvsft.NewChromemRetriever(opts)
 }
 
 // keptResults counts the items of previous that a run will not ask again:
@@ -515,8 +532,8 @@ func writeReport(dir string, rep *ragvsft.Report) error {
 		if err := write(&b); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
+		if err := writeFileAtomic(filepath.Join(dir, name), b.Bytes()); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -527,7 +544,31 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", filepath.Base(path), err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes a file whole or not at all, so a run killed while
+// writing leaves the old file (or none), never half of one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil

@@ -128,6 +128,23 @@ func TestResumeAsksOnlyWhatIsMissing(t *testing.T) {
 		requireSameReport(t, want, readReport(t, dir))
 	})
 
+	t.Run("index damaged by the crash is rebuilt", func(t *testing.T) {
+		dir := interrupted(t, done, 30, nil)
+		files, err := filepath.Glob(filepath.Join(dir, "index", "*", "*.gob"))
+		require.NoError(t, err)
+		require.NotEmpty(t, files)
+		for _, f := range files[:2] {
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(f, b[:len(b)/2], 0o644))
+		}
+		out, err := runCities(t, "-resume", dir)
+		require.NoError(t, err, out)
+		assert.Contains(t, out, "damaged, rebuilding it")
+		assert.Contains(t, out, "Index: 20 documents embedded, 0 reused")
+		requireSameReport(t, want, readReport(t, dir))
+	})
+
 	t.Run("errors are kept unless retried", func(t *testing.T) {
 		broken := map[int]bool{3: true, 25: true, 61: true}
 		dir := interrupted(t, done, 79, func(i int, r *ragvsft.Result) {
