@@ -267,6 +267,11 @@ const (
 // as for the embedded local model: every cost is 0 and Pricing is
 // PricingLocal. It returns the models the table has no price for; they
 // count as 0. Call it after Run.
+//
+// DefaultPrices lists what fine-tuned models cost; a base model usually
+// costs less, so with it the base and rag arms are an upper bound. Answers
+// served from a Cache are priced too: the cost is the experiment's, not
+// what one process paid.
 func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 	r.FineTuneCostUSD = 0
 	for i := range r.Arms {

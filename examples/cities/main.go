@@ -252,7 +252,11 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	// any moment resumes where it stopped.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	prog := newProgress(stderr, total-kept, kept, be.prices)
+	var cached func() int64
+	if cache != nil {
+		cached = cache.Hits
+	}
+	prog := newProgress(stderr, total-kept, kept, be.prices, cached)
 	exp.OnResult = func(r ragvsft.Result) {
 		if err := ckpt.Append(r); err != nil {
 			cancel(err)

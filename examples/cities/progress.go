@@ -30,7 +30,11 @@ type progress struct {
 	tokens  int
 	usd     float64
 	nextLog int // done count of the next log line
-	start   time.Time
+	// start is when the first item was asked for: indexing and
+	// fine-tuning come before and would skew the ETA.
+	start time.Time
+	// cached, if set, counts the calls answered from the cache.
+	cached func() int64
 }
 
 // isTerminal reports whether w is a terminal.
@@ -41,9 +45,9 @@ func isTerminal(w io.Writer) bool {
 
 // newProgress starts showing the progress of todo items to ask, after kept
 // items already answered by an earlier run. prices prices each answer; nil
-// means a local model.
-func newProgress(w io.Writer, todo, kept int, prices ragvsft.PriceTable) *progress {
-	p := &progress{prices: prices, todo: todo, kept: kept, start: time.Now()}
+// means a local model. cached, if not nil, counts calls the cache answered.
+func newProgress(w io.Writer, todo, kept int, prices ragvsft.PriceTable, cached func() int64) *progress {
+	p := &progress{prices: prices, todo: todo, kept: kept, start: time.Now(), cached: cached}
 	p.nextLog = p.step()
 	if isTerminal(w) {
 		if todo > 0 {
@@ -82,6 +86,10 @@ func (p *progress) step() int { return max(p.todo/10, 1) }
 func (p *progress) add(r ragvsft.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.done == 0 {
+		// The first answer took its own latency after the start.
+		p.start = time.Now().Add(-r.Latency)
+	}
 	p.done++
 	if r.Error != "" {
 		p.errors++
@@ -118,6 +126,9 @@ func (p *progress) finish() {
 
 func (p *progress) describe() string {
 	s := fmt.Sprintf("errors %d · %d tokens · %s", p.errors, p.tokens, p.cost())
+	if p.cached != nil {
+		s += fmt.Sprintf(" · %d from cache", p.cached())
+	}
 	if p.kept > 0 {
 		s = fmt.Sprintf("%d from checkpoint · %s", p.kept, s)
 	}
@@ -133,8 +144,11 @@ func (p *progress) cost() string {
 
 func (p *progress) logLine(msg string) {
 	elapsed := time.Since(p.start)
-	args := []any{"done", p.done, "of", p.todo, "errors", p.errors, "tokens", p.tokens, "cost", p.cost(),
-		"elapsed", elapsed.Round(time.Millisecond)}
+	args := []any{"done", p.done, "of", p.todo, "errors", p.errors, "tokens", p.tokens, "cost", p.cost()}
+	if p.cached != nil {
+		args = append(args, "from_cache", p.cached())
+	}
+	args = append(args, "elapsed", elapsed.Round(time.Millisecond))
 	if p.done > 0 && p.done < p.todo {
 		eta := time.Duration(float64(elapsed) / float64(p.done) * float64(p.todo-p.done))
 		args = append(args, "eta", eta.Round(100*time.Millisecond))
