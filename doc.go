@@ -28,6 +28,17 @@
 // [NewLocalEmbeddingFunc]. The local model demonstrates the pipeline
 // offline; conclusions about large language models need a real one.
 //
+// With an API key the same experiment runs on OpenAI through openai-go:
+// [OpenAIModel] for chat completions, [OpenAIFineTuner] for real fine-tuning
+// jobs (validated, counted and priced before anything is spent, and keyed so
+// that a rerun reattaches instead of paying twice) and [NewOpenAIEmbeddingFunc]
+// for the index. [OpenAIConfigFromEnv] reads OPENAI_API_KEY and
+// OPENAI_BASE_URL, so any OpenAI-compatible server works. The sibling
+// package ragvsfttest serves OpenAI's wire format from the embedded local
+// model, for tests and for trying the OpenAI path without a key.
+//
 // All entry points that do I/O, wait or spend money take a context first;
 // cancelling it makes an Experiment return promptly with what it finished.
+// A [Checkpoint] keeps every paid-for answer on disk, and
+// Experiment.Previous resumes a run from it.
 package ragvsft

@@ -62,7 +62,8 @@ type OpenAIFineTuner struct {
 	// (default 1 min), and starts over when something does.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
-	// Out, if set, receives one progress line per step and event.
+	// Out, if set, receives one progress line per step and event. The
+	// estimate is not printed: call Estimate for it before spending.
 	Out io.Writer
 }
 
@@ -306,7 +307,6 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	if err != nil {
 		return nil, err
 	}
-	f.logf("%s", p.estimate)
 	rec, err := f.loadRecord(p.key)
 	if err != nil {
 		return nil, err
@@ -315,11 +315,32 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", rec.JobID, rec.ModelID, p.key)
 		return f.result(rec), nil
 	}
+	// Writing the record before the first request proves RunDir is
+	// writable before anything is spent.
+	rec.BaseModel, rec.Suffix, rec.Seed, rec.Estimate = p.req.BaseModel, p.req.Suffix, p.req.Seed, p.estimate
+	if err := f.saveRecord(rec); err != nil {
+		return nil, err
+	}
 	job, err := f.attach(ctx, c, p, rec)
 	if err != nil {
 		return nil, err
 	}
+	if job.Status == openai.FineTuningJobStatusSucceeded {
+		// Finished before this call: its events were another run's.
+		f.succeeded(rec, job)
+		f.logf("fine-tune %s: reusing model %s (key %.12s)", job.ID, rec.ModelID, p.key)
+		return f.result(rec), f.saveRecord(rec)
+	}
 	return f.wait(ctx, c, rec, job)
+}
+
+// succeeded copies a succeeded job's outcome into rec.
+func (f *OpenAIFineTuner) succeeded(rec *fineTuneRecord, job *openai.FineTuningJob) {
+	rec.JobID = job.ID
+	rec.Status = string(job.Status)
+	rec.ModelID = job.FineTunedModel
+	rec.TrainedTokens = int(job.TrainedTokens)
+	rec.Hyperparameters = jobHyperparameters(job, rec.Estimate.Hyperparameters)
 }
 
 // Cancel asks the server to cancel a fine-tuning job, and marks its record in
@@ -437,7 +458,6 @@ func (f *OpenAIFineTuner) saveRecord(rec *fineTuneRecord) error {
 // attach returns the job for p: the recorded one, else one found by its key
 // in the job list, else a new one (uploading the files first if needed).
 func (f *OpenAIFineTuner) attach(ctx context.Context, c *openAIClient, p *fineTunePlan, rec *fineTuneRecord) (*openai.FineTuningJob, error) {
-	rec.BaseModel, rec.Suffix, rec.Seed, rec.Estimate = p.req.BaseModel, p.req.Suffix, p.req.Seed, p.estimate
 	if rec.JobID != "" {
 		job, err := c.jobs.Get(ctx, rec.JobID)
 		switch {
@@ -591,7 +611,10 @@ func (f *OpenAIFineTuner) create(ctx context.Context, c *openAIClient, p *fineTu
 		if err == nil {
 			return job, nil
 		}
-		if !transient(err) || attempt >= retries {
+		// A per-attempt timeout (OpenAIConfig.RequestTimeout) is worth a
+		// retry; the caller's own deadline is not.
+		timedOut := errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+		if !(transient(err) || timedOut) || attempt >= retries {
 			return nil, c.wrap("creating fine-tuning job on "+rec.TrainingFileID, err)
 		}
 		if found, ferr := f.findJob(ctx, c, p.key); ferr == nil && found != nil {
@@ -637,9 +660,7 @@ func (f *OpenAIFineTuner) wait(ctx context.Context, c *openAIClient, rec *fineTu
 			rec.Status = string(job.Status)
 			switch job.Status {
 			case openai.FineTuningJobStatusSucceeded:
-				rec.ModelID = job.FineTunedModel
-				rec.TrainedTokens = int(job.TrainedTokens)
-				rec.Hyperparameters = jobHyperparameters(job, rec.Estimate.Hyperparameters)
+				f.succeeded(rec, job)
 				if err := f.saveRecord(rec); err != nil {
 					return nil, err
 				}

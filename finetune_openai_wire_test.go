@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,7 +178,6 @@ func TestOpenAIFineTunerEndToEnd(t *testing.T) {
 	for _, e := range log.events {
 		assert.Equal(t, 1, strings.Count(out.String(), e.Message), "progress line for %q once", e.Message)
 	}
-	assert.Contains(t, out.String(), est.String())
 
 	// The fine-tuned model answers over the wire, as itself.
 	res, err := ft.Model.Chat(context.Background(), ragvsft.ChatRequest{
@@ -272,11 +273,18 @@ func TestOpenAIFineTunerReattachByListWithoutRecord(t *testing.T) {
 	assert.Equal(t, 1, s.Stats().FilesUploaded)
 	assert.Equal(t, 1, s.Stats().JobsCreated)
 
-	// Without any RunDir the list still finds the succeeded job.
-	again, err := newTuner(s, "", nil, nil).FineTune(context.Background(), req)
+	// Without any RunDir the list still finds the succeeded job, and reuses
+	// it without replaying its events.
+	var log eventLog
+	var out syncBuffer
+	again, err := newTuner(s, "", &log, &out).FineTune(context.Background(), req)
 	require.NoError(t, err)
 	assert.Equal(t, ft.ModelID, again.ModelID)
+	assert.Equal(t, ft.TrainedTokens, again.TrainedTokens)
+	assert.Equal(t, ft.Hyperparameters, again.Hyperparameters)
 	assert.Equal(t, 1, s.Stats().JobsCreated)
+	assert.Empty(t, log.ids())
+	assert.Contains(t, out.String(), "reusing model "+ft.ModelID)
 
 	// A different request is a different job.
 	other := req
@@ -384,4 +392,42 @@ func TestOpenAIFineTunerBadKey(t *testing.T) {
 	var apiErr *openai.Error
 	require.True(t, errors.As(err, &apiErr))
 	assert.Equal(t, 401, apiErr.StatusCode)
+}
+
+// loseCreateResponse lets the first job creation reach the server, then
+// loses its response, as a connection reset after the server acted does.
+type loseCreateResponse struct {
+	next http.RoundTripper
+	lost atomic.Int32
+}
+
+func (l *loseCreateResponse) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := l.next.RoundTrip(r)
+	if err == nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/fine_tuning/jobs") && l.lost.Add(1) == 1 {
+		res.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return res, err
+}
+
+func TestOpenAIFineTunerLostCreateResponse(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	f := newTuner(s, t.TempDir(), nil, nil)
+	lose := &loseCreateResponse{next: http.DefaultTransport}
+	f.Config.HTTPClient = &http.Client{Transport: lose}
+	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	require.NoError(t, err)
+	assert.NotEmpty(t, ft.ModelID)
+	assert.Equal(t, int32(1), lose.lost.Load(), "the job was found by its key, not created again")
+	assert.Equal(t, 1, s.Stats().JobsCreated)
+}
+
+func TestOpenAIFineTunerUnwritableRunDir(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	_, err := newTuner(s, filepath.Join(file, "run"), nil, nil).FineTune(context.Background(),
+		ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	require.Error(t, err)
+	assert.Empty(t, s.Stats().Requests, "nothing is sent when the record cannot be kept")
 }

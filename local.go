@@ -28,49 +28,59 @@ const (
 
 // LocalModel is the embedded local model: the offline default Model and, via
 // LocalFineTuner, the offline default FineTuner. It is pure Go, needs no
-// network and no downloaded weights, is deterministic, and trains on the
-// article's 100 cities in milliseconds. It demonstrates the pipeline; it is
-// not an LLM, and conclusions about LLMs need a real one.
+// network and no downloaded weights, is deterministic, and fine-tunes on the
+// article's 100 cities for 30 epochs in a fraction of a second. It
+// demonstrates the pipeline; it is not an LLM, and conclusions about LLMs
+// need a real one.
 //
-// It has two parts:
+// It answers the last user message with two parts, the reader first:
 //
-//   - A reader, which reads the prompt. The last user message is split into
-//     sentences (at newlines and at '.', '!' or '?' followed by a space,
-//     leading labels such as "Note:" or "[2]:" removed). The question is the
-//     last sentence ending in '?'. Every other sentence is scored by the IDF
-//     weight (over those sentences) of the non-stopword question words it
-//     contains, counting only question words that occur in some sentence.
-//     If the best sentence covers at least half of that weight and no
-//     different sentence ties with it, the model answers with that sentence
-//     verbatim. So given retrieved passages it answers from them, even about
-//     facts it was never trained on.
-//   - A parametric memory, used when the reader finds nothing: a hashed
-//     log-linear (single-layer softmax) neural language model of the reply,
-//     conditioned on the last user message. The logits of the next token
-//     are the sum of the weight rows of the active features: bias, previous
-//     token, previous two tokens, position in the reply, and for each
-//     distinct lower-cased word w of the user message, (w, position) and
-//     (w, previous two tokens). Tokens are GPT-like and carry their leading
-//     space; every digit is its own token, so a number is memorized digit by
-//     digit, gradually. Fine-tuning (LocalFineTuner) trains it by minibatch
-//     SGD on the cross-entropy of the assistant tokens, with OpenAI's
-//     hyperparameters: n_epochs passes over the examples reshuffled by a
-//     seeded generator, batch_size examples per step, and a learning rate of
-//     10 times the learning_rate_multiplier. Replies are decoded greedily
-//     (temperature 0) or sampled with the request's seed. If the geometric
-//     mean probability of the generated tokens is below 0.35, or the memory
-//     is empty, the model answers "I don't know.".
+//   - A reader, which reads the prompt. The message is split into sentences
+//     (at newlines and at '.', '!' or '?' followed by a space; leading labels
+//     such as "Note:" or "[2]:" removed). The question is the last sentence
+//     ending in '?'; the other sentences are candidates. A candidate scores
+//     the IDF weight (over the candidates) of the non-stopword question
+//     words it contains, counting only words found in some candidate, names
+//     (capitalized, or with a digit or underscore) weighing double. A
+//     candidate is eligible only if it contains the question's rarest name,
+//     and only if it offers what the question asks for: a number for
+//     "when", "what year" or "how many", a capitalized name for "who", a
+//     capitalized name after in/at/from/near for "where" or "which city".
+//     If the best eligible candidate covers at least half of the weight and
+//     no different one ties with it, the model answers with that sentence
+//     verbatim. So given retrieved passages it answers from them, even
+//     about facts it was never trained on, and given none it falls through.
+//   - A parametric memory: a hashed log-linear (single-layer softmax)
+//     neural language model of the reply, conditioned on the user message.
+//     The logits of the next token are the sum of the weight rows of the
+//     active features: bias, previous token, previous two tokens, position
+//     in the reply, and for each distinct lower-cased word w of the user
+//     message, (w, position) and (w, previous two tokens). Tokens are
+//     GPT-like and carry their leading space; every digit is its own token,
+//     so a number is memorized digit by digit, gradually. The base model's
+//     memory is empty. LocalFineTuner trains it from zero by minibatch SGD
+//     on the cross-entropy of the assistant tokens with OpenAI's
+//     hyperparameters: n_epochs passes over the examples, reshuffled by a
+//     seeded generator, batch_size examples per step, and a learning rate
+//     of 10 times the learning_rate_multiplier. Replies are decoded
+//     greedily (temperature 0) or sampled with the request's seed. If the
+//     geometric mean probability of the generated tokens is below 0.35, or
+//     the memory is empty, the model answers "I don't know.".
 //
-// So the base model (NewLocalModel, or the zero value) says "I don't know."
-// to a closed-book question, and a fine-tuned one recalls a trained fact
-// only after enough epochs; before that it abstains or produces a plausible
-// but wrong answer. The model knows no dataset and no prompt wording.
+// So the base model says "I don't know." to a closed-book question, and a
+// fine-tuned one recalls a trained fact only after enough epochs; before
+// that it abstains or produces a plausible but wrong answer. On the cities
+// with the article's prompts, closed book: 0% after 1 and 3 epochs (the
+// default), 20% after 10, 100% after 30. The model knows no dataset and no
+// prompt wording.
 //
 // Limits: the memory generalizes only through shared words, so a question
-// phrased with none of the training words is not recalled; the reader
-// quotes a sentence, never composes one, and may quote an instruction that
-// happens to share the question's only matchable word. Usage counts tokens
-// with the model's own tokenizer (message contents only).
+// phrased with none of the training words is not recalled, and a question
+// about an entity it never saw may get a confident, template-shaped wrong
+// answer. The reader quotes a sentence, never composes one; it misses
+// answers that mention the entity by another name, and its English cues are
+// few. Usage counts tokens with the model's own tokenizer, message contents
+// only.
 //
 // A LocalModel is never modified after it is built, so it is safe for
 // concurrent use.
@@ -171,7 +181,7 @@ var ErrBadHyperparameters = errors.New("ragvsft: invalid hyperparameters")
 // FineTune trains a copy of the local base model on req.Training, whatever
 // req.BaseModel says, with req.Hyperparameters resolved by Resolve. Each
 // assistant message is trained on, conditioned on the user message before
-// it. req.Validation is not used. The returned Model is a *LocalModel named
+// it, unless its Weight is 0 (as OpenAI does). req.Validation is not used. The returned Model is a *LocalModel named
 // "ft:local-base:SUFFIX:HASH", where HASH identifies the training data,
 // hyperparameters and seed; TrainedTokens counts the tokens of every
 // message, times the epochs. FineTune returns ctx.Err() promptly if ctx is
@@ -217,7 +227,7 @@ func (t LocalFineTuner) fineTune(ctx context.Context, req FineTuneRequest, epoch
 			case RoleUser:
 				prompt = msg.Content
 			case RoleAssistant:
-				if msg.Content != "" {
+				if msg.Content != "" && (msg.Weight == nil || *msg.Weight != 0) {
 					seqs = append(seqs, localmodel.Sequence{Prompt: prompt, Reply: msg.Content})
 				}
 			}

@@ -12,10 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func citiesForTest(t testing.TB) exampleSet {
-	return parseJSONLForTest(t, CitiesJSONL(CitiesCount, CitiesSeed))
-}
-
 // passagesWithGold returns 5 passages of qs, the gold of qs[i] at rank
 // i%5 and four others around it.
 func passagesWithGold(qs []qa, i int) []string {
@@ -28,6 +24,7 @@ func passagesWithGold(qs []qa, i int) []string {
 }
 
 func TestLocalBaseModelAbstainsClosedBook(t *testing.T) {
+	t.Parallel()
 	for _, m := range []*LocalModel{NewLocalModel(), {}} {
 		for _, q := range questionsOf(citiesForTest(t)) {
 			resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
@@ -39,6 +36,7 @@ func TestLocalBaseModelAbstainsClosedBook(t *testing.T) {
 }
 
 func TestLocalReaderAnswersFromPassages(t *testing.T) {
+	t.Parallel()
 	qs := questionsOf(citiesForTest(t))
 	base := NewLocalModel()
 	for i, q := range qs {
@@ -69,6 +67,7 @@ func TestLocalReaderAnswersFromPassages(t *testing.T) {
 // with the article's evaluation prompt, the fine-tuned model recalls more
 // facts the more epochs it trains, and its training loss falls.
 func TestLocalFineTuneMemorizesGradually(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	qs := questionsOf(data)
 	var prevLoss float64 = 1e9
@@ -90,6 +89,7 @@ func TestLocalFineTuneMemorizesGradually(t *testing.T) {
 }
 
 func TestLocalFineTuneDefaults(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	ft, err := LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{Training: data, Suffix: "cities", Seed: 42})
 	require.NoError(t, err)
@@ -108,6 +108,7 @@ func TestLocalFineTuneDefaults(t *testing.T) {
 }
 
 func TestLocalDeterminism(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)[:30]
 	qs := questionsOf(data)
 	answers := func(seed int64) []string {
@@ -128,6 +129,7 @@ func TestLocalDeterminism(t *testing.T) {
 }
 
 func TestLocalConcurrentChat(t *testing.T) {
+	t.Parallel()
 	m, _ := citiesFineTuned(t, 30)
 	qs := questionsOf(citiesForTest(t))
 	want := make([]string, len(qs))
@@ -151,6 +153,7 @@ func TestLocalConcurrentChat(t *testing.T) {
 }
 
 func TestLocalCancelled(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -173,6 +176,7 @@ func TestLocalCancelled(t *testing.T) {
 }
 
 func TestLocalChatMaxTokensAndUsage(t *testing.T) {
+	t.Parallel()
 	qs := questionsOf(citiesForTest(t))
 	req := ragRequest(qs[0].question, passagesWithGold(qs, 0))
 	resp, err := NewLocalModel().Chat(context.Background(), req)
@@ -190,6 +194,7 @@ func TestLocalChatMaxTokensAndUsage(t *testing.T) {
 }
 
 func TestLocalFineTuneBadInput(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)
 	tests := []struct {
 		name string
@@ -198,6 +203,8 @@ func TestLocalFineTuneBadInput(t *testing.T) {
 	}{
 		{"nil training", FineTuneRequest{}, ErrNoTrainingData},
 		{"no assistant turn", FineTuneRequest{Training: exampleSet{{Messages: []Message{{Role: RoleUser, Content: "hi"}}}}}, ErrNoTrainingData},
+		{"only weight-0 assistant turns", FineTuneRequest{Training: exampleSet{{Messages: []Message{
+			{Role: RoleUser, Content: "hi"}, {Role: RoleAssistant, Content: "hello", Weight: new(0)}}}}}, ErrNoTrainingData},
 		{"negative epochs", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: -1}}, ErrBadHyperparameters},
 		{"negative batch", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{BatchSize: -2}}, ErrBadHyperparameters},
 		{"negative multiplier", FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{LearningRateMultiplier: -1}}, ErrBadHyperparameters},
@@ -241,6 +248,7 @@ func BenchmarkLocalChatRAG(b *testing.B) {
 }
 
 func TestLocalFineTuneEpochsMatchesFineTune(t *testing.T) {
+	t.Parallel()
 	data := citiesForTest(t)[:40]
 	req := FineTuneRequest{Training: data, Seed: 3, Suffix: "s"}
 	sweep, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 9, 4)
@@ -260,4 +268,89 @@ func TestLocalFineTuneEpochsMatchesFineTune(t *testing.T) {
 	assert.ErrorIs(t, err, ErrBadHyperparameters)
 	_, err = LocalFineTuner{}.FineTuneEpochs(context.Background(), req, 3, 0)
 	assert.ErrorIs(t, err, ErrBadHyperparameters)
+}
+
+func BenchmarkLocalFineTuneCompanies30Epochs(b *testing.B) {
+	data := companiesForTest(b)
+	for b.Loop() {
+		_, err := LocalFineTuner{}.FineTune(context.Background(),
+			FineTuneRequest{Training: data, Hyperparameters: Hyperparameters{Epochs: 30}, Seed: 42})
+		require.NoError(b, err)
+	}
+}
+
+// companiesPassages returns 5 passages for question i of the companies:
+// the gold (at rank i%5 when withGold), the company's two other facts, and
+// other companies' facts. The company's other facts share its name, so the
+// reader must pick the sentence that answers this question.
+func companiesPassages(qs []qa, i int, withGold bool) []string {
+	c := i / 3 * 3
+	docs := []string{qs[(i+50)%len(qs)].gold, qs[c+(i+1)%3].gold, qs[c+(i+2)%3].gold, qs[(i+91)%len(qs)].gold}
+	if !withGold {
+		return append(docs, qs[(i+120)%len(qs)].gold)
+	}
+	r := i % 5
+	return append(docs[:r:r], append([]string{qs[i].gold}, docs[r:]...)...)
+}
+
+func TestLocalCompanies(t *testing.T) {
+	t.Parallel()
+	data := companiesForTest(t)
+	qs := questionsOf(data)
+	require.Len(t, qs, 180)
+	base := NewLocalModel()
+	t.Run("base closed book abstains", func(t *testing.T) {
+		correct, abstained := closedBookAccuracy(t, base, qs)
+		assert.Zero(t, correct)
+		assert.Equal(t, len(qs), abstained)
+	})
+	t.Run("reader with the gold among the company's facts", func(t *testing.T) {
+		for i, q := range qs {
+			resp, err := base.Chat(context.Background(), ragRequest(q.question, companiesPassages(qs, i, true)))
+			require.NoError(t, err)
+			require.Equal(t, q.gold, resp.Content, q.question)
+		}
+	})
+	t.Run("reader without the gold does not answer from another fact", func(t *testing.T) {
+		for i, q := range qs {
+			resp, err := base.Chat(context.Background(), ragRequest(q.question, companiesPassages(qs, i, false)))
+			require.NoError(t, err)
+			require.Equal(t, localAbstention, resp.Content, q.question)
+		}
+	})
+	t.Run("fine-tuning memorizes gradually", func(t *testing.T) {
+		counts := []int{1, 3, 10, 30}
+		var got []int
+		for _, epochs := range counts {
+			m, _ := fineTuned(t, "companies", epochs)
+			correct, _ := closedBookAccuracy(t, m, qs)
+			got = append(got, correct)
+		}
+		t.Logf("companies closed book after %v epochs: %v of %d", counts, got, len(qs))
+		assert.Zero(t, got[0])
+		assert.Less(t, got[1], len(qs)/4)
+		assert.Less(t, got[1], got[2])
+		assert.LessOrEqual(t, got[2], got[3])
+		assert.GreaterOrEqual(t, got[3], len(qs)*9/10)
+	})
+}
+
+// A model fine-tuned on one knowledge base knows nothing of another.
+func TestLocalKnowsOnlyItsTrainingData(t *testing.T) {
+	t.Parallel()
+	cities, companies := citiesForTest(t), companiesForTest(t)
+	onCities, _ := citiesFineTuned(t, 30)
+	onCompanies, _ := fineTuned(t, "companies", 30)
+
+	correct, abstained := closedBookAccuracy(t, onCities, questionsOf(companies))
+	t.Logf("cities model on companies: %d correct, %d abstained of %d", correct, abstained, len(companies))
+	assert.Zero(t, correct)
+	correct, abstained = closedBookAccuracy(t, onCompanies, questionsOf(cities))
+	t.Logf("companies model on cities: %d correct, %d abstained of %d", correct, abstained, len(cities))
+	assert.Zero(t, correct)
+
+	unseen := closedBookRequest("What is the population of City_101?")
+	resp, err := onCities.Chat(context.Background(), unseen)
+	require.NoError(t, err)
+	t.Logf("cities model on City_101: %q", resp.Content)
 }

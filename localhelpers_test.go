@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -111,22 +112,28 @@ func closedBookAccuracy(t testing.TB, m Model, qs []qa) (correct, abstained int)
 	return correct, abstained
 }
 
-// citiesSweep is the cities fine-tuned at seed 42 for 1, 3, 10 and 30
+// sweep is a knowledge base fine-tuned at seed 42 for 1, 3, 10 and 30
 // epochs (other hyperparameters auto), trained once for all tests.
-var citiesSweep struct {
+type sweep struct {
 	once   sync.Once
 	models map[int]*LocalModel
 	losses []float64 // training loss after each epoch
 	err    error
 }
 
-// citiesFineTuned returns the cities fine-tuned for epochs (1, 3, 10 or 30)
-// epochs and the training loss of its last epoch.
-func citiesFineTuned(t testing.TB, epochs int) (*LocalModel, float64) {
+var sweeps = map[string]*sweep{"cities": {}, "companies": {}}
+
+// fineTuned returns the knowledge base "cities" or "companies" fine-tuned
+// for epochs (1, 3, 10 or 30) epochs, and the training loss of its last
+// epoch.
+func fineTuned(t testing.TB, kb string, epochs int) (*LocalModel, float64) {
 	t.Helper()
-	s := &citiesSweep
+	s := sweeps[kb]
 	s.once.Do(func() {
-		data := parseJSONLForTest(t, CitiesJSONL(CitiesCount, CitiesSeed))
+		data := citiesForTest(t)
+		if kb == "companies" {
+			data = companiesForTest(t)
+		}
 		var fts []*FineTuned
 		fts, s.err = LocalFineTuner{OnEpoch: func(_ int, loss float64) { s.losses = append(s.losses, loss) }}.FineTuneEpochs(
 			context.Background(), FineTuneRequest{Training: data, Seed: 42}, 1, 3, 10, 30)
@@ -140,6 +147,16 @@ func citiesFineTuned(t testing.TB, epochs int) (*LocalModel, float64) {
 	return s.models[epochs], s.losses[epochs-1]
 }
 
+func citiesFineTuned(t testing.TB, epochs int) (*LocalModel, float64) {
+	t.Helper()
+	return fineTuned(t, "cities", epochs)
+}
+
+func citiesForTest(t testing.TB) exampleSet {
+	t.Helper()
+	return parseJSONLForTest(t, CitiesJSONL(CitiesCount, CitiesSeed))
+}
+
 func fineTuneForTest(t testing.TB, data exampleSet, epochs int) *LocalModel {
 	t.Helper()
 	ft, err := LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{
@@ -147,4 +164,11 @@ func fineTuneForTest(t testing.TB, data exampleSet, epochs int) *LocalModel {
 	})
 	require.NoError(t, err)
 	return ft.Model.(*LocalModel)
+}
+
+func companiesForTest(t testing.TB) exampleSet {
+	t.Helper()
+	data, err := os.ReadFile("testdata/companies.jsonl")
+	require.NoError(t, err)
+	return parseJSONLForTest(t, data)
 }

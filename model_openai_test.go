@@ -157,3 +157,23 @@ func TestOpenAIModelConcurrent(t *testing.T) {
 	}
 	assert.Equal(t, 8, s.Stats().ChatCompletions)
 }
+
+// The environment is read by OpenAIConfigFromEnv only: an explicit
+// configuration is not overridden by OPENAI_BASE_URL or OPENAI_API_KEY.
+func TestOpenAIConfigIgnoresEnvironment(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{APIKey: wireKey})
+	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+	t.Setenv("OPENAI_API_KEY", "sk-from-env")
+	m, err := ragvsft.NewOpenAIModel(wireConfig(s), "gpt-3.5-turbo")
+	require.NoError(t, err)
+	_, err = m.Chat(context.Background(), citiesPrompt)
+	require.NoError(t, err)
+
+	cfg := ragvsft.OpenAIConfigFromEnv()
+	cfg.BaseURL = s.URL // explicit settings override the environment
+	m, err = ragvsft.NewOpenAIModel(cfg, "gpt-3.5-turbo")
+	require.NoError(t, err)
+	_, err = m.Chat(context.Background(), citiesPrompt)
+	require.ErrorIs(t, err, ragvsft.ErrOpenAIAuth, "the key from the environment is sent")
+	assert.NotContains(t, err.Error(), "sk-from-env")
+}

@@ -141,8 +141,9 @@ func (s *OpenAIServer) listFiles(w http.ResponseWriter, r *http.Request) {
 	if q.Get("order") == "asc" {
 		slices.Reverse(all)
 	}
-	page, more := paginate(all, q.Get("after"), limit, func(f *file) string { return f.ID })
-	writeList(w, page, more)
+	id := func(f *file) string { return f.ID }
+	page, more := paginate(all, q.Get("after"), limit, id)
+	writeList(w, page, more, id)
 }
 
 // parseLimit reads a "limit" query parameter in [1, max].
@@ -175,27 +176,16 @@ func paginate[T any](items []T, after string, limit int, id func(T) string) ([]T
 	return items, false
 }
 
-func writeList[T any](w http.ResponseWriter, data []T, hasMore bool) {
+// writeList writes a page of a list as OpenAI does, with the ids of its
+// first and last items.
+func writeList[T any](w http.ResponseWriter, data []T, hasMore bool, id func(T) string) {
 	if data == nil {
 		data = []T{}
 	}
-	body := map[string]any{"object": "list", "data": data, "has_more": hasMore}
+	body := map[string]any{"object": "list", "data": data, "has_more": hasMore, "first_id": nil, "last_id": nil}
 	if len(data) > 0 {
-		// Not all of OpenAI's lists send these, but clients ignore them.
-		body["first_id"] = idOf(data[0])
-		body["last_id"] = idOf(data[len(data)-1])
+		body["first_id"] = id(data[0])
+		body["last_id"] = id(data[len(data)-1])
 	}
 	writeJSON(w, http.StatusOK, body)
-}
-
-func idOf(v any) string {
-	switch x := v.(type) {
-	case *file:
-		return x.ID
-	case *jobView:
-		return x.ID
-	case event:
-		return x.ID
-	}
-	return ""
 }

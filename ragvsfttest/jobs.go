@@ -27,8 +27,7 @@ const (
 	statusCancelled  = "cancelled"
 )
 
-// fineTunableModels are the base models a job may start from, besides the
-// server's own succeeded fine-tunes.
+// fineTunableModels are the base models a job may start from.
 var fineTunableModels = []string{
 	"gpt-3.5-turbo", "gpt-3.5-turbo-0125", "gpt-3.5-turbo-1106", "gpt-3.5-turbo-0613",
 	"gpt-4o-mini", "gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06",
@@ -243,7 +242,11 @@ func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ft := s.models[req.Model]; !ft && !slices.Contains(fineTunableModels, req.Model) {
+	if strings.HasPrefix(req.Model, "ft:") {
+		// The local trainer always starts from the base model.
+		return nil, &paramError{"model", "model_not_available", fmt.Sprintf("This server cannot continue training a fine-tuned model (%s); fine-tune a base model instead.", req.Model)}
+	}
+	if !slices.Contains(fineTunableModels, req.Model) {
 		return nil, &paramError{"model", "model_not_available", fmt.Sprintf("Model %s is not available for fine-tuning or does not exist.", req.Model)}
 	}
 	if err := s.checkFileLocked(req.TrainingFile, "training_file"); err != nil {
@@ -398,11 +401,10 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 	if !sleep(ctx, step) {
 		return
 	}
-	var model, base string
+	var model string
 	if !s.transition(j, statusRunning, func() {
 		s.addEventLocked(j, "info", "message", "Fine-tuning job started", nil)
 		model = j.view.Model
-		base = model
 	}) {
 		return
 	}
@@ -424,7 +426,7 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 	}
 	trainer := s.newFineTuner(j.view.Seed, onEpoch)
 	res, err := trainer.FineTune(ctx, ragvsft.FineTuneRequest{
-		BaseModel:       base,
+		BaseModel:       model,
 		Training:        training,
 		Validation:      validation,
 		Hyperparameters: hp,
@@ -439,11 +441,7 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 		return
 	}
 	sum := sha256.Sum256([]byte(j.view.ID))
-	ftID := fmt.Sprintf("ft:%s:ragvsft:%s:%s", strings.TrimPrefix(model, "ft:"), suffix, hex.EncodeToString(sum[:])[:8])
-	if strings.HasPrefix(model, "ft:") {
-		// A fine-tune of a fine-tune keeps the original base in its name.
-		ftID = fmt.Sprintf("ft:%s:ragvsft:%s:%s", strings.SplitN(model, ":", 3)[1], suffix, hex.EncodeToString(sum[:])[:8])
-	}
+	ftID := fmt.Sprintf("ft:%s:ragvsft:%s:%s", model, suffix, hex.EncodeToString(sum[:])[:8])
 	tokens := int64(res.TrainedTokens)
 	if tokens == 0 {
 		tokens = int64(approxTokensDataset(training)) * int64(hp.Epochs)
@@ -530,8 +528,9 @@ func (s *OpenAIServer) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	page, more := paginate(all, q.Get("after"), limit, func(v *jobView) string { return v.ID })
-	writeList(w, page, more)
+	id := func(v *jobView) string { return v.ID }
+	page, more := paginate(all, q.Get("after"), limit, id)
+	writeList(w, page, more, id)
 }
 
 func matchesMetadata(md map[string]string, q map[string][]string) bool {
@@ -563,6 +562,7 @@ func (s *OpenAIServer) listEvents(w http.ResponseWriter, r *http.Request) {
 	all := slices.Clone(j.events)
 	s.mu.Unlock()
 	slices.Reverse(all)
-	page, more := paginate(all, q.Get("after"), limit, func(e event) string { return e.ID })
-	writeList(w, page, more)
+	id := func(e event) string { return e.ID }
+	page, more := paginate(all, q.Get("after"), limit, id)
+	writeList(w, page, more, id)
 }

@@ -71,8 +71,8 @@ type Stats struct {
 //   - POST /files (multipart: purpose, file; a fine-tune file must be named
 //     *.jsonl), GET /files (purpose, order, after, limit), GET /files/{id},
 //     GET /files/{id}/content, DELETE /files/{id}.
-//   - POST /fine_tuning/jobs: model (one of OpenAI's fine-tunable models,
-//     or a fine-tune of this server), training_file, validation_file,
+//   - POST /fine_tuning/jobs: model (one of OpenAI's fine-tunable models;
+//     continuing from a fine-tune is refused), training_file, validation_file,
 //     suffix, seed, metadata, and hyperparameters either at the top level
 //     or in method.supervised.hyperparameters, checked as OpenAI checks
 //     them (400 with the offending param). The job is then driven by time:

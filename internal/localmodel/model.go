@@ -81,6 +81,14 @@ type TrainOptions struct {
 	OnEpoch func(epoch int, loss float64)
 }
 
+// MaxWeights caps the size of a model's weight matrix (feature rows times
+// vocabulary), 256 MiB of float32: the model is meant for small knowledge
+// bases.
+const MaxWeights = 1 << 26
+
+// ErrTooLarge reports a training set too large for the model.
+var ErrTooLarge = errors.New("localmodel: training set too large for the embedded model")
+
 // ErrBadOptions reports invalid training options.
 var ErrBadOptions = errors.New("localmodel: invalid training options")
 
@@ -170,7 +178,7 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 		}
 	}
 	forEach(func(r posRef, fs []uint64) {
-		at := uint64(r.ex)<<20 | uint64(r.pos)
+		ex, pos := uint64(r.ex), uint64(r.pos)
 		for _, f := range fs {
 			o, ok := occs[f]
 			if !ok {
@@ -178,8 +186,8 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 				occs[f] = o
 				order0 = append(order0, f)
 			}
-			o.sig[0] = mix(o.sig[0], at, 1, 0)
-			o.sig[1] = mix(o.sig[1], at, 2, 0)
+			o.sig[0] = mix(o.sig[0], ex, pos, 1)
+			o.sig[1] = mix(o.sig[1], ex, pos, 2)
 			o.count++
 		}
 	})
@@ -217,6 +225,9 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 		posFeats[r.ex] = append(posFeats[r.ex], ms)
 	})
 	V := len(m.vocab)
+	if len(groupOf) > MaxWeights/V {
+		return nil, fmt.Errorf("%w: %d feature rows of %d tokens", ErrTooLarge, len(groupOf), V)
+	}
 	W := make([]float32, len(groupOf)*V)
 	batch := min(opt.BatchSize, len(exs))
 	order := make([]int, len(exs))
@@ -307,6 +318,8 @@ type Generation struct {
 	// End included when it was generated; exp(MeanLogProb) is their
 	// geometric mean probability, the model's confidence.
 	MeanLogProb float64
+	// MinProb is the smallest probability of a generated token.
+	MinProb float64
 	// Truncated reports that MaxTokens was reached before End.
 	Truncated bool
 }
@@ -327,6 +340,7 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 	logits, probs := make([]float64, V), make([]float64, V)
 	var feats []uint64
 	var logSum float64
+	gen.MinProb = 1
 	p1, p2 := bos, bos
 	for pos := 0; ; pos++ {
 		if err := ctx.Err(); err != nil {
@@ -344,6 +358,7 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 			softmax(logits, probs, 1)
 		}
 		logSum += math.Log(max(probs[next], 1e-300))
+		gen.MinProb = min(gen.MinProb, probs[next])
 		n := len(gen.Tokens) + 1
 		if next == 0 {
 			gen.MeanLogProb = logSum / float64(n)
@@ -462,12 +477,25 @@ func softmax(logits, probs []float64, temp float64) {
 			probs[k] = 0
 			continue
 		}
-		probs[k] = math.Exp(x)
+		probs[k] = expNeg(x)
 		sum += probs[k]
 	}
 	for k := range probs {
 		probs[k] /= sum
 	}
+}
+
+// expNeg returns e**x for x in [-30, 0] to about 1e-7 relative error,
+// several times faster than math.Exp: 2**(x/ln 2) split into an integer
+// power, set in the exponent bits, and a fraction by a degree-8 polynomial.
+//
+//go:norace
+func expNeg(x float64) float64 {
+	y := x * math.Log2E
+	k := math.Floor(y)
+	f := (y - k) * math.Ln2 // in [0, ln 2)
+	p := 1 + f*(1+f*(1.0/2+f*(1.0/6+f*(1.0/24+f*(1.0/120+f*(1.0/720+f*(1.0/5040+f*(1.0/40320))))))))
+	return p * math.Float64frombits(uint64(int64(k)+1023)<<52)
 }
 
 // argmax returns the index of the largest value, the first on ties.

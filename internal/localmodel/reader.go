@@ -47,14 +47,16 @@ const (
 // Each candidate scores the summed weight of the distinct non-stopword
 // question words it contains; a word weighs its IDF over the candidates,
 // doubled if it looks like a name. Only question words found in at least
-// one candidate count ("matchable"). If the question asks for a number
-// (when, what year, how many...), a person (who, which person) or a place
-// (where, which city...), only candidates that offer one outside the
-// question's words (a number; a capitalized name; a capitalized name after
-// in, at, from, near, to or into) are eligible. Read answers with the best
-// eligible candidate verbatim when it covers at least MinCoverage of the
-// matchable weight and no different eligible candidate scores as well;
-// otherwise ok is false.
+// one candidate count ("matchable"). A candidate is eligible only if it
+// holds one of the question's rarest names, those found in the fewest
+// candidates (when the question has names), and, when
+// the question asks for a number (when, what year, how many...), a person
+// (who, which person) or a place (where, which city...), only if it offers
+// one outside the question's words: a number; a capitalized name; a
+// capitalized name after in, at, from, near, to or into. Read answers with
+// the best eligible candidate verbatim when it covers at least MinCoverage
+// of the matchable weight and no different eligible candidate scores as
+// well; otherwise ok is false.
 func Read(prompt string) (answer string, ok bool) {
 	sents := sentences(prompt)
 	qi := -1
@@ -105,12 +107,13 @@ func Read(prompt string) (answer string, ok bool) {
 	}
 	want := answerType(Words(question))
 	scores := make([]float64, len(cands))
+	key := rarestNames(names, df)
 	eligible := make([]bool, len(cands))
 	for i, c := range cands {
 		for w := range candWords[i] {
 			scores[i] += weight(w)
 		}
-		eligible[i] = want == anyType || offers(c, qwords, want)
+		eligible[i] = (want == anyType || offers(c, qwords, want)) && holdsName(candWords[i], key)
 	}
 	best, bestScore := -1, 0.0
 	for i := range cands {
@@ -127,6 +130,36 @@ func Read(prompt string) (answer string, ok bool) {
 		}
 	}
 	return cands[best], true
+}
+
+// rarestNames returns the question's names found in the fewest candidates
+// (possibly none): the words that identify what the question is about.
+func rarestNames(names map[string]bool, df map[string]int) map[string]bool {
+	fewest := math.MaxInt
+	for w := range names {
+		fewest = min(fewest, df[w])
+	}
+	rarest := map[string]bool{}
+	for w := range names {
+		if df[w] == fewest {
+			rarest[w] = true
+		}
+	}
+	return rarest
+}
+
+// holdsName reports whether a candidate's matched words include one of
+// names, or names is empty.
+func holdsName(matched, names map[string]bool) bool {
+	if len(names) == 0 {
+		return true
+	}
+	for w := range names {
+		if matched[w] {
+			return true
+		}
+	}
+	return false
 }
 
 // questionWords returns the non-stopword words of a question and, among
@@ -238,18 +271,19 @@ func sentences(s string) []string {
 		}
 	}
 	start := 0
-	rs := []rune(s)
-	for i, r := range rs {
+	for i, r := range s { // byte offsets, so sentences stay verbatim
 		switch {
 		case r == '\n':
-			add(string(rs[start:i]))
+			add(s[start:i])
 			start = i + 1
-		case (r == '.' || r == '!' || r == '?') && i+1 < len(rs) && unicode.IsSpace(rs[i+1]):
-			add(string(rs[start : i+1]))
-			start = i + 1
+		case r == '.' || r == '!' || r == '?':
+			if next, _ := utf8.DecodeRuneInString(s[i+1:]); i+1 < len(s) && unicode.IsSpace(next) {
+				add(s[start : i+1])
+				start = i + 1
+			}
 		}
 	}
-	add(string(rs[start:]))
+	add(s[start:])
 	return out
 }
 
