@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,24 +41,44 @@ func defaultBackend() string {
 	return "local"
 }
 
-// newBackend returns the components of backend name. poll is the first
-// wait between polls of a fine-tuning job; progress receives its lines.
-// cache, if not nil, answers the OpenAI chat and embedding calls it has seen
-// before; the local model is not cached: it is free and faster than a disk.
-func newBackend(name, model, embedModel, runDir string, poll time.Duration, cache *ragvsft.Cache, progress io.Writer) (*backend, error) {
+// backendOptions say how to build a backend.
+type backendOptions struct {
+	name       string // local or openai
+	model      string // base model (openai)
+	embedModel string // "" means ragvsft.DefaultOpenAIEmbeddingModel (openai)
+	runDir     string // where the fine-tuning job's record is kept
+	poll       time.Duration
+	// cache, if not nil, answers the OpenAI chat and embedding calls it has
+	// seen before; the local model is not cached: it is free and faster
+	// than a disk.
+	cache *ragvsft.Cache
+	// limits pace the chat model's requests, its fine-tunes included; a 429
+	// pauses every worker whatever the limits.
+	limits ragvsft.Limits
+	// progress receives the fine-tuning job's lines.
+	progress io.Writer
+}
+
+// newBackend returns the components of the backend o names.
+func newBackend(o backendOptions) (*backend, error) {
+	name, model := o.name, o.model
 	switch name {
 	case "local":
 		base := ragvsft.NewLocalModel()
 		return &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}, nil
 	case "openai":
 		cfg := ragvsft.OpenAIConfigFromEnv()
+		cfg.RateLimits = map[string]*ragvsft.RateLimiter{
+			model: ragvsft.NewRateLimiter(o.limits),
+			cmp.Or(o.embedModel, ragvsft.DefaultOpenAIEmbeddingModel): ragvsft.NewRateLimiter(ragvsft.Limits{}),
+		}
 		base, err := ragvsft.NewOpenAIModel(cfg, model)
 		if err != nil {
 			return nil, err
 		}
 		prices := ragvsft.DefaultPrices()
-		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: runDir, Out: progress, Prices: prices, PollInterval: poll}
-		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, embedModel)
+		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, Prices: prices, PollInterval: o.poll}
+		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
 		if err != nil {
 			return nil, err
 		}
@@ -72,10 +93,10 @@ func newBackend(name, model, embedModel, runDir string, poll time.Duration, cach
 				return est.String(), nil
 			},
 		}
-		if cache != nil {
-			be.base = cache.Model(model, base)
-			be.fineTuner = cache.FineTuner(ft)
-			be.embed = cache.Embedding(embedder.Model(), embedder.Embed)
+		if c := o.cache; c != nil {
+			be.base = c.Model(model, base)
+			be.fineTuner = c.FineTuner(ft)
+			be.embed = c.Embedding(embedder.Model(), embedder.Embed)
 		}
 		return be, nil
 	}

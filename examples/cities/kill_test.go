@@ -31,7 +31,8 @@ type chatLog struct {
 	URL string
 
 	mu    sync.Mutex
-	items []string // "arm|question", one per chat request, in arrival order
+	items []string    // "arm|question", one per chat request, in arrival order
+	times []time.Time // when each arrived
 }
 
 func newChatLog(t *testing.T, latency time.Duration) *chatLog {
@@ -82,6 +83,17 @@ func (c *chatLog) record(t *testing.T, body []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.items = append(c.items, string(arm)+"|"+q)
+	c.times = append(c.times, time.Now())
+}
+
+// span is the time from the first chat request to the last.
+func (c *chatLog) span() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.times) == 0 {
+		return 0
+	}
+	return c.times[len(c.times)-1].Sub(c.times[0])
 }
 
 // asked returns how many chat requests each item got so far.
@@ -233,5 +245,43 @@ func TestKill9ThenResume(t *testing.T) {
 	assert.Positive(t, got.FineTuneCostUSD)
 	for _, a := range got.Arms {
 		assert.Positive(t, a.CostUSD, "arm %s", a.Arm)
+	}
+}
+
+// -rpm paces the chat requests of every worker together, and a 429 with
+// Retry-After is waited out: every item is answered, none is an error.
+func TestRateLimitFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("paced on purpose")
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		fault   bool
+		atLeast time.Duration
+	}{
+		// 40 chat requests at 1200 per minute: a second's worth (20) at
+		// once, then 20 per second.
+		{"rpm", []string{"-rpm", "1200"}, false, 900 * time.Millisecond},
+		{"429 with retry-after", nil, true, 300 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newChatLog(t, 0)
+			if tt.fault {
+				srv.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 300 * time.Millisecond})
+			}
+			t.Setenv("OPENAI_BASE_URL", srv.URL)
+			t.Setenv("OPENAI_API_KEY", "test-key")
+			dir := filepath.Join(t.TempDir(), "run")
+			out, err := runCities(t, append([]string{"-backend", "openai", "-yes", "-n", "10", "-poll", "20ms", "-out", dir}, tt.args...)...)
+			require.NoError(t, err, out)
+			rep := readReport(t, dir)
+			for _, a := range rep.Arms {
+				assert.Equal(t, 10, a.Answered, "arm %s", a.Arm)
+				assert.Zero(t, a.Errors, "arm %s", a.Arm)
+			}
+			assert.GreaterOrEqual(t, srv.span(), tt.atLeast)
+		})
 	}
 }

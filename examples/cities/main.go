@@ -88,6 +88,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
 		cacheDir    = fs.String("cache", "", "`dir` caching every OpenAI chat and embedding answer, so a rerun pays nothing twice (default: cache beside the run folder, e.g. runs/cache)")
 		noCache     = fs.Bool("no-cache", false, "ask the model every time, even what the cache has answered before")
+		rpm         = fs.Int("rpm", 0, "requests per minute allowed to the chat model, its fine-tunes included (openai backend; 0 = no limit; a 429 always slows every worker down)")
+		tpm         = fs.Int("tpm", 0, "tokens per minute allowed to the chat model (openai backend; 0 = no limit)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n       go run ./examples/cities -resume DIR [-retry-errors] [-yes]\n\n"+
@@ -107,6 +109,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if *noCache && *cacheDir != "" {
 		return errors.New("-cache and -no-cache contradict each other")
+	}
+	if *rpm < 0 || *tpm < 0 {
+		return fmt.Errorf("-rpm and -tpm must not be negative, got %d and %d", *rpm, *tpm)
 	}
 	if *poll <= 0 {
 		return fmt.Errorf("-poll must be positive, got %s", *poll)
@@ -189,7 +194,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			return err
 		}
 	}
-	be, err := newBackend(cfg.Backend, cfg.Model, cfg.EmbeddingModel, dir, *poll, cache, stdout)
+	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel, runDir: dir,
+		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
 	if err != nil {
 		return err
 	}
