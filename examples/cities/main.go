@@ -7,6 +7,12 @@
 // Markdown table and writes a run folder (see -out) with the dataset, the
 // configuration and report.json. -data runs the same experiment on your own
 // chat fine-tuning JSONL file.
+//
+// Every answer is appended to the run folder's checkpoint.jsonl as soon as
+// it is scored, so a run stopped at any moment, even by kill -9, continues
+// with -resume DIR and asks only what is missing; -retry-errors asks again
+// what failed. With -backend openai, chat and embedding answers are cached
+// on disk (-cache, -no-cache), so a rerun pays for nothing twice.
 package main
 
 import (
