@@ -268,7 +268,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cache != nil {
 		cached = cache.Hits
 	}
-	prog := newProgress(stderr, total-kept, kept, be.prices, cached)
+	prog := newProgress(stderr, isTerminal(stderr), total-kept, kept, be.prices, cached)
 	exp.OnResult = func(r ragvsft.Result) {
 		if err := ckpt.Append(r); err != nil {
 			cancel(err)

@@ -43,13 +43,14 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newProgress starts showing the progress of todo items to ask, after kept
-// items already answered by an earlier run. prices prices each answer; nil
-// means a local model. cached, if not nil, counts calls the cache answered.
-func newProgress(w io.Writer, todo, kept int, prices ragvsft.PriceTable, cached func() int64) *progress {
+// newProgress starts showing on w the progress of todo items to ask, after
+// kept items already answered by an earlier run: a bar if terminal, else log
+// lines. prices prices each answer; nil means a local model. cached, if not
+// nil, counts calls the cache answered.
+func newProgress(w io.Writer, terminal bool, todo, kept int, prices ragvsft.PriceTable, cached func() int64) *progress {
 	p := &progress{prices: prices, todo: todo, kept: kept, start: time.Now(), cached: cached}
 	p.nextLog = p.step()
-	if isTerminal(w) {
+	if terminal {
 		if todo > 0 {
 			p.bar = progressbar.NewOptions(todo,
 				progressbar.OptionSetWriter(w),
@@ -99,8 +100,9 @@ func (p *progress) add(r ragvsft.Result) {
 		p.usd += price.ChatCost(r.Usage)
 	}
 	if p.bar != nil {
-		p.bar.Describe(p.describe())
+		// Each call renders unless throttled: the count moves first.
 		_ = p.bar.Add(1)
+		p.bar.Describe(p.describe())
 		return
 	}
 	if p.log != nil && p.done >= p.nextLog && p.done < p.todo {
