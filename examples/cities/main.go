@@ -312,7 +312,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
 
 	if len(cfg.Sweep) > 0 && be.name == "local" {
-		if err := memorizationSweep(ctx, stdout, dir, ds, cfg.Sweep, cfg.Seed); err != nil {
+		if err := memorizationSweep(ctx, stdout, dir, ds, evaluator, cfg.Sweep, cfg.Seed); err != nil {
 			return err
 		}
 	}
@@ -428,7 +428,7 @@ func joinInts(xs []int) string {
 
 // memorizationSweep fine-tunes the local model for each epoch count and asks
 // the closed-book fine-tuned arm, to show memorization setting in.
-func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, epochs []int, seed int64) error {
+func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
 	type point struct {
 		Epochs   int     `json:"epochs"`
 		Correct  int     `json:"correct"`
@@ -447,6 +447,7 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			FineTuner:       ragvsft.LocalFineTuner{},
 			Hyperparameters: ragvsft.Hyperparameters{Epochs: e},
 			Arms:            []ragvsft.Arm{ragvsft.ArmFineTuned},
+			Evaluator:       eval,
 			Seed:            seed,
 		}
 		rep, err := exp.Run(ctx)
