@@ -31,10 +31,13 @@ type Limits struct {
 // OpenAIConfig.RateLimits, or wrap a Model with NewLimitedModel. Share one
 // RateLimiter among everything that counts against the same limit.
 //
-// Limits are enforced as OpenAI enforces them, quantized to the second: at
-// most a second's worth of requests (RequestsPerMinute/60, at least one)
-// and of tokens go at once, then the pace is steady. A request estimated at
-// more tokens than a second's worth waits for as many seconds as it needs.
+// Limits are metered by the second, as OpenAI enforces its per-minute
+// limits over shorter periods too: the pace is steady, one request every
+// 60/RequestsPerMinute seconds, and a request estimated at more tokens than
+// a second's worth (TokensPerMinute/60) waits as many seconds as it needs.
+// Time lost while every worker was waiting (a pause) or idle is made up
+// afterwards by up to a second's worth at once, never more: in any span of
+// T seconds at most T+1 seconds' worth are sent.
 //
 // Wait is what callers use; ReserveAt and PauseUntil take the time as an
 // argument, so tests can drive a RateLimiter with a fake clock, as
@@ -48,6 +51,7 @@ type RateLimiter struct {
 
 	mu          sync.Mutex
 	pausedUntil time.Time
+	started     bool // the buckets were emptied by the first reservation
 }
 
 // NewRateLimiter returns a RateLimiter for l. Negative limits are treated
@@ -99,6 +103,20 @@ func (r *RateLimiter) ReserveAt(t time.Time, tokens int) *Reservation {
 		// one after the other: it goes when the last part is due.
 		for b := r.tokens.Burst(); tokens > 0; tokens -= b {
 			res.parts = append(res.parts, r.tokens.ReserveN(t, min(tokens, b)))
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		// The buckets start full; the first request may go at once, but
+		// the rest of the first second's worth may not follow it.
+		r.started = true
+		for _, l := range []*rate.Limiter{r.requests, r.tokens} {
+			if l != nil {
+				if n := int(l.TokensAt(t)); n > 0 {
+					l.ReserveN(t, n)
+				}
+			}
 		}
 	}
 	return res

@@ -25,9 +25,9 @@ func TestRateLimiterRequestsWithAFakeClock(t *testing.T) {
 		delays []time.Duration
 	}{
 		{"60 rpm: one a second", ragvsft.Limits{RequestsPerMinute: 60}, 3, []time.Duration{0, time.Second, 2 * time.Second}},
-		{"120 rpm: a second's worth at once, then every half second", ragvsft.Limits{RequestsPerMinute: 120}, 4,
-			[]time.Duration{0, 0, 500 * time.Millisecond, time.Second}},
-		{"30 rpm: at least one at once", ragvsft.Limits{RequestsPerMinute: 30}, 2, []time.Duration{0, 2 * time.Second}},
+		{"120 rpm: every half second", ragvsft.Limits{RequestsPerMinute: 120}, 4,
+			[]time.Duration{0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond}},
+		{"30 rpm: every two seconds", ragvsft.Limits{RequestsPerMinute: 30}, 2, []time.Duration{0, 2 * time.Second}},
 		{"no limit", ragvsft.Limits{}, 3, []time.Duration{0, 0, 0}},
 		{"negative is no limit", ragvsft.Limits{RequestsPerMinute: -5}, 2, []time.Duration{0, 0}},
 	}
@@ -52,9 +52,8 @@ func TestRateLimiterHoldsAMinuteToTheLimit(t *testing.T) {
 			inFirstMinute++
 		}
 	}
-	// The burst (a second's worth, 10) at once, then one every 100 ms: the
-	// last within the minute at 59.9 s.
-	assert.Equal(t, rpm/60+599, inFirstMinute)
+	// One every 100 ms, the last within the minute at 59.9 s.
+	assert.Equal(t, rpm, inFirstMinute)
 }
 
 func TestRateLimiterTokens(t *testing.T) {
@@ -73,8 +72,20 @@ func TestRateLimiterTokens(t *testing.T) {
 	assert.Equal(t, time.Second, r.ReserveAt(t0, 10).DelayFrom(t0))
 
 	both := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 6000, TokensPerMinute: 600})
-	assert.Equal(t, time.Duration(0), both.ReserveAt(t0, 5).DelayFrom(t0))
-	assert.Equal(t, 500*time.Millisecond, both.ReserveAt(t0, 10).DelayFrom(t0), "the token limit binds")
+	assert.Equal(t, time.Duration(0), both.ReserveAt(t0, 5).DelayFrom(t0), "the first request goes at once")
+	assert.Equal(t, 500*time.Millisecond, both.ReserveAt(t0, 5).DelayFrom(t0), "the token limit binds: 10 a second from the start")
+	assert.Equal(t, 20*time.Millisecond, both.ReserveAt(t0, 0).DelayFrom(t0), "a request without tokens: the request limit alone")
+	assert.Equal(t, 1500*time.Millisecond, both.ReserveAt(t0, 10).DelayFrom(t0))
+
+	// Time lost waiting is made up, a second's worth at most.
+	idle := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 600})
+	idle.ReserveAt(t0, 0)
+	later := t0.Add(time.Minute)
+	var delays []time.Duration
+	for range 12 {
+		delays = append(delays, idle.ReserveAt(later, 0).DelayFrom(later))
+	}
+	assert.Equal(t, []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}, delays)
 }
 
 func TestRateLimiterPause(t *testing.T) {
@@ -135,7 +146,14 @@ func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 func newTimedServer(t *testing.T, cfg ragvsfttest.ServerConfig) *timedServer {
 	t.Helper()
-	s := &timedServer{OpenAIServer: ragvsfttest.NewOpenAIHandler(cfg)}
+	s, stop := startTimedServer(cfg)
+	t.Cleanup(stop)
+	return s
+}
+
+// startTimedServer starts a timedServer; stop shuts it down.
+func startTimedServer(cfg ragvsfttest.ServerConfig) (s *timedServer, stop func()) {
+	s = &timedServer{OpenAIServer: ragvsfttest.NewOpenAIHandler(cfg)}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/chat/completions" {
 			s.OpenAIServer.ServeHTTP(w, r)
@@ -150,11 +168,17 @@ func newTimedServer(t *testing.T, cfg ragvsfttest.ServerConfig) *timedServer {
 		s.arrivals = append(s.arrivals, a)
 	}))
 	s.URL = hs.URL + "/v1"
-	t.Cleanup(func() {
+	return s, func() {
 		hs.Close()
 		s.Close()
-	})
-	return s
+	}
+}
+
+// reset forgets the arrivals so far.
+func (s *timedServer) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.arrivals = nil
 }
 
 func (s *timedServer) log() []arrival {
@@ -206,7 +230,7 @@ func TestRateLimitsPauseTheWholePool(t *testing.T) {
 				"a request arrived %v after the 429, before its Retry-After", a.at.Sub(limited.done))
 		}
 	}
-	assert.GreaterOrEqual(t, late, workers*each-workers, "most requests came after the pause")
+	assert.GreaterOrEqual(t, late, workers*each/2, "most requests came after the pause")
 }
 
 // TestRateLimitsPaceEveryAttempt: the requests-per-minute limit holds at
@@ -240,8 +264,9 @@ func TestRateLimitsPaceEveryAttempt(t *testing.T) {
 			last = a.at
 		}
 	}
-	// 20 at once, then one every 50 ms: the 26th no sooner than 300 ms.
-	assert.GreaterOrEqual(t, last.Sub(first), 290*time.Millisecond)
+	// One every 50 ms: the 26th 1.25 s after the first (less the first
+	// connection's setup, which can delay the first arrival).
+	assert.GreaterOrEqual(t, last.Sub(first), 1150*time.Millisecond)
 }
 
 func TestLimitedModelPropagatesErrors(t *testing.T) {
