@@ -160,7 +160,7 @@ func TestKill9ThenResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the program and runs it three times")
 	}
-	const n, workers = 30, 4 // workers: Experiment's default concurrency
+	const n, workers = 30, 4
 	items := n * len(ragvsft.AllArms)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -168,7 +168,7 @@ func TestKill9ThenResume(t *testing.T) {
 	bin := buildCities(t)
 	t.Logf("built in %s", time.Since(start).Round(time.Millisecond))
 	srv := newChatLog(t, 25*time.Millisecond)
-	args := []string{"-backend", "openai", "-yes", "-n", fmt.Sprint(n), "-poll", "20ms"}
+	args := []string{"-backend", "openai", "-yes", "-n", fmt.Sprint(n), "-poll", "20ms", "-concurrency", fmt.Sprint(workers)}
 
 	// The run, killed once some answers are checkpointed.
 	dir := filepath.Join(t.TempDir(), "run")
@@ -191,7 +191,7 @@ func TestKill9ThenResume(t *testing.T) {
 	embeddings := srv.Stats().Embeddings
 
 	// The resume.
-	resumed := citiesCmd(ctx, t, bin, srv.URL, "-resume", dir, "-yes", "-poll", "20ms")
+	resumed := citiesCmd(ctx, t, bin, srv.URL, "-resume", dir, "-yes", "-poll", "20ms", "-concurrency", fmt.Sprint(workers))
 	out, err := resumed.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), fmt.Sprintf("%d of %d items are in its checkpoint", len(before), items))

@@ -94,6 +94,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
 		cacheDir    = fs.String("cache", "", "`dir` caching every OpenAI chat and embedding answer, so a rerun pays nothing twice (default: cache beside the run folder, e.g. runs/cache)")
 		noCache     = fs.Bool("no-cache", false, "ask the model every time, even what the cache has answered before")
+		concurrency = fs.Int("concurrency", 0, "questions asked at once (0 = the library's default)")
 		rpm         = fs.Int("rpm", 0, "requests per minute allowed to the chat model, its fine-tunes included (openai backend; 0 = no limit; a 429 always slows every worker down)")
 		tpm         = fs.Int("tpm", 0, "tokens per minute allowed to the chat model (openai backend; 0 = no limit)")
 	)
@@ -115,6 +116,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if *noCache && *cacheDir != "" {
 		return errors.New("-cache and -no-cache contradict each other")
+	}
+	if *concurrency < 0 {
+		return fmt.Errorf("-concurrency must not be negative, got %d", *concurrency)
 	}
 	if *rpm < 0 || *tpm < 0 {
 		return fmt.Errorf("-rpm and -tpm must not be negative, got %d and %d", *rpm, *tpm)
@@ -230,6 +234,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		Evaluator:       evaluator,
 		K:               cfg.K,
 		Seed:            cfg.Seed,
+		Concurrency:     *concurrency,
 		Previous:        previous,
 		RetryErrors:     *retryErrors,
 	}
