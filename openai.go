@@ -55,6 +55,15 @@ type OpenAIConfig struct {
 	// HTTPClient carries the requests; nil means a client of its own with
 	// http.DefaultTransport's settings.
 	HTTPClient *http.Client
+	// RateLimits paces chat completion and embeddings requests per model:
+	// every attempt, retries included, waits its turn at its model's
+	// RateLimiter, and a 429 pauses all of that model's requests for its
+	// Retry-After. A model's entry is its own id, else its base model's
+	// for a fine-tune ("ft:BASE:..."), else the "" entry; a model with none
+	// is not limited. Copies of the config share the RateLimiters, as all
+	// workers must. The wait counts against RequestTimeout. Nil limits
+	// nothing.
+	RateLimits map[string]*RateLimiter
 }
 
 // OpenAIConfigFromEnv reads the variables openai-go reads: OPENAI_API_KEY,
@@ -124,6 +133,9 @@ func (c OpenAIConfig) client() (*openAIClient, error) {
 	}
 	if c.RequestTimeout > 0 {
 		opts = append(opts, option.WithRequestTimeout(c.RequestTimeout))
+	}
+	if len(c.RateLimits) > 0 {
+		opts = append(opts, option.WithMiddleware(c.rateLimitMiddleware()))
 	}
 	return &openAIClient{
 		chat:       openai.NewChatCompletionService(opts...),

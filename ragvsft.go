@@ -154,7 +154,7 @@ type Experiment struct {
 	Temperature float64
 	// MaxTokens per answer; 0 means 400.
 	MaxTokens int
-	// Concurrency is how many questions are asked at once; 0 means 4.
+	// Concurrency is how many questions are asked at once; 0 means 8.
 	Concurrency int
 	// OnResult, if set, is called with each new result as soon as it is
 	// scored, one call at a time, e.g. to append it to a Checkpoint.
@@ -219,7 +219,7 @@ func (e *Experiment) settings() (Experiment, error) {
 		return s, fmt.Errorf("ragvsft: concurrency must be positive, got %d", s.Concurrency)
 	}
 	if s.Concurrency == 0 {
-		s.Concurrency = 4
+		s.Concurrency = 8
 	}
 	if s.Evaluator == nil {
 		s.Evaluator = NumericEvaluator{}

@@ -96,6 +96,10 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{"bad sweep", []string{"-sweep", "1,x"}, []string{`"x"`}},
 		{"bad eval", []string{"-eval", "vibes"}, []string{"vibes"}},
 		{"stray argument", []string{"extra"}, []string{"extra"}},
+		{"cache and no cache", []string{"-cache", dir, "-no-cache"}, []string{"-cache and -no-cache"}},
+		{"poll zero", []string{"-poll", "0s"}, []string{"-poll must be positive"}},
+		{"negative rpm", []string{"-rpm", "-1"}, []string{"-rpm and -tpm must not be negative"}},
+		{"negative concurrency", []string{"-concurrency", "-2"}, []string{"-concurrency must not be negative"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,272 @@
+package ragvsft
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/philippgille/chromem-go"
+)
+
+// cacheVersion is part of every key: a change of the entry format or of
+// what a key covers bumps it, and old entries simply stop matching.
+const cacheVersion = 1
+
+// Cache is an on-disk cache of model calls, chat and embeddings, so that
+// rerunning a finished experiment makes no model call at all.
+//
+// Wrap each Model with Model, each embedding function with Embedding and a
+// FineTuner with FineTuner (which wraps the fine-tuned model it returns).
+// A chat answer is keyed by the model's name and the whole request: the
+// messages, temperature, seed and max tokens; an embedding by the model's
+// name and the text. The key is the SHA-256 of a canonical JSON of those,
+// and each entry is one small JSON file under dir (chat/ab/abcd....json,
+// embedding/ab/abcd....json), so a cache folder can be inspected, copied or
+// deleted by hand.
+//
+// Only successful answers are stored. An answer sampled at a temperature
+// above 0 is cached too: a rerun returns the same sample instead of drawing
+// a new one, which is what makes a rerun reproducible; a caller who wants
+// fresh samples does not use a Cache (examples/cities: -no-cache).
+//
+// Entries are written to a temporary file and renamed into place, so a
+// reader never sees half an entry and two calls that miss the same key at
+// once both succeed (the last rename wins, and both wrote the same answer's
+// worth). An entry that cannot be read or decoded (cut short by a crash,
+// edited by hand) counts as a miss and is overwritten by the next answer.
+// A failure to write an entry does not fail the call, whose answer is good:
+// it is counted and Err returns the first one.
+//
+// A Cache is safe for concurrent use, also by several processes sharing the
+// folder.
+type Cache struct {
+	dir          string
+	hits, misses atomic.Int64
+
+	mu     sync.Mutex
+	err    error // first write failure
+	nWrite int64 // write failures
+}
+
+// OpenCache opens the cache in dir, creating the folder if needed.
+func OpenCache(dir string) (*Cache, error) {
+	if dir == "" {
+		return nil, errors.New("ragvsft: cache: no folder given")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("ragvsft: opening cache %s: %w", dir, err)
+	}
+	return &Cache{dir: dir}, nil
+}
+
+// Dir returns the cache's folder.
+func (c *Cache) Dir() string { return c.dir }
+
+// Hits returns how many calls were answered from the cache.
+func (c *Cache) Hits() int64 { return c.hits.Load() }
+
+// Misses returns how many calls went to the wrapped model or embedding
+// function, successful or not.
+func (c *Cache) Misses() int64 { return c.misses.Load() }
+
+// Err returns the first failure to store an entry, or nil. Such a failure
+// never fails the call itself.
+func (c *Cache) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		return nil
+	}
+	return fmt.Errorf("ragvsft: cache %s: %d entries not stored, the first: %w", c.dir, c.nWrite, c.err)
+}
+
+// Model returns m with every chat call cached under the model name name,
+// which must tell this model apart from every other model sharing the
+// folder (use the provider's model id, e.g. "gpt-3.5-turbo" or a fine-tuned
+// "ft:..." id). An empty name is taken from m's Name method if it has one,
+// as OpenAIModel does.
+func (c *Cache) Model(name string, m Model) Model {
+	if n, ok := m.(interface{ Name() string }); ok && name == "" {
+		name = n.Name()
+	}
+	return &cachedModel{c: c, name: name, m: m}
+}
+
+// Embedding returns f with every embedding cached under the embedding
+// model's name name (e.g. "text-embedding-3-small"), which must tell f
+// apart from every other embedding function sharing the folder.
+func (c *Cache) Embedding(name string, f chromem.EmbeddingFunc) chromem.EmbeddingFunc {
+	return func(ctx context.Context, text string) ([]float32, error) {
+		key := cacheKey(embeddingKey{Version: cacheVersion, Kind: "embedding", Model: name, Text: text})
+		path := c.path("embedding", key)
+		var e embeddingEntry
+		if c.read(path, key, &e) && len(e.Vector) > 0 {
+			c.hits.Add(1)
+			return e.Vector, nil
+		}
+		c.misses.Add(1)
+		v, err := f(ctx, text)
+		if err != nil {
+			return nil, err
+		}
+		c.write(path, embeddingEntry{Key: key, Model: name, Text: text, Vector: v})
+		return v, nil
+	}
+}
+
+// FineTuner returns ft whose fine-tuned models answer through the cache,
+// keyed by their FineTuned.ModelID. The fine-tuning itself is not cached:
+// FineTuners keep their own records (see OpenAIFineTuner.RunDir).
+func (c *Cache) FineTuner(ft FineTuner) FineTuner { return &cachedFineTuner{c: c, ft: ft} }
+
+type cachedModel struct {
+	c    *Cache
+	name string
+	m    Model
+}
+
+// Name returns the name the model is cached under.
+func (m *cachedModel) Name() string { return m.name }
+
+func (m *cachedModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, error) {
+	key := cacheKey(chatKey{
+		Version: cacheVersion, Kind: "chat", Model: m.name, Messages: req.Messages,
+		Temperature: req.Temperature, Seed: req.Seed, MaxTokens: req.MaxTokens,
+	})
+	path := m.c.path("chat", key)
+	var e chatEntry
+	if m.c.read(path, key, &e) && e.Response.Content != "" {
+		m.c.hits.Add(1)
+		return e.Response, nil
+	}
+	m.c.misses.Add(1)
+	resp, err := m.m.Chat(ctx, req)
+	if err != nil {
+		return resp, err
+	}
+	m.c.write(path, chatEntry{Key: key, Model: m.name, Request: req, Response: resp})
+	return resp, nil
+}
+
+type cachedFineTuner struct {
+	c  *Cache
+	ft FineTuner
+}
+
+func (f *cachedFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*FineTuned, error) {
+	res, err := f.ft.FineTune(ctx, req)
+	if err != nil || res == nil || res.Model == nil {
+		return res, err
+	}
+	out := *res
+	out.Model = f.c.Model(res.ModelID, res.Model)
+	return &out, nil
+}
+
+// The canonical requests that are hashed into keys. Field order is fixed by
+// the struct, so encoding/json writes the same bytes for the same request.
+type chatKey struct {
+	Version     int       `json:"v"`
+	Kind        string    `json:"kind"`
+	Model       string    `json:"model"`
+	Messages    []Message `json:"messages"`
+	Temperature float64   `json:"temperature"`
+	Seed        int64     `json:"seed"`
+	MaxTokens   int       `json:"max_tokens"`
+}
+
+type embeddingKey struct {
+	Version int    `json:"v"`
+	Kind    string `json:"kind"`
+	Model   string `json:"model"`
+	Text    string `json:"text"`
+}
+
+// The stored entries carry their key, checked on read, and the request, for
+// whoever opens the file.
+type chatEntry struct {
+	Key      string       `json:"key"`
+	Model    string       `json:"model"`
+	Request  ChatRequest  `json:"request"`
+	Response ChatResponse `json:"response"`
+}
+
+type embeddingEntry struct {
+	Key    string    `json:"key"`
+	Model  string    `json:"model"`
+	Text   string    `json:"text"`
+	Vector []float32 `json:"vector"`
+}
+
+func (e *chatEntry) entryKey() string      { return e.Key }
+func (e *embeddingEntry) entryKey() string { return e.Key }
+
+func cacheKey(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only NaN or ±Inf temperatures get here; they still need a key.
+		b = fmt.Appendf(nil, "%#v", v)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (c *Cache) path(kind, key string) string {
+	return filepath.Join(c.dir, kind, key[:2], key+".json")
+}
+
+// read decodes the entry at path into e and reports whether it is a good
+// entry for key.
+func (c *Cache) read(path, key string, e interface{ entryKey() string }) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	return json.Unmarshal(b, e) == nil && e.entryKey() == key
+}
+
+// write stores v at path atomically: a temporary file in the same folder,
+// renamed into place.
+func (c *Cache) write(path string, v any) {
+	if err := writeAtomic(path, v); err != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.nWrite++
+		if c.err == nil {
+			c.err = err
+		}
+	}
+}
+
+func writeAtomic(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", filepath.Base(path), err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}

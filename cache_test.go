@@ -1,0 +1,266 @@
+package ragvsft_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/ragvsfttest"
+)
+
+// The cache is tested in front of the real OpenAI client and the wire-format
+// server, whose counters say how many calls really reached a model.
+
+const embeddingRoute = "POST /v1/embeddings"
+
+func cachedWireModel(t *testing.T, s *ragvsfttest.OpenAIServer, c *ragvsft.Cache, name string) ragvsft.Model {
+	t.Helper()
+	cfg := wireConfig(s)
+	cfg.MaxRetries = -1
+	m, err := ragvsft.NewOpenAIModel(cfg, name)
+	require.NoError(t, err)
+	return c.Model("", m)
+}
+
+func cacheEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	}))
+	return files
+}
+
+func TestCacheChatHitAndMiss(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	dir := t.TempDir()
+	c, err := ragvsft.OpenCache(dir)
+	require.NoError(t, err)
+	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	ctx := context.Background()
+
+	first, err := m.Chat(ctx, citiesPrompt)
+	require.NoError(t, err)
+	assert.Contains(t, first.Content, "4242424")
+	again, err := m.Chat(ctx, citiesPrompt)
+	require.NoError(t, err)
+	assert.Equal(t, first, again, "the stored answer, usage and fingerprint included")
+	assert.Equal(t, 1, s.Stats().Requests[chatRoute], "the second call is a hit")
+	assert.Equal(t, int64(1), c.Hits())
+	assert.Equal(t, int64(1), c.Misses())
+	require.NoError(t, c.Err())
+
+	// Another process opening the folder finds the entry.
+	c2, err := ragvsft.OpenCache(dir)
+	require.NoError(t, err)
+	third, err := cachedWireModel(t, s, c2, "gpt-3.5-turbo").Chat(ctx, citiesPrompt)
+	require.NoError(t, err)
+	assert.Equal(t, first, third)
+	assert.Equal(t, 1, s.Stats().Requests[chatRoute])
+	assert.Len(t, cacheEntries(t, dir), 1, "one entry, no temporary file left")
+}
+
+func TestCacheKeyCoversTheWholeRequest(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	c, err := ragvsft.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = cachedWireModel(t, s, c, "gpt-3.5-turbo").Chat(ctx, citiesPrompt)
+	require.NoError(t, err)
+
+	change := func(f func(r *ragvsft.ChatRequest)) ragvsft.ChatRequest {
+		r := citiesPrompt
+		r.Messages = append([]ragvsft.Message(nil), citiesPrompt.Messages...)
+		f(&r)
+		return r
+	}
+	tests := []struct {
+		name  string
+		model string
+		req   ragvsft.ChatRequest
+	}{
+		{"other model", "gpt-4o-mini", citiesPrompt},
+		{"temperature", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Temperature = 0.7 })},
+		{"seed", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Seed = 43 })},
+		{"max tokens", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.MaxTokens = 100 })},
+		{"system message", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Content = "You are terse." })},
+		{"role", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Role = ragvsft.RoleDeveloper })},
+		{"one message less", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Messages = r.Messages[1:] })},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := cachedWireModel(t, s, c, tc.model).Chat(ctx, tc.req)
+			require.NoError(t, err)
+			assert.Equal(t, int64(0), c.Hits(), "a different request is a miss")
+			assert.Equal(t, int64(i+2), c.Misses())
+			assert.Equal(t, i+2, s.Stats().Requests[chatRoute])
+		})
+	}
+}
+
+func TestCacheStoresOnlySuccess(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	dir := t.TempDir()
+	c, err := ragvsft.OpenCache(dir)
+	require.NoError(t, err)
+	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	ctx := context.Background()
+
+	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: 500})
+	res, err := m.Chat(ctx, citiesPrompt)
+	require.Error(t, err, "the error reaches the caller")
+	assert.Empty(t, res.Content)
+	assert.Empty(t, cacheEntries(t, dir), "a failure is not stored")
+
+	res, err = m.Chat(ctx, citiesPrompt)
+	require.NoError(t, err)
+	assert.Contains(t, res.Content, "4242424")
+	assert.Equal(t, 2, s.Stats().Requests[chatRoute], "the failure was not served from the cache")
+	assert.Equal(t, int64(2), c.Misses())
+	assert.Len(t, cacheEntries(t, dir), 1)
+}
+
+func TestCacheCorruptEntryIsAMiss(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		content string
+	}{
+		{"cut short", `{"key":"`},
+		{"empty", ``},
+		{"not json", "\x00\x01garbage"},
+		{"another key", `{"key":"0000","response":{"Content":"City_7 has 1 inhabitant."}}`},
+		{"no answer", `{"key":"KEY","response":{"Content":""}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, ragvsfttest.ServerConfig{})
+			dir := t.TempDir()
+			c, err := ragvsft.OpenCache(dir)
+			require.NoError(t, err)
+			m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+			want, err := m.Chat(context.Background(), citiesPrompt)
+			require.NoError(t, err)
+			files := cacheEntries(t, dir)
+			require.Len(t, files, 1)
+			key := filepath.Base(files[0][:len(files[0])-len(".json")])
+			require.NoError(t, os.WriteFile(files[0], []byte(strings.ReplaceAll(tc.content, "KEY", key)), 0o644))
+
+			got, err := m.Chat(context.Background(), citiesPrompt)
+			require.NoError(t, err, "a corrupt entry is not an error")
+			assert.Equal(t, want, got)
+			assert.Equal(t, 2, s.Stats().Requests[chatRoute], "the model was asked again")
+			assert.Equal(t, int64(0), c.Hits())
+
+			got, err = m.Chat(context.Background(), citiesPrompt)
+			require.NoError(t, err)
+			assert.Equal(t, want, got)
+			assert.Equal(t, int64(1), c.Hits(), "the entry was repaired")
+		})
+	}
+}
+
+func TestCacheConcurrentMissesOfOneKey(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	dir := t.TempDir()
+	c, err := ragvsft.OpenCache(dir)
+	require.NoError(t, err)
+	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+
+	const workers = 16
+	answers := make([]ragvsft.ChatResponse, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			res, err := m.Chat(context.Background(), citiesPrompt)
+			assert.NoError(t, err)
+			answers[i] = res
+		})
+	}
+	wg.Wait()
+	for _, a := range answers {
+		assert.Equal(t, answers[0], a)
+	}
+	require.NoError(t, c.Err())
+	assert.Equal(t, int64(workers), c.Hits()+c.Misses())
+	assert.Equal(t, int(c.Misses()), s.Stats().Requests[chatRoute])
+	assert.Len(t, cacheEntries(t, dir), 1, "one entry, no temporary file left")
+
+	// The entry that won is whole.
+	res, err := m.Chat(context.Background(), citiesPrompt)
+	require.NoError(t, err)
+	assert.Equal(t, answers[0], res)
+	assert.Equal(t, int(c.Misses()), s.Stats().Requests[chatRoute], "a hit")
+}
+
+func TestCacheEmbedding(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	dir := t.TempDir()
+	c, err := ragvsft.OpenCache(dir)
+	require.NoError(t, err)
+	f := c.Embedding("text-embedding-3-small", ragvsft.NewOpenAIEmbeddingFunc(wireConfig(s), "text-embedding-3-small"))
+	ctx := context.Background()
+
+	v1, err := f(ctx, "City_1 has about 1967825 inhabitants.")
+	require.NoError(t, err)
+	require.Len(t, v1, 1536)
+	v2, err := f(ctx, "City_1 has about 1967825 inhabitants.")
+	require.NoError(t, err)
+	assert.Equal(t, v1, v2, "float32 round-trips exactly")
+	assert.Equal(t, 1, s.Stats().Requests[embeddingRoute])
+
+	_, err = f(ctx, "City_2 has about 519610 inhabitants.")
+	require.NoError(t, err)
+	assert.Equal(t, 2, s.Stats().Requests[embeddingRoute], "another text is a miss")
+	other := c.Embedding("text-embedding-3-large", ragvsft.NewOpenAIEmbeddingFunc(wireConfig(s), "text-embedding-3-large"))
+	v3, err := other(ctx, "City_1 has about 1967825 inhabitants.")
+	require.NoError(t, err)
+	assert.Len(t, v3, 3072, "another model is a miss")
+	assert.Equal(t, 3, s.Stats().Requests[embeddingRoute])
+
+	s.InjectFault("embeddings", 3, ragvsfttest.Fault{Status: 400})
+	_, err = f(ctx, "a text the server refuses")
+	require.Error(t, err)
+	assert.Equal(t, int64(1), c.Hits())
+	assert.Equal(t, int64(4), c.Misses())
+	assert.Len(t, cacheEntries(t, dir), 3, "the failure is not stored")
+}
+
+func TestCacheFineTunerWrapsTheFineTunedModel(t *testing.T) {
+	dir := t.TempDir()
+	c, err := ragvsft.OpenCache(dir)
+	require.NoError(t, err)
+	ft, err := c.FineTuner(ragvsft.LocalFineTuner{}).FineTune(context.Background(), ragvsft.FineTuneRequest{
+		BaseModel: "local", Training: citiesData(t, 10), Hyperparameters: ragvsft.Hyperparameters{Epochs: 1},
+	})
+	require.NoError(t, err)
+	require.NotEmpty(t, ft.ModelID)
+	named, ok := ft.Model.(interface{ Name() string })
+	require.True(t, ok)
+	assert.Equal(t, ft.ModelID, named.Name(), "keyed by the fine-tuned model's id")
+
+	a, err := ft.Model.Chat(context.Background(), citiesPrompt)
+	require.NoError(t, err)
+	b, err := ft.Model.Chat(context.Background(), citiesPrompt)
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+	assert.Equal(t, int64(1), c.Hits())
+	assert.Equal(t, int64(1), c.Misses())
+}
+
+func TestOpenCacheNeedsAFolder(t *testing.T) {
+	_, err := ragvsft.OpenCache("")
+	require.ErrorContains(t, err, "ragvsft: cache")
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	_, err = ragvsft.OpenCache(filepath.Join(file, "sub"))
+	require.ErrorContains(t, err, file)
+}

@@ -1,0 +1,318 @@
+package ragvsft_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/ragvsfttest"
+)
+
+var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func TestRateLimiterRequestsWithAFakeClock(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits ragvsft.Limits
+		n      int // requests reserved at t0
+		delays []time.Duration
+	}{
+		{"60 rpm: one a second", ragvsft.Limits{RequestsPerMinute: 60}, 3, []time.Duration{0, time.Second, 2 * time.Second}},
+		{"120 rpm: every half second", ragvsft.Limits{RequestsPerMinute: 120}, 4,
+			[]time.Duration{0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond}},
+		{"30 rpm: every two seconds", ragvsft.Limits{RequestsPerMinute: 30}, 2, []time.Duration{0, 2 * time.Second}},
+		{"no limit", ragvsft.Limits{}, 3, []time.Duration{0, 0, 0}},
+		{"negative is no limit", ragvsft.Limits{RequestsPerMinute: -5}, 2, []time.Duration{0, 0}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ragvsft.NewRateLimiter(tc.limits)
+			var got []time.Duration
+			for range tc.n {
+				got = append(got, r.ReserveAt(t0, 1).DelayFrom(t0))
+			}
+			assert.Equal(t, tc.delays, got)
+		})
+	}
+}
+
+func TestRateLimiterHoldsAMinuteToTheLimit(t *testing.T) {
+	const rpm = 600
+	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: rpm})
+	inFirstMinute := 0
+	for range 2 * rpm {
+		if r.ReserveAt(t0, 1).DelayFrom(t0) < time.Minute {
+			inFirstMinute++
+		}
+	}
+	// One every 100 ms, the last within the minute at 59.9 s.
+	assert.Equal(t, rpm, inFirstMinute)
+}
+
+func TestRateLimiterTokens(t *testing.T) {
+	r := ragvsft.NewRateLimiter(ragvsft.Limits{TokensPerMinute: 600}) // 10 a second
+	assert.Equal(t, time.Duration(0), r.ReserveAt(t0, 10).DelayFrom(t0), "a second's worth at once")
+	assert.Equal(t, time.Second, r.ReserveAt(t0, 10).DelayFrom(t0))
+	big := r.ReserveAt(t0, 25)
+	assert.Equal(t, 3500*time.Millisecond, big.DelayFrom(t0), "bigger than the burst: booked in parts, 10 at 2s, 10 at 3s, 5 at 3.5s")
+	assert.Equal(t, 500*time.Millisecond, big.DelayFrom(t0.Add(3*time.Second)))
+
+	// Giving a booking back frees its tokens for the next request.
+	r = ragvsft.NewRateLimiter(ragvsft.Limits{TokensPerMinute: 600})
+	r.ReserveAt(t0, 10)
+	second := r.ReserveAt(t0, 10)
+	second.CancelAt(t0)
+	assert.Equal(t, time.Second, r.ReserveAt(t0, 10).DelayFrom(t0))
+
+	both := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 6000, TokensPerMinute: 600})
+	assert.Equal(t, time.Duration(0), both.ReserveAt(t0, 5).DelayFrom(t0), "the first request goes at once")
+	assert.Equal(t, 500*time.Millisecond, both.ReserveAt(t0, 5).DelayFrom(t0), "the token limit binds: 10 a second from the start")
+	assert.Equal(t, 20*time.Millisecond, both.ReserveAt(t0, 0).DelayFrom(t0), "a request without tokens: the request limit alone")
+	assert.Equal(t, 1500*time.Millisecond, both.ReserveAt(t0, 10).DelayFrom(t0))
+
+	// Time lost waiting is made up, a second's worth at most.
+	idle := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 600})
+	idle.ReserveAt(t0, 0)
+	later := t0.Add(time.Minute)
+	var delays []time.Duration
+	for range 12 {
+		delays = append(delays, idle.ReserveAt(later, 0).DelayFrom(later))
+	}
+	assert.Equal(t, []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}, delays)
+}
+
+func TestRateLimiterPause(t *testing.T) {
+	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 60})
+	first := r.ReserveAt(t0, 1)
+	r.PauseUntil(t0.Add(2 * time.Second))
+	assert.Equal(t, 2*time.Second, first.DelayFrom(t0), "a pause set after the booking holds it back too")
+	assert.Equal(t, 2*time.Second, r.ReserveAt(t0, 1).DelayFrom(t0), "the next booking is due at 1s, the pause ends at 2s")
+	assert.Equal(t, time.Second, r.ReserveAt(t0, 1).DelayFrom(t0.Add(time.Second)))
+
+	r.PauseUntil(t0.Add(time.Second))
+	assert.Equal(t, t0.Add(2*time.Second), r.PausedUntil(), "an earlier end does not shorten a pause")
+	assert.Equal(t, time.Duration(0), first.DelayFrom(t0.Add(3*time.Second)))
+
+	var zero ragvsft.RateLimiter
+	zero.PauseUntil(t0.Add(time.Second))
+	assert.Equal(t, time.Second, zero.ReserveAt(t0, 1000).DelayFrom(t0), "the zero value has no limits but pauses")
+	var none *ragvsft.RateLimiter
+	assert.Equal(t, time.Duration(0), none.ReserveAt(t0, 1000).DelayFrom(t0))
+	require.NoError(t, none.Wait(context.Background(), 1000))
+}
+
+func TestRateLimiterWaitCancelled(t *testing.T) {
+	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 1})
+	require.NoError(t, r.Wait(context.Background(), 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, r.Wait(ctx, 0), context.Canceled, "the next slot is a minute away")
+}
+
+// arrival is a request as the server saw it.
+type arrival struct {
+	at     time.Time
+	done   time.Time
+	status int
+}
+
+// timedServer is the wire-format server behind a handler that records when
+// each chat completion arrived and how it was answered.
+type timedServer struct {
+	*ragvsfttest.OpenAIServer
+	mu       sync.Mutex
+	arrivals []arrival
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets the server's fault injection hijack the connection.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func newTimedServer(t *testing.T, cfg ragvsfttest.ServerConfig) *timedServer {
+	t.Helper()
+	s, stop := startTimedServer(cfg)
+	t.Cleanup(stop)
+	return s
+}
+
+// startTimedServer starts a timedServer; stop shuts it down.
+func startTimedServer(cfg ragvsfttest.ServerConfig) (s *timedServer, stop func()) {
+	s = &timedServer{OpenAIServer: ragvsfttest.NewOpenAIHandler(cfg)}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			s.OpenAIServer.ServeHTTP(w, r)
+			return
+		}
+		a := arrival{at: time.Now()}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		s.OpenAIServer.ServeHTTP(rec, r)
+		a.done, a.status = time.Now(), rec.status
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.arrivals = append(s.arrivals, a)
+	}))
+	s.URL = hs.URL + "/v1"
+	return s, func() {
+		hs.Close()
+		s.Close()
+	}
+}
+
+// reset forgets the arrivals so far.
+func (s *timedServer) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.arrivals = nil
+}
+
+func (s *timedServer) log() []arrival {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]arrival(nil), s.arrivals...)
+}
+
+// TestRateLimitsPauseTheWholePool: one 429 with Retry-After 2s, and no
+// worker sends anything until the 2 s are over.
+func TestRateLimitsPauseTheWholePool(t *testing.T) {
+	s := newTimedServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: 20 * time.Millisecond}})
+	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+	cfg := ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, RateLimits: map[string]*ragvsft.RateLimiter{
+		"gpt-3.5-turbo": ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 60000}),
+	}}
+	m, err := ragvsft.NewOpenAIModel(cfg, "gpt-3.5-turbo")
+	require.NoError(t, err)
+
+	const workers, each = 4, 4
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				_, err := m.Chat(context.Background(), citiesPrompt)
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+
+	log := s.log()
+	require.Len(t, log, workers*each+1, "every question answered, the 429 retried once")
+	var limited arrival
+	for _, a := range log {
+		if a.status == http.StatusTooManyRequests {
+			limited = a
+		}
+	}
+	require.False(t, limited.done.IsZero(), "the 429 was served")
+	// Requests already on their way when the 429 left the server are fine;
+	// anything sent after the client saw it must wait out the 2 s.
+	const onTheirWay = 15 * time.Millisecond
+	late := 0
+	for _, a := range log {
+		if a.at.After(limited.done.Add(onTheirWay)) {
+			late++
+			assert.False(t, a.at.Before(limited.done.Add(2*time.Second)),
+				"a request arrived %v after the 429, before its Retry-After", a.at.Sub(limited.done))
+		}
+	}
+	assert.GreaterOrEqual(t, late, workers*each/2, "most requests came after the pause")
+}
+
+// TestRateLimitsPaceEveryAttempt: the requests-per-minute limit holds at
+// the server, for all workers together.
+func TestRateLimitsPaceEveryAttempt(t *testing.T) {
+	s := newTimedServer(t, ragvsfttest.ServerConfig{})
+	s.InjectFault("chat/completions", 2, ragvsfttest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Millisecond})
+	cfg := ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, RateLimits: map[string]*ragvsft.RateLimiter{
+		"": ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 1200}), // 20 a second
+	}}
+	m, err := ragvsft.NewOpenAIModel(cfg, "gpt-4o-mini")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 3 {
+				_, err := m.Chat(context.Background(), citiesPrompt)
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	log := s.log()
+	require.Len(t, log, 26, "24 questions and 2 retries")
+	first, last := log[0].at, log[0].at
+	for _, a := range log {
+		if a.at.Before(first) {
+			first = a.at
+		}
+		if a.at.After(last) {
+			last = a.at
+		}
+	}
+	// One every 50 ms: the 26th 1.25 s after the first (less the first
+	// connection's setup, which can delay the first arrival).
+	assert.GreaterOrEqual(t, last.Sub(first), 1150*time.Millisecond)
+}
+
+func TestLimitedModelPropagatesErrors(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	cfg := wireConfig(s)
+	cfg.MaxRetries = -1
+	wire, err := ragvsft.NewOpenAIModel(cfg, "gpt-3.5-turbo")
+	require.NoError(t, err)
+	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 600, TokensPerMinute: 1_000_000})
+	m := r.LimitModel(wire)
+	ctx := context.Background()
+
+	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: http.StatusInternalServerError})
+	res, err := m.Chat(ctx, citiesPrompt)
+	require.ErrorContains(t, err, "ragvsft: chat completion with gpt-3.5-turbo: OpenAI API error 500")
+	assert.Empty(t, res.Content, "an error, not an empty answer")
+
+	before := time.Now()
+	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1500 * time.Millisecond})
+	_, err = m.Chat(ctx, citiesPrompt)
+	require.ErrorContains(t, err, "429")
+	assert.False(t, r.PausedUntil().Before(before.Add(1500*time.Millisecond)), "the 429's Retry-After pauses the limiter")
+
+	// A call that cannot get its turn before ctx ends fails, sends nothing.
+	requests := s.Stats().Requests[chatRoute]
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err = m.Chat(short, citiesPrompt)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "ragvsft: waiting for the rate limit")
+	assert.Equal(t, requests, s.Stats().Requests[chatRoute])
+
+	// Through an Experiment, every failing item is recorded as an error.
+	exp := &ragvsft.Experiment{
+		Dataset: citiesData(t, 10),
+		Base:    ragvsft.NewLimitedModel(wire, ragvsft.Limits{RequestsPerMinute: 60000}),
+		Arms:    []ragvsft.Arm{ragvsft.ArmBase},
+	}
+	s.SetFaults(ragvsfttest.Faults{Rate: 1, RateFault: ragvsfttest.Fault{Status: http.StatusBadGateway}})
+	rep, err := exp.Run(ctx)
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 10)
+	for _, res := range rep.Results {
+		assert.Contains(t, res.Error, "502", "question %s", res.QuestionID)
+		assert.Empty(t, res.Answer)
+	}
+	arm, _ := rep.Arm(ragvsft.ArmBase)
+	assert.Equal(t, 10, arm.Errors)
+}
