@@ -23,6 +23,7 @@ func norm(v []float32) float64 {
 }
 
 func TestOpenAIEmbedderBatches(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{})
 	e, err := ragvsft.NewOpenAIEmbedder(wireConfig(s), "")
 	require.NoError(t, err)
@@ -58,6 +59,7 @@ func TestOpenAIEmbedderBatches(t *testing.T) {
 }
 
 func TestOpenAIEmbeddingFuncWithChromem(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{})
 	s.InjectFault("embeddings", 1, ragvsfttest.Fault{Status: 429, RetryAfter: 1})
 	embed := ragvsft.NewOpenAIEmbeddingFunc(wireConfig(s), "text-embedding-3-small")
@@ -78,6 +80,7 @@ func TestOpenAIEmbeddingFuncWithChromem(t *testing.T) {
 }
 
 func TestOpenAIEmbedderBadKey(t *testing.T) {
+	t.Parallel()
 	const bad = "sk-embed-secret-9876543210"
 	s := newServer(t, ragvsfttest.ServerConfig{APIKey: wireKey})
 	embed := ragvsft.NewOpenAIEmbeddingFunc(ragvsft.OpenAIConfig{APIKey: bad, BaseURL: s.URL}, "")

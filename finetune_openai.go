@@ -84,7 +84,9 @@ type FineTuneEvent struct {
 	Data map[string]any `json:"data,omitempty"`
 }
 
-// FineTuneJobError is a fine-tuning job that failed, with OpenAI's error.
+// FineTuneJobError is a fine-tuning job that failed, with the error OpenAI
+// reported for it (code, message, param). FineTune returns it; get it with
+// errors.As.
 type FineTuneJobError struct {
 	JobID   string
 	Code    string
@@ -92,6 +94,7 @@ type FineTuneJobError struct {
 	Param   string
 }
 
+// Error says which job failed and why, in OpenAI's words.
 func (e *FineTuneJobError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ragvsft: fine-tuning job %s failed", e.JobID)
@@ -111,7 +114,8 @@ func (e *FineTuneJobError) Error() string {
 // being waited for was cancelled.
 var ErrFineTuneCancelled = errors.New("ragvsft: fine-tuning job was cancelled")
 
-// minTrainingExamples is OpenAI's minimum for a fine-tuning file.
+// minTrainingExamples is OpenAI's minimum for a training or validation
+// file.
 const minTrainingExamples = 10
 
 // metadataKey is the job metadata entry that holds a job's key.
@@ -149,7 +153,7 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 	}
 	var valTokens int
 	if req.Validation != nil {
-		p.validation, valTokens, _, err = fineTuneFile(req.BaseModel, datasetName(req.Validation)+" (validation)", req.Validation.Examples(), 1, limit)
+		p.validation, valTokens, _, err = fineTuneFile(req.BaseModel, datasetName(req.Validation)+" (validation)", req.Validation.Examples(), minTrainingExamples, limit)
 		if err != nil {
 			return nil, err
 		}

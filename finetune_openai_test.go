@@ -38,10 +38,12 @@ func TestPlanFineTuneRefusesWhatOpenAIRejects(t *testing.T) {
 			Training: withLine(cityExamples(10), 2, Message{Role: RoleUser, Content: long}, Message{Role: RoleAssistant, Content: "ok"})},
 			"dataset", []string{"line 3: ", "over gpt-3.5-turbo-0613's limit of 4096 per example"}},
 		{"bad validation file", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10),
-			Validation: withLine(cityExamples(2), 1, Message{Role: RoleUser, Content: "q"})},
+			Validation: withLine(cityExamples(10), 1, Message{Role: RoleUser, Content: "q"})},
 			"dataset (validation)", []string{"line 2: no assistant message"}},
+		{"small validation file", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10), Validation: cityExamples(3)},
+			"dataset (validation)", []string{"3 examples; OpenAI requires at least 10"}},
 		{"empty validation file", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10), Validation: exampleSet{}},
-			"dataset (validation)", []string{"0 examples; OpenAI requires at least 1"}},
+			"dataset (validation)", []string{"0 examples; OpenAI requires at least 10"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := EstimateFineTune(tc.req, nil)
@@ -120,7 +122,7 @@ func TestJobKey(t *testing.T) {
 		"lr":         func(r *FineTuneRequest) { r.Hyperparameters.LearningRateMultiplier = 2 },
 		"suffix":     func(r *FineTuneRequest) { r.Suffix = "other" },
 		"seed":       func(r *FineTuneRequest) { r.Seed = 43 },
-		"validation": func(r *FineTuneRequest) { r.Validation = cityExamples(2) },
+		"validation": func(r *FineTuneRequest) { r.Validation = cityExamples(10) },
 	}
 	seen := map[string]string{key: "base"}
 	for name, change := range variants {

@@ -133,6 +133,7 @@ func jobStatus(t *testing.T, s *ragvsfttest.OpenAIServer, jobID string) openai.F
 }
 
 func TestOpenAIFineTunerEndToEnd(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{APIKey: wireKey})
 	dir := t.TempDir()
 	var log eventLog
@@ -242,6 +243,7 @@ func startAndStop(t *testing.T, f *ragvsft.OpenAIFineTuner, req ragvsft.FineTune
 }
 
 func TestOpenAIFineTunerReattachAfterRestart(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{JobStepDelay: 100 * time.Millisecond})
 	dir := t.TempDir()
 	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4o-mini", Training: citiesData(t, 12), Seed: 7}
@@ -262,6 +264,7 @@ func TestOpenAIFineTunerReattachAfterRestart(t *testing.T) {
 }
 
 func TestOpenAIFineTunerReattachByListWithoutRecord(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{JobStepDelay: 100 * time.Millisecond})
 	req := ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 12), Suffix: "x"}
 	jobID := startAndStop(t, newTuner(s, t.TempDir(), nil, nil), req)
@@ -296,6 +299,7 @@ func TestOpenAIFineTunerReattachByListWithoutRecord(t *testing.T) {
 }
 
 func TestOpenAIFineTunerCancel(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{JobStepDelay: 200 * time.Millisecond})
 	dir := t.TempDir()
 	req := ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 12)}
@@ -322,6 +326,7 @@ func TestOpenAIFineTunerCancel(t *testing.T) {
 }
 
 func TestOpenAIFineTunerFailedJob(t *testing.T) {
+	t.Parallel()
 	jerr := ragvsfttest.JobError{Code: "invalid_training_file", Message: "line 3 is not what we want", Param: "training_file"}
 	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{FailJobs: 1, JobError: jerr}})
 	dir := t.TempDir()
@@ -344,6 +349,7 @@ func TestOpenAIFineTunerFailedJob(t *testing.T) {
 }
 
 func TestOpenAIFineTunerRefusesBadFileBeforeUpload(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{})
 	for name, ds := range map[string]ragvsft.Dataset{
 		"too few": citiesData(t, 9),
@@ -364,6 +370,7 @@ type exampleDataset []ragvsft.Example
 func (d exampleDataset) Examples() []ragvsft.Example { return d }
 
 func TestOpenAIFineTunerSurvivesFaults(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{})
 	s.InjectFault("files", 1, ragvsfttest.Fault{Drop: true})
 	s.InjectFault("fine_tuning/jobs", 1, ragvsfttest.Fault{Status: 503})
@@ -380,6 +387,7 @@ func TestOpenAIFineTunerSurvivesFaults(t *testing.T) {
 }
 
 func TestOpenAIFineTunerBadKey(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{APIKey: wireKey})
 	f := newTuner(s, t.TempDir(), nil, nil)
 	f.Config.APIKey = "sk-wrong-0123456789-secret"
@@ -411,6 +419,7 @@ func (l *loseCreateResponse) RoundTrip(r *http.Request) (*http.Response, error) 
 }
 
 func TestOpenAIFineTunerLostCreateResponse(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{})
 	f := newTuner(s, t.TempDir(), nil, nil)
 	lose := &loseCreateResponse{next: http.DefaultTransport}
@@ -423,6 +432,7 @@ func TestOpenAIFineTunerLostCreateResponse(t *testing.T) {
 }
 
 func TestOpenAIFineTunerUnwritableRunDir(t *testing.T) {
+	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{})
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
@@ -430,4 +440,44 @@ func TestOpenAIFineTunerUnwritableRunDir(t *testing.T) {
 		ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
 	require.Error(t, err)
 	assert.Empty(t, s.Stats().Requests, "nothing is sent when the record cannot be kept")
+}
+
+func TestOpenAIFineTunerExplicitHyperparametersAndValidation(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	hp := ragvsft.Hyperparameters{Epochs: 2, BatchSize: 3, LearningRateMultiplier: 0.5}
+	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4o-mini", Training: citiesData(t, 12), Validation: citiesData(t, 10),
+		Hyperparameters: hp, Suffix: "hp", Seed: 5}
+	ft, err := newTuner(s, t.TempDir(), nil, nil).FineTune(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, hp, ft.Hyperparameters)
+	assert.Equal(t, 2, s.Stats().FilesUploaded, "training and validation files")
+
+	c := rawClient(s)
+	job, err := c.FineTuning.Jobs.Get(context.Background(), ft.JobID)
+	require.NoError(t, err)
+	assert.NotEmpty(t, job.ValidationFile)
+	assert.Equal(t, int64(5), job.Seed)
+	assert.Equal(t, "2", job.Hyperparameters.NEpochs.RawJSON())
+	assert.Equal(t, "3", job.Hyperparameters.BatchSize.RawJSON())
+	assert.Equal(t, "0.5", job.Hyperparameters.LearningRateMultiplier.RawJSON())
+	assert.Len(t, job.Metadata["ragvsft_key"], 64, "the job carries its key")
+}
+
+func TestOpenAIFineTunerUnderRandomFailures(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{
+		Rate: 0.25, RateFault: ragvsfttest.Fault{Status: 500, RetryAfter: time.Millisecond}, Seed: 3,
+	}})
+	var log eventLog
+	f := newTuner(s, t.TempDir(), &log, nil)
+	f.Config.MaxRetries = 1 // so that some failures reach the fine-tuner itself
+	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	require.NoError(t, err)
+	assert.NotEmpty(t, ft.ModelID)
+	st := s.Stats()
+	assert.Positive(t, st.Faults)
+	assert.Equal(t, 1, st.JobsCreated)
+	s.SetFaults(ragvsfttest.Faults{})
+	assert.Equal(t, allEvents(t, s, ft.JobID), log.ids(), "each event once despite failed polls")
 }

@@ -159,7 +159,7 @@ func (c OpenAIConfig) retries() int {
 
 // secretPattern matches API keys as OpenAI spells them, whole or masked
 // ("sk-abc***wxyz"), so that none reaches an error message.
-var secretPattern = regexp.MustCompile(`\b(sk|sess|org)-[A-Za-z0-9_\-*.]{3,}`)
+var secretPattern = regexp.MustCompile(`\b(sk|sess)-[A-Za-z0-9_\-*.]{3,}`)
 
 // redact removes the API key and anything shaped like one from s.
 func (c *openAIClient) redact(s string) string {
@@ -184,7 +184,11 @@ func (c *openAIClient) wrap(doing string, err error) error {
 			if code == "" {
 				code = "unauthorized"
 			}
-			return fmt.Errorf("%w (%s) while %s: %w", ErrOpenAIAuth, c.redact(code), doing, apiErr)
+			return &openAIError{
+				msg:      c.redact(fmt.Sprintf("%s (%s, while %s)", ErrOpenAIAuth, code, doing)),
+				err:      apiErr,
+				sentinel: ErrOpenAIAuth,
+			}
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "ragvsft: %s: OpenAI API error %d", doing, apiErr.StatusCode)
@@ -205,14 +209,19 @@ func (c *openAIClient) wrap(doing string, err error) error {
 	return &openAIError{msg: c.redact(fmt.Sprintf("ragvsft: %s: %v", doing, err)), err: err}
 }
 
-// openAIError carries a redacted message and the error it came from.
+// openAIError carries a redacted message, the error it came from and,
+// optionally, the sentinel it stands for.
 type openAIError struct {
-	msg string
-	err error
+	msg      string
+	err      error
+	sentinel error
 }
 
 func (e *openAIError) Error() string { return e.msg }
 func (e *openAIError) Unwrap() error { return e.err }
+func (e *openAIError) Is(target error) bool {
+	return e.sentinel != nil && target == e.sentinel
+}
 
 // statusOf returns the HTTP status of an OpenAI API error, or 0.
 func statusOf(err error) int {

@@ -83,7 +83,7 @@ func TestWrapOpenAIErrors(t *testing.T) {
 		sentinel error
 	}{
 		{"401 never shows the key", apiError(401, "invalid_api_key", "Incorrect API key provided: "+testKey+". You can find your API key at ...", nil),
-			[]string{"ragvsft: OpenAI rejected the API key (401)", "invalid_api_key", "while listing jobs"}, ErrOpenAIAuth},
+			[]string{"ragvsft: OpenAI rejected the API key (401): check OPENAI_API_KEY or OpenAIConfig.APIKey (invalid_api_key, while listing jobs)"}, ErrOpenAIAuth},
 		{"401 masked key", apiError(401, "", "Incorrect API key provided: sk-test***CRET.", nil),
 			[]string{"ragvsft: OpenAI rejected the API key"}, ErrOpenAIAuth},
 		{"500 keeps message", apiError(500, "server_error", "The server had an error", nil),

@@ -117,7 +117,7 @@ func TestEstimateFineTune(t *testing.T) {
 		})
 	}
 	t.Run("validation tokens are counted, not billed", func(t *testing.T) {
-		e, err := EstimateFineTune(FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data, Validation: cityExamples(5)}, nil)
+		e, err := EstimateFineTune(FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data, Validation: cityExamples(10)}, nil)
 		require.NoError(t, err)
 		assert.Positive(t, e.ValidationTokens)
 		assert.Equal(t, perEpoch*3, e.BilledTokens)

@@ -31,11 +31,12 @@ type Message struct {
 	Weight *int `json:"weight,omitempty"`
 }
 
-// ChatRequest is what an Experiment asks a Model. The zero value of each
-// sampling field means "the provider's default", except where an Experiment
-// fills in the article's settings (temperature 0, seed 42, 400 tokens).
+// ChatRequest is what an Experiment asks a Model. An Experiment fills in the
+// article's settings: temperature 0, seed 42, 400 tokens.
 type ChatRequest struct {
-	Messages    []Message
+	Messages []Message
+	// Temperature is always sent: 0 asks for the most likely answer, as in
+	// the article.
 	Temperature float64
 	// Seed asks for deterministic sampling where the provider supports it;
 	// 0 sends no seed.
@@ -409,6 +410,9 @@ func forEach(ctx context.Context, n, workers int, fn func(i int) error) error {
 	}
 feed:
 	for i := range n {
+		if ctx.Err() != nil {
+			break // select picks at random when both cases are ready
+		}
 		select {
 		case next <- i:
 		case <-ctx.Done():

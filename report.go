@@ -38,6 +38,13 @@ type Report struct {
 	McNemar *McNemarTest `json:"mcnemar,omitempty"`
 	// FineTune describes the fine-tuned model; nil without fine-tuned arms.
 	FineTune *FineTuned `json:"fine_tune,omitempty"`
+	// Pricing says how the costs (ArmSummary.CostUSD, FineTuneCostUSD)
+	// were worked out: "" when they were not (see ApplyPrices),
+	// PricingLocal when nothing was billed, PricingTable from a price table.
+	Pricing string `json:"pricing,omitempty"`
+	// FineTuneCostUSD is the fine-tuning's cost in US dollars: trained
+	// tokens at the base model's training price.
+	FineTuneCostUSD float64 `json:"fine_tune_cost_usd,omitempty"`
 	// Results hold every scored item, arm by arm in question order.
 	Results []Result `json:"results"`
 }
@@ -97,6 +104,9 @@ type ArmSummary struct {
 	CIHigh      float64       `json:"ci95_high"`
 	MeanLatency time.Duration `json:"mean_latency_ns"`
 	Usage       Usage         `json:"usage"`
+	// CostUSD is what the arm's calls cost in US dollars, set by
+	// ApplyPrices; 0 for a local model.
+	CostUSD float64 `json:"cost_usd"`
 }
 
 // RetrievalSummary diagnoses the retriever over the questions that name a
@@ -241,6 +251,80 @@ func (r *Report) Arm(a Arm) (ArmSummary, bool) {
 	return ArmSummary{}, false
 }
 
+// Values of Report.Pricing.
+const (
+	// PricingLocal: nothing was billed (the embedded local model).
+	PricingLocal = "local"
+	// PricingTable: costs come from a PriceTable.
+	PricingTable = "price table"
+)
+
+// ApplyPrices works out what the run cost and records it in each
+// ArmSummary.CostUSD, FineTuneCostUSD and Pricing. Each result is priced by
+// the model that answered it (Result.Model, else the arm's model) at the
+// table's Input and Output prices, and the fine-tuning by its trained tokens
+// at the base model's Training price. A nil table means nothing was billed,
+// as for the embedded local model: every cost is 0 and Pricing is
+// PricingLocal. It returns the models the table has no price for; they
+// count as 0. Call it after Run.
+//
+// DefaultPrices lists what fine-tuned models cost; a base model usually
+// costs less, so with it the base and rag arms are an upper bound. Answers
+// served from a Cache are priced too: the cost is the experiment's, not
+// what one process paid.
+func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
+	r.FineTuneCostUSD = 0
+	for i := range r.Arms {
+		r.Arms[i].CostUSD = 0
+	}
+	if prices == nil {
+		r.Pricing = PricingLocal
+		return nil
+	}
+	r.Pricing = PricingTable
+	missing := map[string]bool{}
+	lookup := func(model string) (Price, bool) {
+		p, ok := prices.Lookup(model)
+		if !ok && !missing[model] {
+			missing[model] = true
+			unpriced = append(unpriced, model)
+		}
+		return p, ok
+	}
+	cost := map[Arm]float64{}
+	for _, res := range r.Results {
+		model := res.Model
+		switch {
+		case model != "":
+		case res.Arm.fineTuned() && r.FineTune != nil:
+			model = r.FineTune.ModelID
+		default:
+			model = r.Settings.BaseModel
+		}
+		if p, ok := lookup(model); ok {
+			cost[res.Arm] += p.ChatCost(res.Usage)
+		}
+	}
+	for i := range r.Arms {
+		r.Arms[i].CostUSD = cost[r.Arms[i].Arm]
+	}
+	if ft := r.FineTune; ft != nil && ft.TrainedTokens > 0 {
+		if p, ok := lookup(r.Settings.BaseModel); ok {
+			r.FineTuneCostUSD = float64(ft.TrainedTokens) * p.Training / 1e6
+		}
+	}
+	return unpriced
+}
+
+// TotalCostUSD is the fine-tuning's cost plus every arm's.
+func (r *Report) TotalCostUSD() float64 {
+	total := r.FineTuneCostUSD
+	for _, s := range r.Arms {
+		total += s.CostUSD
+	}
+	return total
+}
+
 // WriteMarkdown writes the summary as a Markdown table, followed by the
 // retrieval diagnostics and the McNemar test when present.
 func (r *Report) WriteMarkdown(w io.Writer) error {
@@ -250,6 +334,24 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, s := range r.Arms {
 		fmt.Fprintf(&b, "| %s | %d/%d | %.1f%% | %.1f%% – %.1f%% | %d | %s |\n",
 			s.Arm, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, s.Errors, roundDuration(s.MeanLatency))
+	}
+	switch r.Pricing {
+	case "":
+	case PricingLocal:
+		b.WriteString("\nCost: nothing billed (local model).\n")
+	default:
+		b.WriteString("\nCost:")
+		for i, s := range r.Arms {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			fmt.Fprintf(&b, "%s %s $%.4f", sep, s.Arm, s.CostUSD)
+		}
+		if r.FineTune != nil {
+			fmt.Fprintf(&b, "; fine-tuning $%.4f", r.FineTuneCostUSD)
+		}
+		fmt.Fprintf(&b, "; total $%.4f (%s).\n", r.TotalCostUSD(), r.Pricing)
 	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",

@@ -84,8 +84,9 @@ type queuedFault struct {
 
 // InjectFault makes the next n requests whose path is path fail with f.
 // The path is relative to the base URL, as in "chat/completions" or
-// "fine_tuning/jobs/ftjob-abc"; a leading "/" or "/v1/" is ignored, and ""
-// matches every request. Injected faults are consumed in the order they were
+// "fine_tuning/jobs/ftjob-abc"; a leading "/" or "/v1/" is ignored, a
+// trailing "/*" matches every path below ("fine_tuning/jobs/*" matches
+// each job's polls, events and cancel), and "" matches every request. Injected faults are consumed in the order they were
 // injected. It is safe to call while the server is serving.
 func (s *OpenAIServer) InjectFault(path string, n int, f Fault) {
 	if n <= 0 {
@@ -119,6 +120,15 @@ func normalizePath(p string) string {
 	return strings.TrimSuffix(p, "/")
 }
 
+// matchPath reports whether an InjectFault pattern matches a normalized
+// request path.
+func matchPath(pattern, path string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "/*"); ok {
+		return strings.HasPrefix(path, prefix+"/")
+	}
+	return pattern == "" || pattern == path
+}
+
 // takeFault returns the fault for a request to path, if any, and the
 // latency to add. It consumes a queued fault.
 func (s *OpenAIServer) takeFault(path string) (Fault, bool, time.Duration) {
@@ -127,7 +137,7 @@ func (s *OpenAIServer) takeFault(path string) (Fault, bool, time.Duration) {
 	defer s.mu.Unlock()
 	latency := s.faults.Latency
 	for i, q := range s.queued {
-		if q.path != "" && q.path != path {
+		if !matchPath(q.path, path) {
 			continue
 		}
 		q.left--

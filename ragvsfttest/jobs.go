@@ -106,6 +106,9 @@ type createJobRequest struct {
 	Metadata map[string]string `json:"metadata"`
 }
 
+// errClosed refuses a job on a server that is shutting down.
+var errClosed = errors.New("the server is shutting down: no new job can start")
+
 // paramError is a 400 about one request parameter.
 type paramError struct{ param, code, msg string }
 
@@ -195,7 +198,7 @@ func (s *OpenAIServer) createJob(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, pe.param, pe.code, pe.msg)
 		return
 	case err != nil:
-		serverError(w, err.Error())
+		writeError(w, http.StatusServiceUnavailable, typeServer, "server_error", "", err.Error())
 		return
 	}
 	s.mu.Lock()
@@ -242,6 +245,9 @@ func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
 	if strings.HasPrefix(req.Model, "ft:") {
 		// The local trainer always starts from the base model.
 		return nil, &paramError{"model", "model_not_available", fmt.Sprintf("This server cannot continue training a fine-tuned model (%s); fine-tune a base model instead.", req.Model)}

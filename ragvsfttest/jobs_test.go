@@ -228,3 +228,10 @@ func TestJobCancelWhileTraining(t *testing.T) {
 	}
 	assert.Equal(t, 1, metrics, "training stopped after the epoch it was in")
 }
+
+func TestCreateJobAfterClose(t *testing.T) {
+	h := NewOpenAIHandler(ServerConfig{})
+	h.Close()
+	_, err := h.newJob(createJobRequest{Model: "gpt-4o-mini-2024-07-18", TrainingFile: "file-x"})
+	assert.ErrorIs(t, err, errClosed)
+}

@@ -118,6 +118,7 @@ type OpenAIServer struct {
 	created time.Time
 
 	mu           sync.Mutex
+	closed       bool
 	faults       Faults
 	rng          *rand.Rand
 	queued       []*queuedFault
@@ -196,6 +197,9 @@ func (s *OpenAIServer) Close() {
 	if s.http != nil {
 		s.http.Close()
 	}
+	s.mu.Lock()
+	s.closed = true // no job starts after this: wg.Add must not race wg.Wait
+	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
 }

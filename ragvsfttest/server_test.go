@@ -306,3 +306,25 @@ func TestFaultAfterHandling(t *testing.T) {
 	require.Len(t, page.Data, 2)
 	assert.Equal(t, f.ID, page.Data[0].ID, "the client got the second")
 }
+
+func TestInjectFaultPaths(t *testing.T) {
+	tests := []struct {
+		pattern, path string
+		match         bool
+	}{
+		{"", "/v1/models", true},
+		{"models", "/v1/models", true},
+		{"/v1/models", "/v1/models", true},
+		{"/models/", "/v1/models", true},
+		{"models", "/v1/models/gpt-4o", false},
+		{"fine_tuning/jobs/*", "/v1/fine_tuning/jobs/ftjob-1", true},
+		{"fine_tuning/jobs/*", "/v1/fine_tuning/jobs/ftjob-1/events", true},
+		{"fine_tuning/jobs/*", "/v1/fine_tuning/jobs", false},
+		{"files", "/v1/fine_tuning/jobs", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern+" "+tt.path, func(t *testing.T) {
+			assert.Equal(t, tt.match, matchPath(normalizePath(tt.pattern), normalizePath(tt.path)))
+		})
+	}
+}

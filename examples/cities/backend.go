@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/philippgille/chromem-go"
 	"golang.org/x/term"
@@ -27,6 +29,8 @@ type backend struct {
 	embedModel string
 	// estimate, if set, tells what the run will cost before anything is spent.
 	estimate func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error)
+	// prices price the run's calls; nil means nothing is billed (local).
+	prices ragvsft.PriceTable
 }
 
 // defaultBackend is openai when an API key is in the environment.
@@ -37,25 +41,50 @@ func defaultBackend() string {
 	return "local"
 }
 
-func newBackend(name, model, embedModel, runDir string, progress io.Writer) (*backend, error) {
+// backendOptions say how to build a backend.
+type backendOptions struct {
+	name       string // local or openai
+	model      string // base model (openai)
+	embedModel string // "" means ragvsft.DefaultOpenAIEmbeddingModel (openai)
+	runDir     string // where the fine-tuning job's record is kept
+	poll       time.Duration
+	// cache, if not nil, answers the OpenAI chat and embedding calls it has
+	// seen before; the local model is not cached: it is free and faster
+	// than a disk.
+	cache *ragvsft.Cache
+	// limits pace the chat model's requests, its fine-tunes included; a 429
+	// pauses every worker whatever the limits.
+	limits ragvsft.Limits
+	// progress receives the fine-tuning job's lines.
+	progress io.Writer
+}
+
+// newBackend returns the components of the backend o names.
+func newBackend(o backendOptions) (*backend, error) {
+	name, model := o.name, o.model
 	switch name {
 	case "local":
 		base := ragvsft.NewLocalModel()
 		return &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}, nil
 	case "openai":
 		cfg := ragvsft.OpenAIConfigFromEnv()
+		cfg.RateLimits = map[string]*ragvsft.RateLimiter{
+			model: ragvsft.NewRateLimiter(o.limits),
+			cmp.Or(o.embedModel, ragvsft.DefaultOpenAIEmbeddingModel): ragvsft.NewRateLimiter(ragvsft.Limits{}),
+		}
 		base, err := ragvsft.NewOpenAIModel(cfg, model)
 		if err != nil {
 			return nil, err
 		}
-		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: runDir, Out: progress}
-		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, embedModel)
+		prices := ragvsft.DefaultPrices()
+		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, Prices: prices, PollInterval: o.poll}
+		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
 		if err != nil {
 			return nil, err
 		}
-		return &backend{
+		be := &backend{
 			name: name, base: base, baseModel: model, fineTuner: ft,
-			embed: embedder.Embed, embedModel: embedder.Model(),
+			embed: embedder.Embed, embedModel: embedder.Model(), prices: prices,
 			estimate: func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
 				est, err := ft.Estimate(ctx, req)
 				if err != nil {
@@ -63,7 +92,13 @@ func newBackend(name, model, embedModel, runDir string, progress io.Writer) (*ba
 				}
 				return est.String(), nil
 			},
-		}, nil
+		}
+		if c := o.cache; c != nil {
+			be.base = c.Model(model, base)
+			be.fineTuner = c.FineTuner(ft)
+			be.embed = c.Embedding(embedder.Model(), embedder.Embed)
+		}
+		return be, nil
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
 }

@@ -7,19 +7,28 @@
 // Markdown table and writes a run folder (see -out) with the dataset, the
 // configuration and report.json. -data runs the same experiment on your own
 // chat fine-tuning JSONL file.
+//
+// Every answer is appended to the run folder's checkpoint.jsonl as soon as
+// it is scored, so a run stopped at any moment, even by kill -9, continues
+// with -resume DIR and asks only what is missing; -retry-errors asks again
+// what failed. With -backend openai, chat and embedding answers are cached
+// on disk (-cache, -no-cache), so a rerun pays for nothing twice.
 package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,21 +47,30 @@ func main() {
 	}
 }
 
-// config is what a run was asked to do; it is written to config.json.
+// config is what a run was asked to do; it is written to config.json, and
+// -resume reads it back.
 type config struct {
-	Data    string   `json:"data,omitempty"`
-	N       int      `json:"n"`
-	K       int      `json:"k"`
-	Seed    int64    `json:"seed"`
-	Epochs  int      `json:"epochs"`
-	Sweep   []int    `json:"sweep,omitempty"`
-	Backend string   `json:"backend"`
-	Model   string   `json:"model,omitempty"`
-	Eval    string   `json:"eval"`
-	Out     string   `json:"out"`
-	Started string   `json:"started"`
-	Arms    []string `json:"arms"`
+	Data           string   `json:"data,omitempty"`
+	N              int      `json:"n"`
+	K              int      `json:"k"`
+	Seed           int64    `json:"seed"`
+	Epochs         int      `json:"epochs"`
+	Sweep          []int    `json:"sweep,omitempty"`
+	Backend        string   `json:"backend"`
+	Model          string   `json:"model,omitempty"`
+	EmbeddingModel string   `json:"embedding_model,omitempty"`
+	Eval           string   `json:"eval"`
+	Out            string   `json:"out"`
+	Started        string   `json:"started"`
+	Arms           []string `json:"arms"`
 }
+
+// Files of a run folder.
+const (
+	configFile     = "config.json"
+	datasetFile    = "dataset.jsonl"
+	checkpointFile = "checkpoint.jsonl"
+)
 
 // run is the program; stdin is only read to confirm spending money.
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
@@ -71,9 +89,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
 		eval        = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
+		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
+		retryErrors = fs.Bool("retry-errors", false, "with -resume: ask again the items recorded as errors")
+		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
+		cacheDir    = fs.String("cache", "", "`dir` caching every OpenAI chat and embedding answer, so a rerun pays nothing twice (default: cache beside the run folder, e.g. runs/cache)")
+		noCache     = fs.Bool("no-cache", false, "ask the model every time, even what the cache has answered before")
+		concurrency = fs.Int("concurrency", 0, "questions asked at once (0 = the library's default)")
+		rpm         = fs.Int("rpm", 0, "requests per minute allowed to the chat model, its fine-tunes included (openai backend; 0 = no limit; a 429 always slows every worker down)")
+		tpm         = fs.Int("tpm", 0, "tokens per minute allowed to the chat model (openai backend; 0 = no limit)")
 	)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n\nReruns the fine-tuning vs RAG experiment; offline on the embedded local model.\n\n")
+		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n       go run ./examples/cities -resume DIR [-retry-errors] [-yes]\n\n"+
+			"Reruns the fine-tuning vs RAG experiment; offline on the embedded local model.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -82,99 +109,195 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	nSet := false
-	fs.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
-	if *data != "" && !nSet {
-		*n = 0 // all of the user's examples unless -n says otherwise
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *retryErrors && *resume == "" {
+		return errors.New("-retry-errors needs -resume DIR: only a resumed run has errors to retry")
 	}
-	if *n < 0 {
-		return fmt.Errorf("-n must not be negative, got %d", *n)
+	if *noCache && *cacheDir != "" {
+		return errors.New("-cache and -no-cache contradict each other")
 	}
-	if *k <= 0 {
-		return fmt.Errorf("-k must be positive, got %d", *k)
+	if *concurrency < 0 {
+		return fmt.Errorf("-concurrency must not be negative, got %d", *concurrency)
 	}
-	if *epochs < 0 {
-		return fmt.Errorf("-epochs must not be negative, got %d", *epochs)
+	if *rpm < 0 || *tpm < 0 {
+		return fmt.Errorf("-rpm and -tpm must not be negative, got %d and %d", *rpm, *tpm)
 	}
-	sweepEpochs, err := parseSweep(*sweep)
-	if err != nil {
-		return err
-	}
-
-	raw, ds, err := loadDataset(*data, *n, *seed)
-	if err != nil {
-		return err
-	}
-	evaluator, evalName, err := pickEvaluator(*eval, ds)
-	if err != nil {
-		return err
-	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating run folder: %w", err)
-	}
-	cfg := config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Sweep: sweepEpochs,
-		Backend: *backendName, Model: *model, Eval: evalName, Out: dir, Started: time.Now().UTC().Format(time.RFC3339)}
-	for _, a := range ragvsft.AllArms {
-		cfg.Arms = append(cfg.Arms, string(a))
-	}
-	if err := os.WriteFile(filepath.Join(dir, "dataset.jsonl"), raw, 0o644); err != nil {
-		return fmt.Errorf("writing the dataset to the run folder: %w", err)
-	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
-		return err
+	if *poll <= 0 {
+		return fmt.Errorf("-poll must be positive, got %s", *poll)
 	}
 
-	be, err := newBackend(*backendName, *model, *embedModel, dir, stdout)
+	var cfg config
+	if *resume != "" {
+		c, err := resumeConfig(*resume, fs, set)
+		if err != nil {
+			return err
+		}
+		cfg = *c
+	} else {
+		if *data != "" && !set["n"] {
+			*n = 0 // all of the user's examples unless -n says otherwise
+		}
+		cfg = config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
+			EmbeddingModel: *embedModel, Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
+		var err error
+		if cfg.Sweep, err = parseSweep(*sweep); err != nil {
+			return err
+		}
+		for _, a := range ragvsft.AllArms {
+			cfg.Arms = append(cfg.Arms, string(a))
+		}
+	}
+	if cfg.N < 0 {
+		return fmt.Errorf("-n must not be negative, got %d", cfg.N)
+	}
+	if cfg.K <= 0 {
+		return fmt.Errorf("-k must be positive, got %d", cfg.K)
+	}
+	if cfg.Epochs < 0 {
+		return fmt.Errorf("-epochs must not be negative, got %d", cfg.Epochs)
+	}
+
+	var (
+		raw []byte
+		ds  *ragvsft.JSONLDataset
+		err error
+	)
+	if *resume != "" {
+		raw, ds, err = loadRunDataset(*resume, cfg)
+	} else {
+		raw, ds, err = loadDataset(cfg.Data, cfg.N, cfg.Seed)
+	}
 	if err != nil {
 		return err
 	}
-	retriever, err := ragvsft.NewChromemRetriever(ragvsft.ChromemOptions{Dir: filepath.Join(dir, "index"), Embed: be.embed, Model: be.embedModel})
+	evaluator, evalName, err := pickEvaluator(cfg.Eval, ds)
 	if err != nil {
 		return err
 	}
+	cfg.Eval = evalName
+	dir := cfg.Out
+	if *resume != "" {
+		dir = *resume
+	} else {
+		if dir == "" {
+			dir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
+		}
+		cfg.Out = dir
+		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err == nil {
+			return fmt.Errorf("%s already holds a run: continue it with -resume %s, or choose another -out", dir, dir)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating run folder: %w", err)
+		}
+		if err := writeFileAtomic(filepath.Join(dir, datasetFile), raw); err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(dir, configFile), cfg); err != nil {
+			return err
+		}
+	}
+
+	var cache *ragvsft.Cache
+	if cfg.Backend == "openai" && !*noCache {
+		if cache, err = ragvsft.OpenCache(cmp.Or(*cacheDir, filepath.Join(filepath.Dir(dir), "cache"))); err != nil {
+			return err
+		}
+	}
+	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel, runDir: dir,
+		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
+	if err != nil {
+		return err
+	}
+	retriever, err := openIndex(filepath.Join(dir, "index"), be, stderr)
+	if err != nil {
+		return err
+	}
+	ckpt, previous, err := ragvsft.OpenCheckpoint(filepath.Join(dir, checkpointFile))
+	if err != nil {
+		return err
+	}
+	defer ckpt.Close()
+	questions, err := ragvsft.Questions(ds)
+	if err != nil {
+		return err
+	}
+	kept := keptResults(previous, questions, *retryErrors)
+
 	exp := &ragvsft.Experiment{
 		Dataset:         ds,
 		Base:            be.base,
 		BaseModel:       be.baseModel,
 		FineTuner:       be.fineTuner,
-		Hyperparameters: ragvsft.Hyperparameters{Epochs: *epochs},
+		Hyperparameters: ragvsft.Hyperparameters{Epochs: cfg.Epochs},
 		Retriever:       retriever,
 		Evaluator:       evaluator,
-		K:               *k,
-		Seed:            *seed,
+		K:               cfg.K,
+		Seed:            cfg.Seed,
+		Concurrency:     *concurrency,
+		Previous:        previous,
+		RetryErrors:     *retryErrors,
 	}
 	what := "embedded local model (offline)"
 	if be.name == "openai" {
 		what = "OpenAI " + be.baseModel
 	}
-	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, 4 arms, %s, k=%d, %s scoring\n\n",
-		len(ds.Examples()), ds.Name(), what, *k, evalName)
-	if be.estimate != nil {
+	total := len(ragvsft.AllArms) * len(questions)
+	if *resume != "" {
+		fmt.Fprintf(stdout, "ragvsft: resuming %s: %d of %d items are in its checkpoint, %d to ask\n",
+			dir, kept, total, total-kept)
+	}
+	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
+		len(questions), ds.Name(), len(ragvsft.AllArms), what, cfg.K, evalName)
+	if be.estimate != nil && total > kept {
 		est, err := be.estimate(ctx, ragvsft.FineTuneRequest{BaseModel: be.baseModel, Training: ds,
-			Hyperparameters: exp.Hyperparameters, Seed: *seed})
+			Hyperparameters: exp.Hyperparameters, Seed: cfg.Seed})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions and the embeddings of %d documents and questions.\n",
-			est, 4*len(ds.Examples()), 2*len(ds.Examples()))
+			est, total-kept, 2*len(questions))
+		if *resume != "" {
+			fmt.Fprintln(stdout, "A fine-tuning job this run folder already started is reused, not paid again.")
+		}
 		if err := confirm(*yes, stdin, stdout); err != nil {
 			return err
 		}
 	}
+
+	// Every result is on disk before the next is counted: a run killed at
+	// any moment resumes where it stopped.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var cached func() int64
+	if cache != nil {
+		cached = cache.Hits
+	}
+	prog := newProgress(stderr, isTerminal(stderr), total-kept, kept, be.prices, cached)
+	exp.OnResult = func(r ragvsft.Result) {
+		if err := ckpt.Append(r); err != nil {
+			cancel(err)
+			return
+		}
+		prog.add(r)
+	}
 	start := time.Now()
 	rep, runErr := exp.Run(ctx)
+	prog.finish()
+	if cause := context.Cause(ctx); runErr != nil && cause != nil && !errors.Is(cause, runErr) {
+		runErr = cause // the checkpoint failed, not the caller
+	}
 	if rep != nil {
+		for _, m := range rep.ApplyPrices(be.prices) {
+			fmt.Fprintf(stderr, "cities: no price for model %s: its calls count as $0\n", m)
+		}
 		// Whatever finished is written, even when the run was cut short.
 		if err := writeReport(dir, rep); err != nil {
 			return errors.Join(runErr, err)
 		}
 	}
 	if runErr != nil {
-		return fmt.Errorf("%w (finished results are in %s)", runErr, dir)
+		return fmt.Errorf("%w (finished results are in %s; continue with -resume %s)", runErr, dir, dir)
 	}
 	if err := rep.WriteMarkdown(stdout); err != nil {
 		return err
@@ -183,23 +306,134 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		fmt.Fprintf(stdout, "\nFine-tuned %s: %d epochs, batch size %d, learning-rate multiplier %g, %d trained tokens.\n",
 			ft.ModelID, ft.Hyperparameters.Epochs, ft.Hyperparameters.BatchSize, ft.Hyperparameters.LearningRateMultiplier, ft.TrainedTokens)
 	}
+	st := retriever.Stats()
+	fmt.Fprintf(stdout, "Index: %d documents embedded, %d reused from %s.\n", st.Embedded, st.Reused, filepath.Join(dir, "index"))
+	if cache != nil {
+		fmt.Fprintf(stdout, "Cache %s: %d calls answered from it, %d made.\n", cache.Dir(), cache.Hits(), cache.Misses())
+		if err := cache.Err(); err != nil {
+			fmt.Fprintf(stderr, "cities: %v\n", err)
+		}
+	}
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
 
-	if len(sweepEpochs) > 0 && be.name == "local" {
-		if err := memorizationSweep(ctx, stdout, dir, ds, sweepEpochs, *seed); err != nil {
+	if len(cfg.Sweep) > 0 && be.name == "local" {
+		if err := memorizationSweep(ctx, stdout, dir, ds, evaluator, cfg.Sweep, cfg.Seed); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "\nRun folder: %s (dataset.jsonl, config.json, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir)
+	fmt.Fprintf(stdout, "\nRun folder: %s (dataset.jsonl, config.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir)
 	if be.name == "local" {
 		fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
 	}
 	return nil
 }
 
+// openIndex opens the persistent index in dir. The index only holds what can
+// be computed again, so one left damaged by a crash (a document file cut
+// short while it was written) is deleted and rebuilt; with the cache, its
+// embeddings cost nothing.
+func openIndex(dir string, be *backend, stderr io.Writer) (*ragvsft.ChromemRetriever, error) {
+	opts := ragvsft.ChromemOptions{Dir: dir, Embed: be.embed, Model: be.embedModel}
+	r, err := ragvsft.NewChromemRetriever(opts)
+	if err == nil {
+		return r, nil
+	}
+	fmt.Fprintf(stderr, "cities: the index in %s is damaged, rebuilding it: %v\n", dir, err)
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("removing the damaged index: %w", err)
+	}
+	return ragvsft.NewChromemRetriever(opts)
+}
+
+// keptResults counts the items of previous that a run will not ask again:
+// the last result of each arm and question that is still in the dataset,
+// unless it is an error to retry. It mirrors Experiment's rule.
+func keptResults(previous []ragvsft.Result, questions []ragvsft.Question, retryErrors bool) int {
+	text := make(map[string]string, len(questions))
+	for _, q := range questions {
+		text[q.ID] = q.Text
+	}
+	last := map[[2]string]ragvsft.Result{}
+	for _, r := range previous {
+		last[[2]string{string(r.Arm), r.QuestionID}] = r
+	}
+	kept := 0
+	for _, r := range last {
+		if t, ok := text[r.QuestionID]; ok && t == r.Question && slices.Contains(ragvsft.AllArms, r.Arm) && (r.Error == "" || !retryErrors) {
+			kept++
+		}
+	}
+	return kept
+}
+
+// resumeConfig reads the configuration of the run in dir. A flag given
+// explicitly that would change the experiment is an error; flags that do
+// not (-yes, -retry-errors, -poll...) are free.
+func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, error) {
+	b, err := os.ReadFile(filepath.Join(dir, configFile))
+	if err != nil {
+		return nil, fmt.Errorf("-resume: %w (is %s a run folder?)", err, dir)
+	}
+	var cfg config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("-resume: reading %s: %w", filepath.Join(dir, configFile), err)
+	}
+	was := map[string]string{
+		"data": cfg.Data, "n": strconv.Itoa(cfg.N), "k": strconv.Itoa(cfg.K),
+		"seed": strconv.FormatInt(cfg.Seed, 10), "epochs": strconv.Itoa(cfg.Epochs), "sweep": joinInts(cfg.Sweep),
+		"backend": cfg.Backend, "model": cfg.Model, "embedding-model": cfg.EmbeddingModel, "eval": cfg.Eval,
+	}
+	var problems []string
+	for _, name := range slices.Sorted(maps.Keys(set)) {
+		v := fs.Lookup(name).Value.String()
+		old, experimental := was[name]
+		switch {
+		case name == "out":
+			problems = append(problems, "-out: a resumed run writes into the -resume folder")
+		case !experimental:
+		case name == "sweep":
+			if s, err := parseSweep(v); err != nil || joinInts(s) != old {
+				problems = append(problems, fmt.Sprintf("-sweep %q (the run has %q)", v, old))
+			}
+		case name == "eval" && v == "auto":
+		case v != old:
+			problems = append(problems, fmt.Sprintf("-%s %q (the run has %q)", name, v, old))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("-resume %s keeps the run's settings, but these flags would change them: %s; start a new run instead",
+			dir, strings.Join(problems, ", "))
+	}
+	return &cfg, nil
+}
+
+// loadRunDataset reads the dataset a run folder was started with, under the
+// name the original run gave it.
+func loadRunDataset(dir string, cfg config) ([]byte, *ragvsft.JSONLDataset, error) {
+	path := filepath.Join(dir, datasetFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-resume: %w", err)
+	}
+	name := cmp.Or(cfg.Data, "cities.jsonl")
+	ds, err := ragvsft.ReadJSONL(bytes.NewReader(raw), name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-resume: %s: %w", path, err)
+	}
+	return raw, ds, nil
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
+
 // memorizationSweep fine-tunes the local model for each epoch count and asks
 // the closed-book fine-tuned arm, to show memorization setting in.
-func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, epochs []int, seed int64) error {
+func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
 	type point struct {
 		Epochs   int     `json:"epochs"`
 		Correct  int     `json:"correct"`
@@ -218,6 +452,7 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			FineTuner:       ragvsft.LocalFineTuner{},
 			Hyperparameters: ragvsft.Hyperparameters{Epochs: e},
 			Arms:            []ragvsft.Arm{ragvsft.ArmFineTuned},
+			Evaluator:       eval,
 			Seed:            seed,
 		}
 		rep, err := exp.Run(ctx)
@@ -319,8 +554,8 @@ func writeReport(dir string, rep *ragvsft.Report) error {
 		if err := write(&b); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
+		if err := writeFileAtomic(filepath.Join(dir, name), b.Bytes()); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -331,7 +566,31 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", filepath.Base(path), err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes a file whole or not at all, so a run killed while
+// writing leaves the old file (or none), never half of one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil

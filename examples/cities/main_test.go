@@ -68,7 +68,7 @@ func TestDefaultRunReproducesTheArticle(t *testing.T) {
 
 func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
 	dir := t.TempDir()
-	out, err := runCities(t, "-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-out", dir, "-sweep", "")
+	out, err := runCities(t, "-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-out", dir, "-sweep", "3")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "contains scoring")
 	rep := readReport(t, dir)
@@ -78,6 +78,7 @@ func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
 	assert.Zero(t, rag.Errors)
 	assert.Greater(t, rag.Accuracy, 0.8)
 	assert.Zero(t, base.Accuracy)
+	assert.Contains(t, out, "/180 |", "the sweep scores every question with the run's evaluator")
 }
 
 func TestBadInputIsAClearError(t *testing.T) {
@@ -95,6 +96,10 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{"bad sweep", []string{"-sweep", "1,x"}, []string{`"x"`}},
 		{"bad eval", []string{"-eval", "vibes"}, []string{"vibes"}},
 		{"stray argument", []string{"extra"}, []string{"extra"}},
+		{"cache and no cache", []string{"-cache", dir, "-no-cache"}, []string{"-cache and -no-cache"}},
+		{"poll zero", []string{"-poll", "0s"}, []string{"-poll must be positive"}},
+		{"negative rpm", []string{"-rpm", "-1"}, []string{"-rpm and -tpm must not be negative"}},
+		{"negative concurrency", []string{"-concurrency", "-2"}, []string{"-concurrency must not be negative"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,8 +8,19 @@
 //
 //	OPENAI_BASE_URL=http://127.0.0.1:8089/v1 OPENAI_API_KEY=test go run ./examples/cities -backend openai -yes
 //
-// State (files, jobs, fine-tuned models) lives in memory and ends with the
-// process. Stop it with Ctrl-C.
+// It prints the base URL to use as OPENAI_BASE_URL. State (files, jobs,
+// fine-tuned models) lives in memory and ends with the process; stop it with
+// Ctrl-C (SIGINT) or SIGTERM, which lets requests in flight finish.
+//
+// Flags:
+//
+//	-addr host:port   where to listen (default 127.0.0.1:8089)
+//	-key KEY          the only API key accepted (default: any non-empty key;
+//	                  also OPENAI_SERVER_API_KEY)
+//	-job-step 1s      how long a job stays validating_files, then queued
+//	-latency 0        latency added to every request
+//	-fail-rate 0      fraction of requests refused with 429 (retry-after 1s)
+//	-v                log every request
 package main
 
 import (
@@ -117,6 +128,6 @@ func logRequests(h http.Handler, logger *log.Logger) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		logger.Printf("%s %s %d %s", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Millisecond))
+		logger.Printf("%s %s %d %s", r.Method, r.URL.Path, rec.status, time.Since(start).Round(time.Microsecond))
 	})
 }

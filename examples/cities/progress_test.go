@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ragvsft/ragvsft"
+)
+
+func TestProgress(t *testing.T) {
+	prices := ragvsft.PriceTable{"gpt-4o-mini": {Input: 1, Output: 2}} // $ per 1M tokens
+	results := func(n int) []ragvsft.Result {
+		rs := make([]ragvsft.Result, n)
+		for i := range rs {
+			rs[i] = ragvsft.Result{Model: "gpt-4o-mini", Usage: ragvsft.Usage{PromptTokens: 100_000, CompletionTokens: 50_000}, Latency: time.Millisecond}
+		}
+		rs[3].Error, rs[3].Usage = "boom", ragvsft.Usage{}
+		return rs
+	}
+
+	t.Run("log lines when not a terminal", func(t *testing.T) {
+		var b bytes.Buffer
+		p := newProgress(&b, false, 20, 5, prices, func() int64 { return 7 })
+		for _, r := range results(20) {
+			p.add(r)
+		}
+		p.finish()
+		lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+		require.Len(t, lines, 1+9+1, "resuming, every tenth but the last, the end:\n%s", b.String())
+		assert.Contains(t, lines[0], "msg=resuming from_checkpoint=5 to_ask=20")
+		assert.Contains(t, lines[1], "msg=progress done=2 of=20 errors=0 tokens=300000 cost=$0.4000 from_cache=7")
+		assert.Contains(t, lines[1], "eta=")
+		// 19 answers of 100k prompt ($0.10) and 50k completion ($0.10) tokens.
+		assert.Contains(t, lines[10], "msg=asked done=20 of=20 errors=1 tokens=2850000 cost=$3.8000 from_cache=7")
+		assert.NotContains(t, lines[10], "eta=")
+	})
+
+	t.Run("bar on a terminal", func(t *testing.T) {
+		var b bytes.Buffer
+		p := newProgress(&b, true, 4, 0, nil, nil)
+		rs := results(4)
+		p.add(rs[0])
+		time.Sleep(150 * time.Millisecond) // the bar redraws at most every 100ms
+		p.add(rs[1])
+		assert.Contains(t, b.String(), "(2/4)")
+		assert.Contains(t, b.String(), "errors 0 · 150000 tokens · local, $0")
+		p.add(rs[2])
+		p.add(rs[3])
+		p.finish()
+		assert.True(t, strings.HasSuffix(b.String(), "\r"), "the bar is cleared at the end: %q", b.String())
+	})
+
+	t.Run("nothing to ask", func(t *testing.T) {
+		var b bytes.Buffer
+		p := newProgress(&b, false, 0, 80, nil, nil)
+		p.finish()
+		assert.Contains(t, b.String(), "msg=asked done=0 of=0 errors=0 tokens=0")
+	})
+}
