@@ -31,6 +31,10 @@ const cacheVersion = 1
 // embedding/ab/abcd....json), so a cache folder can be inspected, copied or
 // deleted by hand.
 //
+// A name is taken at its word: an alias such as "gpt-4o", which the
+// provider moves to newer snapshots, keeps the answers of the snapshot it
+// had. Name a dated snapshot, or use another folder, to ask afresh.
+//
 // Only successful answers are stored. An answer sampled at a temperature
 // above 0 is cached too: a rerun returns the same sample instead of drawing
 // a new one, which is what makes a rerun reproducible; a caller who wants
