@@ -40,10 +40,11 @@ const cacheVersion = 1
 // a new one, which is what makes a rerun reproducible; a caller who wants
 // fresh samples does not use a Cache (examples/cities: -no-cache).
 //
+// Calls that miss the same key at once make one model call: the others
+// wait for it and read its answer (hits), or make their own if it failed.
 // Entries are written to a temporary file and renamed into place, so a
-// reader never sees half an entry and two calls that miss the same key at
-// once both succeed (the last rename wins, and both wrote the same answer's
-// worth). An entry that cannot be read or decoded (cut short by a crash,
+// reader never sees half an entry, and processes sharing a folder that
+// store the same key at once both succeed (the last rename wins). An entry that cannot be read or decoded (cut short by a crash,
 // edited by hand) counts as a miss and is overwritten by the next answer.
 // A failure to write an entry does not fail the call, whose answer is good:
 // it is counted and Err returns the first one.
@@ -55,8 +56,9 @@ type Cache struct {
 	hits, misses atomic.Int64
 
 	mu     sync.Mutex
-	err    error // first write failure
-	nWrite int64 // write failures
+	err    error                    // first write failure
+	nWrite int64                    // write failures
+	calls  map[string]chan struct{} // calls running, by key
 }
 
 // OpenCache opens the cache in dir, creating the folder if needed.
@@ -111,17 +113,17 @@ func (c *Cache) Embedding(name string, f chromem.EmbeddingFunc) chromem.Embeddin
 		key := cacheKey(embeddingKey{Version: cacheVersion, Kind: "embedding", Model: name, Text: text})
 		path := c.path("embedding", key)
 		var e embeddingEntry
-		if c.read(path, key, &e) && len(e.Vector) > 0 {
-			c.hits.Add(1)
-			return e.Vector, nil
-		}
-		c.misses.Add(1)
-		v, err := f(ctx, text)
+		err := c.lookup(ctx, path, key, &e, func() bool { return len(e.Vector) > 0 }, func() error {
+			v, err := f(ctx, text)
+			if err == nil {
+				e = embeddingEntry{Key: key, Model: name, Text: text, Vector: v}
+			}
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
-		c.write(path, embeddingEntry{Key: key, Model: name, Text: text, Vector: v})
-		return v, nil
+		return e.Vector, nil
 	}
 }
 
@@ -144,19 +146,71 @@ func (m *cachedModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, 
 		Version: cacheVersion, Kind: "chat", Model: m.name, Messages: req.Messages,
 		Temperature: req.Temperature, Seed: req.Seed, MaxTokens: req.MaxTokens,
 	})
-	path := m.c.path("chat", key)
 	var e chatEntry
-	if m.c.read(path, key, &e) && e.Response.Content != "" {
-		m.c.hits.Add(1)
-		return e.Response, nil
-	}
-	m.c.misses.Add(1)
-	resp, err := m.m.Chat(ctx, req)
+	var failed ChatResponse
+	err := m.c.lookup(ctx, m.c.path("chat", key), key, &e, func() bool { return e.Response.Content != "" }, func() error {
+		resp, err := m.m.Chat(ctx, req)
+		if err != nil {
+			failed = resp
+			return err
+		}
+		e = chatEntry{Key: key, Model: m.name, Request: req, Response: resp}
+		return nil
+	})
 	if err != nil {
-		return resp, err
+		return failed, err
 	}
-	m.c.write(path, chatEntry{Key: key, Model: m.name, Request: req, Response: resp})
-	return resp, nil
+	return e.Response, nil
+}
+
+// lookup fills e with the entry for key: from disk (a hit), else by call,
+// which fills e, and stores it (a miss). A call for the same key already
+// running in this process is waited for rather than made twice; if it
+// fails, the next waiter makes its own.
+func (c *Cache) lookup(ctx context.Context, path, key string, e interface{ entryKey() string }, ok func() bool, call func() error) error {
+	for {
+		if c.read(path, key, e) && ok() {
+			c.hits.Add(1)
+			return nil
+		}
+		running, release := c.claim(key)
+		if running != nil {
+			select {
+			case <-running:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		defer release()
+		c.misses.Add(1)
+		if err := call(); err != nil {
+			return err
+		}
+		c.write(path, e)
+		return nil
+	}
+}
+
+// claim registers a call for key and returns the function that ends it;
+// if one is already running, it returns a channel closed when it ends.
+func (c *Cache) claim(key string) (running <-chan struct{}, release func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.calls[key]; ok {
+		return ch, nil
+	}
+	if c.calls == nil {
+		c.calls = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	c.calls[key] = ch
+	return nil, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.calls, key)
+		close(ch)
+	}
 }
 
 type cachedFineTuner struct {

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -169,7 +171,7 @@ func TestCacheCorruptEntryIsAMiss(t *testing.T) {
 }
 
 func TestCacheConcurrentMissesOfOneKey(t *testing.T) {
-	s := newServer(t, ragvsfttest.ServerConfig{})
+	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: 20 * time.Millisecond}})
 	dir := t.TempDir()
 	c, err := ragvsft.OpenCache(dir)
 	require.NoError(t, err)
@@ -190,15 +192,77 @@ func TestCacheConcurrentMissesOfOneKey(t *testing.T) {
 		assert.Equal(t, answers[0], a)
 	}
 	require.NoError(t, c.Err())
-	assert.Equal(t, int64(workers), c.Hits()+c.Misses())
-	assert.Equal(t, int(c.Misses()), s.Stats().Requests[chatRoute])
+	assert.Equal(t, 1, s.Stats().Requests[chatRoute], "one call; the others waited for it")
+	assert.Equal(t, int64(1), c.Misses())
+	assert.Equal(t, int64(workers-1), c.Hits())
 	assert.Len(t, cacheEntries(t, dir), 1, "one entry, no temporary file left")
 
-	// The entry that won is whole.
-	res, err := m.Chat(context.Background(), citiesPrompt)
+	// Two caches on one folder, as two processes: both store, the entry
+	// stays whole.
+	other, err := ragvsft.OpenCache(dir)
 	require.NoError(t, err)
-	assert.Equal(t, answers[0], res)
-	assert.Equal(t, int(c.Misses()), s.Stats().Requests[chatRoute], "a hit")
+	req := citiesPrompt
+	req.Seed = 7
+	for _, cache := range []*ragvsft.Cache{c, other} {
+		wg.Go(func() {
+			_, err := cachedWireModel(t, s, cache, "gpt-3.5-turbo").Chat(context.Background(), req)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	require.NoError(t, c.Err())
+	require.NoError(t, other.Err())
+	res, err := m.Chat(context.Background(), req)
+	require.NoError(t, err)
+	assert.Contains(t, res.Content, "4242424")
+	assert.Len(t, cacheEntries(t, dir), 2)
+}
+
+func TestCacheWaitersRetryAFailedCall(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: 50 * time.Millisecond}})
+	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: 500})
+	c, err := ragvsft.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+
+	const workers = 8
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			res, err := m.Chat(context.Background(), citiesPrompt)
+			if err != nil {
+				failed.Add(1)
+				assert.Empty(t, res.Content)
+				return
+			}
+			assert.Contains(t, res.Content, "4242424")
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), failed.Load(), "only the call that failed reports it")
+	assert.Equal(t, 2, s.Stats().Requests[chatRoute], "the failed call, then one more")
+	assert.Equal(t, int64(2), c.Misses())
+	assert.Equal(t, int64(workers-2), c.Hits())
+}
+
+func TestCacheWaiterHonoursItsContext(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: 300 * time.Millisecond}})
+	c, err := ragvsft.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := m.Chat(context.Background(), citiesPrompt)
+		assert.NoError(t, err)
+	}()
+	require.Eventually(t, func() bool { return s.Stats().Requests[chatRoute] == 1 }, 5*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = m.Chat(ctx, citiesPrompt)
+	require.ErrorIs(t, err, context.Canceled, "a waiter whose ctx ends stops waiting")
+	<-done
 }
 
 func TestCacheEmbedding(t *testing.T) {
