@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -443,6 +444,56 @@ func BenchmarkRetrieve(b *testing.B) {
 				}
 				i++
 			}
+		})
+	}
+}
+
+// BenchmarkRetrievePaired measures the same overhead as BenchmarkRetrieve
+// on a busy machine: each iteration times one ChromemRetriever.Retrieve and
+// one chromem Collection.Query of the same query, back to back (in
+// alternating order), so both see the same load. It reports the mean time
+// of each and overhead-%, the median over iterations of how much longer
+// Retrieve took than Query in the same iteration.
+func BenchmarkRetrievePaired(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1000, 10_000, 100_000} {
+		f := newBenchFixture(b, n)
+		b.Run(fmt.Sprintf("docs=%d", n), func(b *testing.B) {
+			var ours, theirs time.Duration
+			var ratios []float64
+			timeIt := func(call func() error) time.Duration {
+				start := time.Now()
+				if err := call(); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start)
+			}
+			i := 0
+			for b.Loop() {
+				q := f.queries[i%len(f.queries)]
+				retrieve := func() error { _, err := f.r.Retrieve(ctx, q, 5); return err }
+				query := func() error { _, err := f.coll.Query(ctx, q, 5, nil, nil); return err }
+				var a, c time.Duration
+				if i%2 == 0 {
+					a = timeIt(retrieve)
+					c = timeIt(query)
+				} else {
+					c = timeIt(query)
+					a = timeIt(retrieve)
+				}
+				ours += a
+				theirs += c
+				ratios = append(ratios, float64(a)/float64(c))
+				i++
+			}
+			slices.Sort(ratios)
+			med := ratios[len(ratios)/2]
+			if len(ratios)%2 == 0 {
+				med = (ratios[len(ratios)/2-1] + med) / 2
+			}
+			b.ReportMetric(float64(ours.Nanoseconds())/float64(i), "ragvsft-ns/op")
+			b.ReportMetric(float64(theirs.Nanoseconds())/float64(i), "chromem-ns/op")
+			b.ReportMetric(100*(med-1), "overhead-%")
 		})
 	}
 }
