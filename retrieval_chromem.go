@@ -188,7 +188,12 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 			return fmt.Errorf("ragvsft: indexing: recreating collection %q: %w", r.name, err)
 		}
 		r.coll = coll
-		add = append(add, keep...)
+		// Kept vectors first: if embedding fails below, they are not lost.
+		if len(keep) > 0 {
+			if err := r.coll.AddDocuments(ctx, keep, r.concurrency); err != nil {
+				return fmt.Errorf("ragvsft: indexing: restoring %d stored vectors: %w", len(keep), err)
+			}
+		}
 	}
 	if len(add) > 0 {
 		if err := r.coll.AddDocuments(ctx, add, r.concurrency); err != nil {

@@ -277,6 +277,31 @@ func TestChromemRetrieverPersistent(t *testing.T) {
 		_ = r
 	})
 
+	t.Run("a failed re-index keeps the stored vectors", func(t *testing.T) {
+		dir := t.TempDir()
+		local := NewLocalEmbeddingFunc(0)
+		newIndexed(t, ChromemOptions{Dir: dir, Embed: local, Model: "m"}, docs[:5])
+		boom := errors.New("boom")
+		failing := func(ctx context.Context, text string) ([]float32, error) {
+			if text == "Atlantis" {
+				return nil, boom
+			}
+			return local(ctx, text)
+		}
+		r, err := NewChromemRetriever(ChromemOptions{Dir: dir, Embed: failing, Model: "m"})
+		require.NoError(t, err)
+		// Dropping docs[0] forces a rebuild; the new document fails.
+		err = r.Index(ctx, append(append([]Document(nil), docs[1:5]...), Document{ID: "x", Text: "Atlantis"}))
+		require.ErrorIs(t, err, boom)
+
+		ce := newCountingEmbed()
+		r2, err := NewChromemRetriever(ChromemOptions{Dir: dir, Embed: ce.embed, Model: "m"})
+		require.NoError(t, err)
+		require.NoError(t, r2.Index(ctx, docs[1:5]))
+		assert.Equal(t, IndexStats{Reused: 4}, r2.Stats())
+		assert.Zero(t, ce.calls.Load())
+	})
+
 	t.Run("vectors of another length under the same name", func(t *testing.T) {
 		dir := t.TempDir()
 		newIndexed(t, ChromemOptions{Dir: dir, Embed: NewLocalEmbeddingFunc(64), Model: "m"}, docs[:5])

@@ -91,8 +91,9 @@ var scales = map[string]int{"thousand": 3, "million": 6, "billion": 9, "trillion
 // What counts as a number:
 //   - ASCII digits, optionally preceded by a sign ('+', '-' or U+2212 '−')
 //     that follows a space, punctuation or the start of s.
-//   - Thousands separators: a comma, an apostrophe (' or U+2019), a no-break space (U+00A0,
-//     U+202F) or a thin space (U+2009), between groups of exactly three
+//   - Thousands separators: a comma, an apostrophe (' or U+2019), a
+//     no-break space (U+00A0, U+202F) or a thin space (U+2009), between
+//     groups of exactly three
 //     digits after a first group of one to three: "1,967,825",
 //     "1 967 825". An ordinary space counts only when it separates at least
 //     three groups ("1 967 825" is one number, "in 2023 100 people" is not
@@ -354,4 +355,32 @@ func normalizeAnswer(s string) string {
 // isTrimmed reports whether normalizeAnswer trims r from the ends.
 func isTrimmed(r rune) bool {
 	return unicode.IsSpace(r) || strings.ContainsRune(`.,;:!?…"'`+"`‘’“”„«»‹›()[]{}*_", r)
+}
+
+// AutoEvaluator scores each question by the kind of its gold answer: with
+// Numeric when the gold answer holds a number (as ExtractNumber reads it),
+// and with Text otherwise. It suits knowledge bases that mix numeric facts
+// ("founded in 1918") with names and places, where NumericEvaluator alone
+// would reject the questions without a number.
+//
+// The zero value uses NumericEvaluator{} (exact) and ContainsEvaluator.
+// Safe for concurrent use if Text is.
+type AutoEvaluator struct {
+	// Numeric scores questions whose gold answer holds a number.
+	Numeric NumericEvaluator
+	// Text scores the others; nil means ContainsEvaluator{}.
+	Text Evaluator
+}
+
+var _ Evaluator = AutoEvaluator{}
+
+// Evaluate delegates to Numeric or Text, as the gold answer asks.
+func (e AutoEvaluator) Evaluate(ctx context.Context, q Question, answer string) (Verdict, error) {
+	if _, _, ok := ExtractNumber(q.Gold); ok {
+		return e.Numeric.Evaluate(ctx, q, answer)
+	}
+	if e.Text == nil {
+		return ContainsEvaluator{}.Evaluate(ctx, q, answer)
+	}
+	return e.Text.Evaluate(ctx, q, answer)
 }

@@ -256,3 +256,36 @@ func ExampleNumericEvaluator() {
 	// correct=true extracted=1967825 reason=""
 	// correct=false extracted=519610 reason="got 519610, want 1967825"
 }
+
+func TestAutoEvaluator(t *testing.T) {
+	ctx := context.Background()
+	numeric := Question{ID: "n", Gold: "Tearkbour Analytics was founded in 1918."}
+	text := Question{ID: "t", Gold: "Kexsox Houcourklend"}
+	tests := []struct {
+		name   string
+		eval   AutoEvaluator
+		q      Question
+		answer string
+		want   Verdict
+	}{
+		{"numeric right", AutoEvaluator{}, numeric, "In 1918.", Verdict{Correct: true, Extracted: "1918", Expected: "1918"}},
+		{"numeric wrong", AutoEvaluator{}, numeric, "It was founded in 1920.",
+			Verdict{Extracted: "1920", Expected: "1918", Reason: "got 1920, want 1918"}},
+		{"numeric tolerance", AutoEvaluator{Numeric: NumericEvaluator{RelTolerance: 0.01}}, numeric, "1920",
+			Verdict{Correct: true, Extracted: "1920", Expected: "1918"}},
+		{"text contained", AutoEvaluator{}, text, "It was founded by Kexsox Houcourklend.",
+			Verdict{Correct: true, Extracted: "kexsox houcourklend", Expected: "kexsox houcourklend"}},
+		{"text with exact", AutoEvaluator{Text: ExactEvaluator{}}, text, "It was founded by Kexsox Houcourklend.",
+			Verdict{Extracted: "it was founded by kexsox houcourklend", Expected: "kexsox houcourklend",
+				Reason: `got "it was founded by kexsox houcourklend", want "kexsox houcourklend"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := tt.eval.Evaluate(ctx, tt.q, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, v)
+		})
+	}
+	_, err := AutoEvaluator{}.Evaluate(ctx, Question{ID: "e", Gold: "!!"}, "x")
+	require.ErrorContains(t, err, "question e")
+}
