@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -432,6 +433,10 @@ func newBenchFixture(b *testing.B, n int) *benchFixture {
 	b.Logf("indexing %d documents (vectors looked up, not computed) took %v", n, time.Since(start).Round(time.Millisecond))
 	f := &benchFixture{r: r, coll: r.coll, queries: queries, vecs: table}
 	benchFixtures[n] = f
+	// Indexing leaves much garbage (one goroutine stack per document in
+	// chromem's AddDocuments); return it to the OS now, or the background
+	// scavenger competes with whichever sub-benchmark runs first.
+	debug.FreeOSMemory()
 	return f
 }
 
