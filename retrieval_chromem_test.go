@@ -482,8 +482,8 @@ func BenchmarkRetrieve(b *testing.B) {
 // on a busy machine: each iteration times one ChromemRetriever.Retrieve and
 // one chromem Collection.Query of the same query, back to back (in
 // alternating order), so both see the same load. It reports the mean time
-// of each and overhead-%, the median over iterations of how much longer
-// Retrieve took than Query in the same iteration.
+// of each and ragvsft/chromem, the median over iterations of Retrieve's
+// time divided by Query's in the same iteration: 1.10 is 10% overhead.
 func BenchmarkRetrievePaired(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{1000, 10_000, 100_000} {
@@ -523,7 +523,7 @@ func BenchmarkRetrievePaired(b *testing.B) {
 			}
 			b.ReportMetric(float64(ours.Nanoseconds())/float64(i), "ragvsft-ns/op")
 			b.ReportMetric(float64(theirs.Nanoseconds())/float64(i), "chromem-ns/op")
-			b.ReportMetric(100*(med-1), "overhead-%")
+			b.ReportMetric(med, "ragvsft/chromem")
 		})
 	}
 }
