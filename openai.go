@@ -112,7 +112,11 @@ func (c OpenAIConfig) client() (*openAIClient, error) {
 	}
 	hc := c.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Keep a connection per worker of an Experiment's pool, not
+		// net/http's 2, so concurrent requests do not reconnect each time.
+		t.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: t}
 	}
 	opts := []option.RequestOption{
 		option.WithHTTPClient(hc),
