@@ -289,7 +289,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 		return nil, err
 	}
 	if err := s.Retriever.Index(ctx, docs); err != nil {
-		return nil, fmt.Errorf("ragvsft: indexing %d documents: %w", len(docs), err)
+		return nil, fmt.Errorf("ragvsft: building the index of the rag arms: %w", err)
 	}
 	hits := make([][]Hit, len(questions))
 	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {
