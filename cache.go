@@ -148,7 +148,9 @@ func (m *cachedModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, 
 	})
 	var e chatEntry
 	var failed ChatResponse
+	called := false
 	err := m.c.lookup(ctx, m.c.path("chat", key), key, &e, func() bool { return e.Response.Content != "" }, func() error {
+		called = true
 		resp, err := m.m.Chat(ctx, req)
 		if err != nil {
 			failed = resp
@@ -160,7 +162,9 @@ func (m *cachedModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, 
 	if err != nil {
 		return failed, err
 	}
-	return e.Response, nil
+	resp := e.Response
+	resp.Cached = !called
+	return resp, nil
 }
 
 // lookup fills e with the entry for key: from disk (a hit), else by call,

@@ -54,8 +54,11 @@ func TestCacheChatHitAndMiss(t *testing.T) {
 	first, err := m.Chat(ctx, citiesPrompt)
 	require.NoError(t, err)
 	assert.Contains(t, first.Content, "4242424")
+	assert.False(t, first.Cached, "a miss was paid for")
 	again, err := m.Chat(ctx, citiesPrompt)
 	require.NoError(t, err)
+	assert.True(t, again.Cached, "a hit says so, so the report does not count it as spent")
+	again.Cached = false
 	assert.Equal(t, first, again, "the stored answer, usage and fingerprint included")
 	assert.Equal(t, 1, s.Stats().Requests[chatRoute], "the second call is a hit")
 	assert.Equal(t, int64(1), c.Hits())
@@ -67,6 +70,8 @@ func TestCacheChatHitAndMiss(t *testing.T) {
 	require.NoError(t, err)
 	third, err := cachedWireModel(t, s, c2, "gpt-3.5-turbo").Chat(ctx, citiesPrompt)
 	require.NoError(t, err)
+	assert.True(t, third.Cached)
+	third.Cached = false
 	assert.Equal(t, first, third)
 	assert.Equal(t, 1, s.Stats().Requests[chatRoute])
 	assert.Len(t, cacheEntries(t, dir), 1, "one entry, no temporary file left")
@@ -164,6 +169,8 @@ func TestCacheCorruptEntryIsAMiss(t *testing.T) {
 
 			got, err = m.Chat(context.Background(), citiesPrompt)
 			require.NoError(t, err)
+			assert.True(t, got.Cached)
+			got.Cached = false
 			assert.Equal(t, want, got)
 			assert.Equal(t, int64(1), c.Hits(), "the entry was repaired")
 		})
@@ -188,9 +195,15 @@ func TestCacheConcurrentMissesOfOneKey(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	cached := 0
 	for _, a := range answers {
+		if a.Cached {
+			cached++
+		}
+		a.Cached = answers[0].Cached
 		assert.Equal(t, answers[0], a)
 	}
+	assert.Equal(t, workers-1, cached, "all but the one that asked were served from the cache")
 	require.NoError(t, c.Err())
 	assert.Equal(t, 1, s.Stats().Requests[chatRoute], "one call; the others waited for it")
 	assert.Equal(t, int64(1), c.Misses())
@@ -315,6 +328,8 @@ func TestCacheFineTunerWrapsTheFineTunedModel(t *testing.T) {
 	require.NoError(t, err)
 	b, err := ft.Model.Chat(context.Background(), citiesPrompt)
 	require.NoError(t, err)
+	assert.True(t, b.Cached)
+	b.Cached = false
 	assert.Equal(t, a, b)
 	assert.Equal(t, int64(1), c.Hits())
 	assert.Equal(t, int64(1), c.Misses())

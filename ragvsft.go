@@ -60,6 +60,9 @@ type ChatResponse struct {
 	// SystemFingerprint identifies the provider's backend configuration,
 	// so a report can tell whether two runs were served alike.
 	SystemFingerprint string
+	// Cached is true when the answer came from a Cache, not the provider:
+	// nothing was spent on it this time.
+	Cached bool
 }
 
 // Model is a chat model: the thing every arm of an Experiment asks.
@@ -378,7 +381,7 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 		res.Error = err.Error()
 		return res, nil
 	}
-	res.Answer, res.Usage, res.Model, res.SystemFingerprint = resp.Content, resp.Usage, resp.Model, resp.SystemFingerprint
+	res.Answer, res.Usage, res.Model, res.SystemFingerprint, res.Cached = resp.Content, resp.Usage, resp.Model, resp.SystemFingerprint, resp.Cached
 	v, err := s.Evaluator.Evaluate(ctx, q, resp.Content)
 	if err != nil {
 		if ctx.Err() != nil {

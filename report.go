@@ -75,11 +75,14 @@ type Result struct {
 	Retrieved []RetrievedDoc `json:"retrieved,omitempty"`
 	// GoldRank is the 0-based rank of the question's gold document among
 	// Retrieved, or -1 if it was not retrieved (or the arm retrieves nothing).
-	GoldRank          int           `json:"gold_rank"`
-	Latency           time.Duration `json:"latency_ns"`
-	Usage             Usage         `json:"usage"`
-	Model             string        `json:"model,omitempty"`
-	SystemFingerprint string        `json:"system_fingerprint,omitempty"`
+	GoldRank int           `json:"gold_rank"`
+	Latency  time.Duration `json:"latency_ns"`
+	Usage    Usage         `json:"usage"`
+	// Cached is true when the answer came from a Cache: paid for by an
+	// earlier run, not this one.
+	Cached            bool   `json:"cached,omitempty"`
+	Model             string `json:"model,omitempty"`
+	SystemFingerprint string `json:"system_fingerprint,omitempty"`
 	// Error is why the item has no answer: it is counted apart, not as wrong.
 	Error string `json:"error,omitempty"`
 }
@@ -107,6 +110,10 @@ type ArmSummary struct {
 	// CostUSD is what the arm's calls cost in US dollars, set by
 	// ApplyPrices; 0 for a local model.
 	CostUSD float64 `json:"cost_usd"`
+	// Cached counts the answers served from a Cache; SpentUSD is CostUSD
+	// less their cost: what this run paid.
+	Cached   int     `json:"cached"`
+	SpentUSD float64 `json:"spent_usd"`
 }
 
 // RetrievalSummary diagnoses the retriever over the questions that name a
@@ -203,6 +210,9 @@ func (r *Report) summarize() {
 			latency += res.Latency
 			sum.Usage.PromptTokens += res.Usage.PromptTokens
 			sum.Usage.CompletionTokens += res.Usage.CompletionTokens
+			if res.Cached {
+				sum.Cached++
+			}
 			if res.Error != "" {
 				sum.Errors++
 				continue
@@ -275,7 +285,7 @@ const (
 func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 	r.FineTuneCostUSD = 0
 	for i := range r.Arms {
-		r.Arms[i].CostUSD = 0
+		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = 0, 0
 	}
 	if prices == nil {
 		r.Pricing = PricingLocal
@@ -291,7 +301,7 @@ func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 		}
 		return p, ok
 	}
-	cost := map[Arm]float64{}
+	cost, spent := map[Arm]float64{}, map[Arm]float64{}
 	for _, res := range r.Results {
 		model := res.Model
 		switch {
@@ -303,10 +313,13 @@ func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 		}
 		if p, ok := lookup(model); ok {
 			cost[res.Arm] += p.ChatCost(res.Usage)
+			if !res.Cached {
+				spent[res.Arm] += p.ChatCost(res.Usage)
+			}
 		}
 	}
 	for i := range r.Arms {
-		r.Arms[i].CostUSD = cost[r.Arms[i].Arm]
+		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = cost[r.Arms[i].Arm], spent[r.Arms[i].Arm]
 	}
 	if ft := r.FineTune; ft != nil && ft.TrainedTokens > 0 {
 		if p, ok := lookup(r.Settings.BaseModel); ok {
@@ -352,6 +365,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "; fine-tuning $%.4f", r.FineTuneCostUSD)
 		}
 		fmt.Fprintf(&b, "; total $%.4f (%s).\n", r.TotalCostUSD(), r.Pricing)
+		var cached int
+		var spent float64
+		for _, s := range r.Arms {
+			cached += s.Cached
+			spent += s.SpentUSD
+		}
+		if cached > 0 {
+			fmt.Fprintf(&b, "%d answers came from the cache: this run paid $%.4f for answers.\n", cached, spent)
+		}
 	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",

@@ -65,3 +65,22 @@ func TestApplyPrices(t *testing.T) {
 		assert.NotContains(t, md.String(), "Cost")
 	})
 }
+
+func TestApplyPricesSeparatesCachedAnswers(t *testing.T) {
+	r := &Report{
+		Settings: ReportSettings{Arms: []Arm{ArmRAG}, BaseModel: "gpt-4o-mini", Questions: 2},
+		Results: []Result{
+			{Arm: ArmRAG, QuestionID: "a", Usage: Usage{PromptTokens: 1_000_000}},
+			{Arm: ArmRAG, QuestionID: "b", Usage: Usage{PromptTokens: 1_000_000}, Cached: true},
+		},
+	}
+	r.summarize()
+	r.ApplyPrices(PriceTable{"gpt-4o-mini": {Input: 0.3, Output: 1.2}})
+	rag, _ := r.Arm(ArmRAG)
+	assert.Equal(t, 1, rag.Cached)
+	assert.InDelta(t, 0.6, rag.CostUSD, 1e-9, "the experiment's cost counts every answer")
+	assert.InDelta(t, 0.3, rag.SpentUSD, 1e-9, "what this run paid leaves the cached answer out")
+	var md bytes.Buffer
+	require.NoError(t, r.WriteMarkdown(&md))
+	assert.Contains(t, md.String(), "1 answers came from the cache: this run paid $0.3000 for answers.")
+}

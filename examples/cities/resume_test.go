@@ -22,14 +22,16 @@ import (
 func comparable(rep ragvsft.Report) ragvsft.Report {
 	rep.Started, rep.Finished = time.Time{}, time.Time{}
 	arms := make([]ragvsft.ArmSummary, len(rep.Arms))
+	// Where an answer came from (provider or cache) and what this run
+	// paid for it may differ; the answers may not.
 	for i, a := range rep.Arms {
-		a.MeanLatency = 0
+		a.MeanLatency, a.Cached, a.SpentUSD = 0, 0, 0
 		arms[i] = a
 	}
 	rep.Arms = arms
 	results := make([]ragvsft.Result, len(rep.Results))
 	for i, r := range rep.Results {
-		r.Latency = 0
+		r.Latency, r.Cached = 0, false
 		results[i] = r
 	}
 	rep.Results = results
