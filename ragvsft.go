@@ -166,7 +166,8 @@ type Experiment struct {
 	// experiment (see Checkpoint). An item they cover, same arm and same
 	// question, is not asked again; one recorded as an error is kept as
 	// such unless RetryErrors is set.
-	Previous    []Result
+	Previous []Result
+	// RetryErrors asks again the Previous items recorded as errors.
 	RetryErrors bool
 }
 
@@ -196,7 +197,7 @@ func (e *Experiment) settings() (Experiment, error) {
 			return s, fmt.Errorf("%w: Base model (needed by arm %q)", ErrMissing, a)
 		case a.fineTuned() && s.FineTuner == nil && s.FineTuned == nil:
 			return s, fmt.Errorf("%w: FineTuner or FineTuned (needed by arm %q)", ErrMissing, a)
-		case a.fineTuned() && s.FineTuner == nil && s.FineTuned.Model == nil:
+		case a.fineTuned() && s.FineTuned != nil && s.FineTuned.Model == nil:
 			return s, fmt.Errorf("%w: FineTuned.Model (needed by arm %q)", ErrMissing, a)
 		case a.retrieves() && s.Retriever == nil:
 			return s, fmt.Errorf("%w: Retriever (needed by arm %q)", ErrMissing, a)

@@ -52,6 +52,8 @@ func TestExperimentSettingsRejectsBadConfiguration(t *testing.T) {
 		{"no base", Experiment{Dataset: ds, Arms: []Arm{ArmBase}}, "Base model"},
 		{"no fine-tuner", Experiment{Dataset: ds, Base: base, Arms: []Arm{ArmFineTuned}}, "FineTuner"},
 		{"no retriever", Experiment{Dataset: ds, Base: base, Arms: []Arm{ArmRAG}}, "Retriever"},
+		{"fine-tuned without a model", Experiment{Dataset: ds, Base: base, FineTuner: LocalFineTuner{}, FineTuned: &FineTuned{ModelID: "ft:x"},
+			Arms: []Arm{ArmFineTuned}}, "FineTuned.Model"},
 		{"negative k", Experiment{Dataset: ds, Base: base, Arms: []Arm{ArmBase}, K: -1}, "k must be positive, got -1"},
 		{"negative concurrency", Experiment{Dataset: ds, Base: base, Arms: []Arm{ArmBase}, Concurrency: -2}, "concurrency"},
 	}
