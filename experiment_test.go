@@ -240,3 +240,55 @@ func TestResumeFromCheckpointAsksOnlyWhatIsMissing(t *testing.T) {
 	}
 	assert.Equal(t, whole.McNemar, resumed.McNemar)
 }
+
+// exampleSlice is a Dataset that is not a JSONLDataset: what a program that
+// builds its knowledge base in memory would pass.
+type exampleSlice []ragvsft.Example
+
+func (e exampleSlice) Examples() []ragvsft.Example { return e }
+
+// countingRetriever counts Index calls, to prove nothing is indexed (or
+// spent) on a bad dataset.
+type countingRetriever struct {
+	*ragvsft.ChromemRetriever
+	indexed atomic.Int32
+}
+
+func (r *countingRetriever) Index(ctx context.Context, docs []ragvsft.Document) error {
+	r.indexed.Add(1)
+	return r.ChromemRetriever.Index(ctx, docs)
+}
+
+func TestBadInMemoryDatasetIsRejectedBeforeAnythingIsSpent(t *testing.T) {
+	good := cities(t, 3).Examples()
+	bad := append(exampleSlice{}, good...)
+	bad = append(bad, ragvsft.Example{ID: "robot", Messages: []ragvsft.Message{{Role: "robot", Content: "beep"}, {Role: ragvsft.RoleAssistant, Content: "boop"}}})
+	retriever := &countingRetriever{ChromemRetriever: newRetriever(t)}
+	exp := &ragvsft.Experiment{
+		Dataset:   bad,
+		Base:      ragvsft.NewLocalModel(),
+		FineTuner: ragvsft.LocalFineTuner{},
+		Retriever: retriever,
+	}
+	rep, err := exp.Run(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"robot"`)
+	t.Log(err)
+	assert.Zero(t, retriever.indexed.Load(), "nothing was indexed")
+	if rep != nil {
+		assert.Empty(t, rep.Results)
+	}
+
+	// A user turn makes a question of it, so only the role is wrong now.
+	bad[len(bad)-1].Messages = append([]ragvsft.Message{{Role: ragvsft.RoleUser, Content: "hi?"}}, bad[len(bad)-1].Messages...)
+	_, err = exp.Run(context.Background())
+	require.Error(t, err)
+	t.Log(err)
+	assert.Contains(t, err.Error(), `unknown role "robot"`)
+	assert.Zero(t, retriever.indexed.Load(), "nothing was indexed")
+
+	exp.Dataset = exampleSlice(good)
+	rep, err = exp.Run(context.Background())
+	require.NoError(t, err)
+	assert.Len(t, rep.Results, 12)
+}

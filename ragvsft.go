@@ -259,6 +259,16 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		needFineTune = needFineTune || a.fineTuned()
 	}
 
+	if needFineTune && s.FineTuned == nil {
+		// Any Dataset, not only one read by ReadJSONL, is checked with
+		// OpenAI's rules before anything is indexed, trained or spent.
+		if _, ok := s.Dataset.(*JSONLDataset); !ok {
+			if _, err := NewDataset(datasetName(s.Dataset), s.Dataset.Examples()); err != nil {
+				return rep, err
+			}
+		}
+	}
+
 	var retrieved [][]Hit
 	if needRetrieval {
 		if retrieved, err = s.retrieveAll(ctx, questions); err != nil {
