@@ -38,6 +38,9 @@ type FineTuned struct {
 	// Hyperparameters are the resolved values the job ran with.
 	Hyperparameters Hyperparameters `json:"hyperparameters"`
 	TrainedTokens   int             `json:"trained_tokens"`
+	// Reused is true when the model came from a job an earlier run already
+	// paid for (see OpenAIFineTuner.RunDir): nothing was trained this time.
+	Reused bool `json:"reused,omitempty"`
 }
 
 // FineTuner trains a Model on a Dataset.

@@ -317,7 +317,9 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	}
 	if rec.Status == string(openai.FineTuningJobStatusSucceeded) && rec.ModelID != "" {
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", rec.JobID, rec.ModelID, p.key)
-		return f.result(rec), nil
+		ft := f.result(rec)
+		ft.Reused = true
+		return ft, nil
 	}
 	// Writing the record before the first request proves RunDir is
 	// writable before anything is spent.
@@ -333,7 +335,9 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 		// Finished before this call: its events were another run's.
 		f.succeeded(rec, job)
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", job.ID, rec.ModelID, p.key)
-		return f.result(rec), f.saveRecord(rec)
+		ft := f.result(rec)
+		ft.Reused = true
+		return ft, f.saveRecord(rec)
 	}
 	return f.wait(ctx, c, rec, job)
 }

@@ -261,6 +261,13 @@ func TestOpenAIFineTunerReattachAfterRestart(t *testing.T) {
 	assert.Equal(t, 1, st.FilesUploaded, "no second upload")
 	assert.Equal(t, 1, st.JobsCreated, "no second job")
 	assert.Equal(t, allEvents(t, s, jobID), log.ids(), "each event once across the restart")
+	assert.False(t, ft.Reused, "this process waited for the job it had started")
+
+	// Once succeeded, the record alone gives the model back.
+	again, err := newTuner(s, dir, nil, nil).FineTune(context.Background(), req)
+	require.NoError(t, err)
+	assert.True(t, again.Reused, "an earlier run paid for it")
+	assert.Equal(t, ft.ModelID, again.ModelID)
 }
 
 func TestOpenAIFineTunerReattachByListWithoutRecord(t *testing.T) {
@@ -285,6 +292,7 @@ func TestOpenAIFineTunerReattachByListWithoutRecord(t *testing.T) {
 	assert.Equal(t, ft.ModelID, again.ModelID)
 	assert.Equal(t, ft.TrainedTokens, again.TrainedTokens)
 	assert.Equal(t, ft.Hyperparameters, again.Hyperparameters)
+	assert.True(t, again.Reused)
 	assert.Equal(t, 1, s.Stats().JobsCreated)
 	assert.Empty(t, log.ids())
 	assert.Contains(t, out.String(), "reusing model "+ft.ModelID)

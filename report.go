@@ -363,6 +363,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		if r.FineTune != nil {
 			fmt.Fprintf(&b, "; fine-tuning $%.4f", r.FineTuneCostUSD)
+			if r.FineTune.Reused {
+				b.WriteString(" (a model an earlier run paid for, not paid again)")
+			}
 		}
 		fmt.Fprintf(&b, "; total $%.4f (%s).\n", r.TotalCostUSD(), r.Pricing)
 		var cached int

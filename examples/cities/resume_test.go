@@ -21,6 +21,13 @@ import (
 // experiment: timestamps and latencies.
 func comparable(rep ragvsft.Report) ragvsft.Report {
 	rep.Started, rep.Finished = time.Time{}, time.Time{}
+	if rep.FineTune != nil {
+		// Whether this run trained the model or reused an earlier run's
+		// job may differ; the model may not.
+		ft := *rep.FineTune
+		ft.Reused = false
+		rep.FineTune = &ft
+	}
 	arms := make([]ragvsft.ArmSummary, len(rep.Arms))
 	// Where an answer came from (provider or cache) and what this run
 	// paid for it may differ; the answers may not.
