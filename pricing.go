@@ -5,23 +5,6 @@ import (
 	"strings"
 )
 
-// Price is what OpenAI charges for one base model, in US dollars per million
-// tokens.
-type Price struct {
-	// Training is charged per trained token: tokens in the file times
-	// epochs.
-	Training float64 `json:"training_per_mtok"`
-	// Input and Output are charged per prompt and completion token of the
-	// fine-tuned model.
-	Input  float64 `json:"input_per_mtok"`
-	Output float64 `json:"output_per_mtok"`
-}
-
-// ChatCost returns the cost in US dollars of one call's usage.
-func (p Price) ChatCost(u Usage) float64 {
-	return (float64(u.PromptTokens)*p.Input + float64(u.CompletionTokens)*p.Output) / 1e6
-}
-
 // PriceTable maps a base model name, or a prefix of one, to its fine-tuning
 // prices. A model is priced by its exact name, else by the longest entry that
 // is a prefix of it, so "gpt-4o-mini" prices "gpt-4o-mini-2024-07-18".
@@ -35,16 +18,13 @@ type PriceTable map[string]Price
 // listed on openai.com/api/pricing in 2025). The caller owns the returned
 // map.
 func DefaultPrices() PriceTable {
-	return PriceTable{
-		"gpt-3.5-turbo": {Training: 8.00, Input: 3.00, Output: 6.00},
-		"gpt-4o-mini":   {Training: 3.00, Input: 0.30, Output: 1.20},
-		"gpt-4o":        {Training: 25.00, Input: 3.75, Output: 15.00},
-		"gpt-4.1":       {Training: 25.00, Input: 3.00, Output: 12.00},
-		"gpt-4.1-mini":  {Training: 5.00, Input: 0.80, Output: 3.20},
-		"gpt-4.1-nano":  {Training: 1.50, Input: 0.20, Output: 0.80},
-		"davinci-002":   {Training: 6.00, Input: 12.00, Output: 12.00},
-		"babbage-002":   {Training: 0.40, Input: 1.60, Output: 1.60},
+	t := PriceTable{}
+	for k, info := range defaultCatalog {
+		if info.Price.Training > 0 {
+			t[k] = Price{Training: info.Price.Training, Input: info.FineTunedPrice.Input, Output: info.FineTunedPrice.Output}
+		}
 	}
+	return t
 }
 
 // Lookup returns the price of model: an exact entry, else the longest entry
@@ -87,36 +67,11 @@ func baseModelOf(model string) string {
 	return model
 }
 
-// contextLimits is the longest training example, in tokens, that each base
-// model accepts (OpenAI's fine-tuning guide, "Token limits"). Longer entries
-// win over their prefixes, as in PriceTable.
-var contextLimits = map[string]int{
-	"gpt-3.5-turbo":      16385,
-	"gpt-3.5-turbo-0613": 4096,
-	"gpt-3.5-turbo-1106": 16385,
-	"gpt-3.5-turbo-0125": 16385,
-	"gpt-4-0613":         8192,
-	"gpt-4o-mini":        65536,
-	"gpt-4o":             65536,
-	"gpt-4.1":            65536,
-	"davinci-002":        16384,
-	"babbage-002":        16384,
-}
-
 // ContextLimit returns the most tokens one training example may have for a
 // base model, or 0 when the model is unknown and no limit is checked.
 func ContextLimit(model string) int {
-	m := baseModelOf(model)
-	if n, ok := contextLimits[m]; ok {
-		return n
-	}
-	best, n := "", 0
-	for k, v := range contextLimits {
-		if strings.HasPrefix(m, k) && len(k) > len(best) {
-			best, n = k, v
-		}
-	}
-	return n
+	info, _ := defaultCatalog.Lookup(model)
+	return info.TrainingContext
 }
 
 // Estimate is what a fine-tuning job will cost, worked out offline before

@@ -49,6 +49,12 @@ type ChatRequest struct {
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	// CachedPromptTokens are the prompt tokens the provider served from its
+	// prompt cache (billed at Price.CachedInput); ReasoningTokens are the
+	// completion tokens a reasoning model spent thinking (billed as output,
+	// never shown). Both are part of the totals above.
+	CachedPromptTokens int `json:"cached_prompt_tokens,omitempty"`
+	ReasoningTokens    int `json:"reasoning_tokens,omitempty"`
 }
 
 // ChatResponse is a Model's answer.
