@@ -64,6 +64,26 @@ type OpenAIConfig struct {
 	// workers must. The wait counts against RequestTimeout. Nil limits
 	// nothing.
 	RateLimits map[string]*RateLimiter
+	// Catalog overrides DefaultCatalog's entries (prices, shutdown dates,
+	// reasoning, fine-tunability) for the models this config reaches; nil
+	// uses DefaultCatalog alone.
+	Catalog Catalog
+	// Now tells the day for the catalog's shutdown dates; nil means
+	// time.Now. Tests set it to a fixed day.
+	Now func() time.Time
+}
+
+// modelInfo looks model up in the config's catalog, then in DefaultCatalog.
+func (c OpenAIConfig) modelInfo(model string) (ModelInfo, bool) {
+	return lookupModel(c.Catalog, model)
+}
+
+// now is the day the shutdown dates are checked against.
+func (c OpenAIConfig) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // OpenAIConfigFromEnv reads the variables openai-go reads: OPENAI_API_KEY,
