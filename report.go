@@ -294,7 +294,8 @@ const (
 )
 
 // EmbeddingSummary is what the embeddings of a run cost: the documents
-// indexed and the questions of the rag arms.
+// indexed and the questions of the rag arms. The zero value is no
+// embedding at all.
 type EmbeddingSummary struct {
 	// Model is the embedding model, e.g. "text-embedding-3-small".
 	Model string `json:"model"`
@@ -324,7 +325,8 @@ type EmbeddingSummary struct {
 // their prompt tokens at the embedding model's Input price.
 //
 // The embedded local model ("local-base" and its fine-tunes) bills
-// nothing; a report of it alone gets Pricing PricingLocal. The other models
+// nothing; a report of it alone (base model and every answer) gets Pricing
+// PricingLocal. The other models
 // neither catalog prices are returned, each once; they count as 0.
 //
 // Answers served from a Cache are priced too: ArmSummary.CostUSD is the
@@ -337,7 +339,8 @@ func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 	if r.Embedding != nil {
 		r.Embedding.CostUSD = 0
 	}
-	billed := false
+	// A run of another base model bills even if nothing finished.
+	billed := r.Settings.BaseModel != "" && baseModelOf(r.Settings.BaseModel) != LocalBaseModel
 	missing := map[string]bool{}
 	price := func(model string) (Price, bool) {
 		if baseModelOf(model) == LocalBaseModel {

@@ -139,6 +139,14 @@ func TestApplyPrices(t *testing.T) {
 		assert.Contains(t, md.String(), "Cost: nothing billed (local model).")
 	})
 
+	t.Run("a run of a billed model that finished nothing is not local", func(t *testing.T) {
+		r := &Report{Settings: ReportSettings{Arms: AllArms, BaseModel: DefaultBaseModel, Questions: 1}}
+		r.summarize()
+		assert.Empty(t, r.ApplyPrices(nil))
+		assert.Equal(t, PricingCatalog, r.Pricing)
+		assert.Zero(t, r.TotalCostUSD())
+	})
+
 	t.Run("unpriced report says nothing about cost", func(t *testing.T) {
 		var md bytes.Buffer
 		require.NoError(t, pricedReport("text-embedding-3-small").WriteMarkdown(&md))
