@@ -270,8 +270,8 @@ const (
 // $0.80/$0.20/$3.20). Training example limits are from the supervised
 // fine-tuning guide (https://platform.openai.com/docs/guides/supervised-fine-tuning)
 // and Azure OpenAI's table of the same models (65,536 tokens for gpt-4o,
-// gpt-4o-mini, gpt-4.1 and gpt-4.1-mini). The README's "Prices and limits"
-// table lists them with their sources.
+// gpt-4o-mini, gpt-4.1 and gpt-4.1-mini). The README's "Prices, limits and
+// cost" section lists them with their sources.
 var defaultCatalog = Catalog{
 	// Fine-tunable until FineTuningClosed, answering until 2027-01-14.
 	"gpt-4.1": {FineTunable: true, Shutdown: shutdown20270114, Replacement: "gpt-6-luna", TrainingContext: 65536,
