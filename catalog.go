@@ -208,6 +208,17 @@ func checkModel(custom Catalog, model string, now time.Time, fineTune bool) erro
 	return nil
 }
 
+// Check refuses, before anything is sent, a model that c (over
+// DefaultCatalog) knows to be shut down on day now: the error is a
+// *ModelShutDownError naming the date and the replacement. With fineTune it
+// also refuses a model known not to be fine-tunable (ErrNotFineTunable). A
+// model neither catalog knows passes: another provider may serve it.
+// Programs call it first, so that a bad -model costs nothing, not even a
+// run folder; the OpenAI Model and FineTuner check again themselves.
+func (c Catalog) Check(model string, now time.Time, fineTune bool) error {
+	return checkModel(c, model, now, fineTune)
+}
+
 // fineTunable lists the models of c that can be fine-tuned and still answer
 // on day now, sorted.
 func (c Catalog) fineTunable(now time.Time) []string {
@@ -250,6 +261,17 @@ const (
 	shutdown20270114 = "2027-01-14"
 )
 
+// defaultCatalog's prices are OpenAI's standard tier
+// (https://developers.openai.com/api/docs/pricing, formerly
+// https://openai.com/api/pricing): for the fine-tunable models, Price is the
+// base model's own inference and training price and FineTunedPrice the
+// inference price of a fine-tune of it (gpt-4.1: $25 training, $2/$0.50/$8
+// base, $3/$0.75/$12 fine-tuned; gpt-4.1-mini: $5, $0.40/$0.10/$1.60,
+// $0.80/$0.20/$3.20). Training example limits are from the supervised
+// fine-tuning guide (https://platform.openai.com/docs/guides/supervised-fine-tuning)
+// and Azure OpenAI's table of the same models (65,536 tokens for gpt-4o,
+// gpt-4o-mini, gpt-4.1 and gpt-4.1-mini). The README's "Prices, limits and
+// cost" section lists them with their sources.
 var defaultCatalog = Catalog{
 	// Fine-tunable until FineTuningClosed, answering until 2027-01-14.
 	"gpt-4.1": {FineTunable: true, Shutdown: shutdown20270114, Replacement: "gpt-6-luna", TrainingContext: 65536,
@@ -265,13 +287,21 @@ var defaultCatalog = Catalog{
 		Price:          batch(Price{Training: 3.00, Input: 0.15, CachedInput: 0.075, Output: 0.60}),
 		FineTunedPrice: batch(Price{Input: 0.30, CachedInput: 0.15, Output: 1.20})},
 	// The article's model and the other models shut down on 2026-10-23.
-	"gpt-3.5-turbo": {Shutdown: shutdown20261023, Replacement: "gpt-5.6-terra", TrainingContext: 16385,
+	// OpenAI's notice of 2026-04-22 names gpt-4.1-mini as the substitute
+	// for gpt-3.5-turbo(-0125), shut down on 2026-10-23
+	// (https://developers.openai.com/api/docs/deprecations, as captured at
+	// https://spybara.com/openai/api/history/docs/en/2026-04-22-0555..2026-04-23-0556/).
+	"gpt-3.5-turbo": {Shutdown: shutdown20261023, Replacement: "gpt-4.1-mini", TrainingContext: 16385,
 		Price:          batch(Price{Training: 8.00, Input: 0.50, Output: 1.50}),
 		FineTunedPrice: batch(Price{Input: 3.00, Output: 6.00})},
 	"gpt-3.5-turbo-0613": {Shutdown: shutdown20261023, Replacement: "gpt-5.6-terra", TrainingContext: 4096,
 		Price:          batch(Price{Training: 8.00, Input: 1.50, Output: 2.00}),
 		FineTunedPrice: batch(Price{Input: 3.00, Output: 6.00})},
-	"gpt-4.1-nano": {Shutdown: shutdown20261023, Replacement: "gpt-5.6-luna", TrainingContext: 65536,
+	// Its training examples are limited to 32,768 tokens, not 65,536 as the
+	// rest of the family's (Azure OpenAI's fine-tuning model table, which
+	// mirrors OpenAI's:
+	// https://github.com/MicrosoftDocs/azure-ai-docs/blob/main/articles/ai-foundry/openai/includes/fine-tune-models.md).
+	"gpt-4.1-nano": {Shutdown: shutdown20261023, Replacement: "gpt-5.6-luna", TrainingContext: 32768,
 		Price:          batch(Price{Training: 1.50, Input: 0.10, CachedInput: 0.025, Output: 0.40}),
 		FineTunedPrice: batch(Price{Input: 0.20, CachedInput: 0.05, Output: 0.80})},
 	"gpt-4":             {Shutdown: shutdown20261023, Replacement: "gpt-5.6-sol", Price: batch(Price{Input: 30.00, Output: 60.00})},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/philippgille/chromem-go"
@@ -27,6 +28,11 @@ const (
 // Embed is a chromem.EmbeddingFunc for one text; EmbedBatch embeds many
 // texts in as few requests as OpenAI's limits allow, for indexing.
 //
+// It records the usage the server reports for every request (see Usage),
+// which is what the run spent on embeddings: a Cache wrapped around Embed
+// answers what it has seen without reaching the embedder, so its embeddings
+// are not counted, as they were paid for by an earlier run.
+//
 // An OpenAIEmbedder is safe for concurrent use; do not change BatchSize while
 // it is in use.
 type OpenAIEmbedder struct {
@@ -34,6 +40,21 @@ type OpenAIEmbedder struct {
 	BatchSize int
 	model     string
 	client    *openAIClient
+
+	mu    sync.Mutex
+	usage EmbeddingUsage
+}
+
+// EmbeddingUsage counts what an embedding model was asked and billed for.
+// The zero value is no use at all.
+type EmbeddingUsage struct {
+	// Requests counts the successful requests; Texts the texts they
+	// embedded.
+	Requests int `json:"requests"`
+	Texts    int `json:"texts"`
+	// PromptTokens is the sum of the prompt tokens the server reported:
+	// what the provider bills, at the model's Price.Input.
+	PromptTokens int `json:"prompt_tokens"`
 }
 
 // NewOpenAIEmbedder returns an embedder for model ("" means
@@ -63,6 +84,15 @@ func NewOpenAIEmbeddingFunc(cfg OpenAIConfig, model string) chromem.EmbeddingFun
 
 // Model returns the embedding model's name.
 func (e *OpenAIEmbedder) Model() string { return e.model }
+
+// Usage returns what e has been asked so far, as the server reported it:
+// successful requests, their texts and prompt tokens. A failed request
+// counts nothing (OpenAI bills none).
+func (e *OpenAIEmbedder) Usage() EmbeddingUsage {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.usage
+}
 
 // Embed returns the normalized embedding of one text.
 func (e *OpenAIEmbedder) Embed(ctx context.Context, text string) ([]float32, error) {
@@ -135,6 +165,11 @@ func (e *OpenAIEmbedder) embed(ctx context.Context, batch []string, offset int) 
 		}
 		out[i] = v
 	}
+	e.mu.Lock()
+	e.usage.Requests++
+	e.usage.Texts += len(batch)
+	e.usage.PromptTokens += int(res.Usage.PromptTokens)
+	e.mu.Unlock()
 	return out, nil
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/philippgille/chromem-go"
 	"github.com/stretchr/testify/assert"
@@ -88,4 +90,57 @@ func TestOpenAIEmbedderBadKey(t *testing.T) {
 	require.ErrorIs(t, err, ragvsft.ErrOpenAIAuth)
 	assert.NotContains(t, err.Error(), bad)
 	assert.NotContains(t, err.Error(), "secret")
+}
+
+// The embedder records the usage the server reports for every request, from
+// any number of goroutines; embeddings a Cache serves are not spent again,
+// and a failed request spends nothing.
+func TestOpenAIEmbedderUsage(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	e, err := ragvsft.NewOpenAIEmbedder(wireConfig(s), "text-embedding-3-large")
+	require.NoError(t, err)
+	assert.Equal(t, ragvsft.EmbeddingUsage{}, e.Usage())
+
+	texts := make([]string, 16)
+	want := 0
+	for i := range texts {
+		texts[i] = fmt.Sprintf("City_%d has about %d inhabitants.", i+1, 7919*(i+1))
+		// ragvsfttest reports about one token per four characters.
+		want += max(1, (utf8.RuneCountInString(texts[i])+3)/4)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(texts))
+	for i, text := range texts {
+		wg.Go(func() { _, errs[i] = e.Embed(context.Background(), text) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, ragvsft.EmbeddingUsage{Requests: 16, Texts: 16, PromptTokens: want}, e.Usage())
+
+	_, err = e.EmbedBatch(context.Background(), texts[:4])
+	require.NoError(t, err)
+	u := e.Usage()
+	assert.Equal(t, 17, u.Requests, "four texts in one request")
+	assert.Equal(t, 20, u.Texts)
+
+	c, err := ragvsft.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	cached := c.Embedding(e.Model(), e.Embed)
+	for range 2 {
+		for _, text := range texts[:3] {
+			_, err := cached(context.Background(), text)
+			require.NoError(t, err)
+		}
+	}
+	assert.Equal(t, 20, e.Usage().Requests, "the second round came from the cache")
+	assert.Equal(t, int64(3), c.Hits())
+
+	s.InjectFault("embeddings", 1, ragvsfttest.Fault{Status: 400})
+	before := e.Usage()
+	_, err = e.Embed(context.Background(), "a text the server refuses")
+	require.Error(t, err)
+	assert.Equal(t, before, e.Usage(), "a failed request is not billed")
 }

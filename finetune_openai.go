@@ -53,8 +53,6 @@ type OpenAIFineTuner struct {
 	Config OpenAIConfig
 	// RunDir is where job records are kept; "" keeps none.
 	RunDir string
-	// Prices override DefaultPrices for the estimate; nil uses the defaults.
-	Prices PriceTable
 	// OnEvent, if set, receives each job event once, oldest first.
 	OnEvent func(FineTuneEvent)
 	// PollInterval is the first wait between polls of a running job (default
@@ -132,7 +130,7 @@ type fineTunePlan struct {
 
 // planFineTune validates req's files, encodes them, counts their tokens and
 // keys the job.
-func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error) {
+func planFineTune(req FineTuneRequest, catalog Catalog) (*fineTunePlan, error) {
 	if strings.TrimSpace(req.BaseModel) == "" {
 		return nil, errors.New("ragvsft: fine-tune: no base model")
 	}
@@ -142,7 +140,8 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 	if err := checkHyperparameters(req.Hyperparameters); err != nil {
 		return nil, err
 	}
-	limit := ContextLimit(req.BaseModel)
+	info, _ := lookupModel(catalog, req.BaseModel)
+	limit := info.TrainingContext
 	p := &fineTunePlan{req: req}
 	train := req.Training.Examples()
 	var err error
@@ -159,7 +158,7 @@ func planFineTune(req FineTuneRequest, prices PriceTable) (*fineTunePlan, error)
 		}
 	}
 	hp := req.Hyperparameters.Resolve(len(train))
-	price, known := lookupPrice(prices, req.BaseModel)
+	price, known := info.Price, info.Price.Training > 0
 	e := Estimate{
 		BaseModel:        req.BaseModel,
 		Encoding:         EncodingFor(req.BaseModel),
@@ -297,13 +296,13 @@ func (f *OpenAIFineTuner) Estimate(ctx context.Context, req FineTuneRequest) (Es
 	if err := ctx.Err(); err != nil {
 		return Estimate{}, err
 	}
-	return EstimateFineTune(req, f.Prices)
+	return EstimateFineTune(req, f.Config.Catalog)
 }
 
 // FineTune runs req as an OpenAI fine-tuning job, or reattaches to the job
 // already keyed by it, and waits for its model. See OpenAIFineTuner.
 func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*FineTuned, error) {
-	p, err := planFineTune(req, f.Prices)
+	p, err := planFineTune(req, f.Config.Catalog)
 	if err != nil {
 		return nil, err
 	}

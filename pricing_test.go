@@ -22,87 +22,110 @@ func cityExamples(n int) exampleSet {
 	return out
 }
 
-func TestPriceTableLookup(t *testing.T) {
-	custom := PriceTable{"gpt-4o-mini": {Training: 1}}
+// The catalog is the one source of training prices and limits: defaults,
+// dated snapshots, fine-tuned ids, and a caller's entries over the defaults.
+func TestCatalogTrainingPriceAndContext(t *testing.T) {
+	custom := Catalog{"gpt-4.1-mini": {FineTunable: true, TrainingContext: 1000, Price: Price{Training: 1}}}
 	for _, tc := range []struct {
-		table PriceTable
-		model string
-		want  float64
-		ok    bool
+		catalog  Catalog
+		model    string
+		training float64
+		context  int
+		ok       bool
 	}{
-		{DefaultPrices(), "gpt-3.5-turbo", 8, true},
-		{DefaultPrices(), "gpt-3.5-turbo-0125", 8, true},
-		{DefaultPrices(), "gpt-4o-mini-2024-07-18", 3, true},
-		{DefaultPrices(), "gpt-4o-2024-08-06", 25, true},
-		{DefaultPrices(), "gpt-4.1-nano-2025-04-14", 1.5, true},
-		{DefaultPrices(), "ft:gpt-4o-mini-2024-07-18:acme:cities:abc", 3, true},
-		{DefaultPrices(), "llama3", 0, false},
-		{custom, "gpt-4o-mini-2024-07-18", 1, true},
-		{custom, "gpt-4o-2024-08-06", 0, false},
-		{nil, "gpt-4o", 0, false},
+		{nil, DefaultBaseModel, 5, 65536, true},
+		{nil, "gpt-4.1-2025-04-14", 25, 65536, true},
+		{nil, "gpt-4o-mini-2024-07-18", 3, 65536, true},
+		{nil, "gpt-4o-2024-08-06", 25, 65536, true},
+		{nil, "gpt-4.1-nano-2025-04-14", 1.5, 32768, true},
+		{nil, "gpt-3.5-turbo-0613", 8, 4096, true},
+		{nil, "ft:gpt-4.1-mini-2025-04-14:acme:cities:abc", 5, 65536, true},
+		{nil, "llama3", 0, 0, false},
+		{custom, DefaultBaseModel, 1, 1000, true},
+		{custom, "gpt-4.1-2025-04-14", 25, 65536, true},
 	} {
 		t.Run(tc.model, func(t *testing.T) {
-			p, ok := tc.table.Lookup(tc.model)
+			info, ok := lookupModel(tc.catalog, tc.model)
 			assert.Equal(t, tc.ok, ok)
-			assert.Equal(t, tc.want, p.Training)
+			assert.Equal(t, tc.training, info.Price.Training)
+			assert.Equal(t, tc.context, info.TrainingContext)
 		})
 	}
-	t.Run("custom before defaults", func(t *testing.T) {
-		p, ok := lookupPrice(custom, "gpt-4o-mini")
-		require.True(t, ok)
-		assert.Equal(t, 1.0, p.Training)
-		p, ok = lookupPrice(custom, "gpt-3.5-turbo")
-		require.True(t, ok)
-		assert.Equal(t, 8.0, p.Training)
-	})
 	t.Run("defaults are a copy", func(t *testing.T) {
-		d := DefaultPrices()
-		d["gpt-3.5-turbo"] = Price{}
-		p, _ := DefaultPrices().Lookup("gpt-3.5-turbo")
-		assert.Equal(t, 8.0, p.Training)
+		d := DefaultCatalog()
+		d["gpt-4.1-mini"] = ModelInfo{}
+		info, _ := DefaultCatalog().Lookup(DefaultBaseModel)
+		assert.Equal(t, 5.0, info.Price.Training)
 	})
+}
+
+// Base and fine-tuned models have their own prices, and cached prompt
+// tokens are cheaper.
+func TestChatPrice(t *testing.T) {
+	for _, tc := range []struct {
+		model                string
+		input, cached, outpt float64
+	}{
+		{DefaultBaseModel, 0.40, 0.10, 1.60},
+		{"ft:gpt-4.1-mini-2025-04-14:acme::abc", 0.80, 0.20, 3.20},
+		{"gpt-4.1-2025-04-14", 2.00, 0.50, 8.00},
+		{"ft:gpt-4.1-2025-04-14:acme::abc", 3.00, 0.75, 12.00},
+		{"gpt-4o-mini-2024-07-18", 0.15, 0.075, 0.60},
+		{"ft:gpt-4o-mini-2024-07-18:acme::abc", 0.30, 0.15, 1.20},
+		{"text-embedding-3-small", 0.02, 0, 0},
+		{"text-embedding-3-large", 0.13, 0, 0},
+	} {
+		t.Run(tc.model, func(t *testing.T) {
+			p, ok := Catalog(nil).ChatPrice(tc.model)
+			require.True(t, ok)
+			assert.Equal(t, tc.input, p.Input)
+			assert.Equal(t, tc.cached, p.CachedInput)
+			assert.Equal(t, tc.outpt, p.Output)
+			assert.Equal(t, tc.input/2, p.BatchInput, "the Batch API is half price")
+		})
+	}
+	_, ok := Catalog(nil).ChatPrice("llama3")
+	assert.False(t, ok)
 }
 
 func TestPriceChatCost(t *testing.T) {
-	p := Price{Input: 3, Output: 6}
+	p := Price{Input: 3, CachedInput: 1, Output: 6}
 	assert.InDelta(t, 0.0012, p.ChatCost(Usage{PromptTokens: 200, CompletionTokens: 100}), 1e-12)
-}
-
-func TestContextLimit(t *testing.T) {
-	for model, want := range map[string]int{
-		"gpt-3.5-turbo":                 16385,
-		"gpt-3.5-turbo-0613":            4096,
-		"gpt-4o-mini-2024-07-18":        65536,
-		"ft:gpt-3.5-turbo-0613:acme::x": 4096,
-		"llama3":                        0,
-	} {
-		assert.Equal(t, want, ContextLimit(model), model)
-	}
+	// 150 of the 200 prompt tokens cached: 50*3 + 150*1 + 100*6.
+	assert.InDelta(t, 0.0009, p.ChatCost(Usage{PromptTokens: 200, CachedPromptTokens: 150, CompletionTokens: 100}), 1e-12)
+	noCached := Price{Input: 3, Output: 6}
+	assert.InDelta(t, 0.0012, noCached.ChatCost(Usage{PromptTokens: 200, CachedPromptTokens: 150, CompletionTokens: 100}), 1e-12,
+		"without a cached-input price, cached tokens cost the input price")
 }
 
 func TestEstimateFineTune(t *testing.T) {
 	data := cityExamples(100)
-	perEpoch := 0
-	for _, ex := range data {
-		n, err := CountMessageTokens("gpt-3.5-turbo", ex.Messages)
-		require.NoError(t, err)
-		perEpoch += n
+	tokens := func(model string) int {
+		total := 0
+		for _, ex := range data {
+			n, err := CountMessageTokens(model, ex.Messages)
+			require.NoError(t, err)
+			total += n
+		}
+		return total
 	}
+	perEpoch := tokens(DefaultBaseModel)
 	for _, tc := range []struct {
-		name   string
-		req    FineTuneRequest
-		prices PriceTable
-		epochs int
-		price  float64
-		known  bool
+		name    string
+		req     FineTuneRequest
+		catalog Catalog
+		epochs  int
+		price   float64
+		known   bool
 	}{
-		{"auto epochs", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data}, nil, 3, 8, true},
-		{"explicit epochs", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data, Hyperparameters: Hyperparameters{Epochs: 10}}, nil, 10, 8, true},
-		{"custom price", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data}, PriceTable{"gpt-3.5-turbo": {Training: 100}}, 3, 100, true},
+		{"auto epochs", FineTuneRequest{BaseModel: DefaultBaseModel, Training: data}, nil, 3, 5, true},
+		{"explicit epochs", FineTuneRequest{BaseModel: DefaultBaseModel, Training: data, Hyperparameters: Hyperparameters{Epochs: 10}}, nil, 10, 5, true},
+		{"custom price", FineTuneRequest{BaseModel: DefaultBaseModel, Training: data}, Catalog{"gpt-4.1-mini": {FineTunable: true, Price: Price{Training: 100}}}, 3, 100, true},
 		{"unknown model", FineTuneRequest{BaseModel: "local-model", Training: data}, nil, 3, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := EstimateFineTune(tc.req, tc.prices)
+			perEpoch := tokens(tc.req.BaseModel)
+			e, err := EstimateFineTune(tc.req, tc.catalog)
 			require.NoError(t, err)
 			assert.Equal(t, 100, e.Examples)
 			assert.Equal(t, perEpoch, e.TrainingTokens)
@@ -117,10 +140,20 @@ func TestEstimateFineTune(t *testing.T) {
 		})
 	}
 	t.Run("validation tokens are counted, not billed", func(t *testing.T) {
-		e, err := EstimateFineTune(FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data, Validation: cityExamples(10)}, nil)
+		e, err := EstimateFineTune(FineTuneRequest{BaseModel: DefaultBaseModel, Training: data, Validation: cityExamples(10)}, nil)
 		require.NoError(t, err)
 		assert.Positive(t, e.ValidationTokens)
 		assert.Equal(t, perEpoch*3, e.BilledTokens)
+	})
+	t.Run("the catalog's training context limits each example", func(t *testing.T) {
+		e, err := EstimateFineTune(FineTuneRequest{BaseModel: DefaultBaseModel, Training: data}, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 65536, e.ContextLimit)
+		tight := Catalog{"gpt-4.1-mini": {FineTunable: true, TrainingContext: e.MaxExampleTokens - 1, Price: Price{Training: 5}}}
+		_, err = EstimateFineTune(FineTuneRequest{BaseModel: DefaultBaseModel, Training: data}, tight)
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve)
+		assert.NotEmpty(t, ve.Problems)
 	})
 	t.Run("string", func(t *testing.T) {
 		e := Estimate{BaseModel: "gpt-3.5-turbo", Examples: 100, TrainingTokens: 4000, Hyperparameters: Hyperparameters{Epochs: 3},

@@ -1,6 +1,7 @@
 package ragvsft
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -12,7 +13,12 @@ import (
 
 // ReportSchemaVersion is the version of Report's JSON form. It changes
 // whenever a field is renamed or removed or its meaning changes.
-const ReportSchemaVersion = 1
+//
+// Version 2: costs come from a Catalog (pricing "catalog", was "price
+// table"); base and rag arms are priced at the base model's prices, not the
+// fine-tuned ones; cached prompt tokens at the cached-input price; the
+// embeddings are priced (embedding) and count in the total.
+const ReportSchemaVersion = 2
 
 // z95 is the standard normal quantile of a two-sided 95% interval.
 const z95 = 1.959963984540054
@@ -38,22 +44,34 @@ type Report struct {
 	McNemar *McNemarTest `json:"mcnemar,omitempty"`
 	// FineTune describes the fine-tuned model; nil without fine-tuned arms.
 	FineTune *FineTuned `json:"fine_tune,omitempty"`
-	// Pricing says how the costs (ArmSummary.CostUSD, FineTuneCostUSD)
-	// were worked out: "" when they were not (see ApplyPrices),
-	// PricingLocal when nothing was billed, PricingTable from a price table.
+	// Pricing says how the costs (ArmSummary.CostUSD, FineTuneCostUSD,
+	// Embedding.CostUSD) were worked out: "" when they were not (see
+	// ApplyPrices), PricingLocal when nothing was billed, PricingCatalog
+	// from a Catalog.
 	Pricing string `json:"pricing,omitempty"`
 	// FineTuneCostUSD is the fine-tuning's cost in US dollars: trained
 	// tokens at the base model's training price.
 	FineTuneCostUSD float64 `json:"fine_tune_cost_usd,omitempty"`
+	// Embedding is what the rag arms' index and queries cost; nil when the
+	// caller recorded none (the Experiment cannot see inside a Retriever:
+	// set it from OpenAIEmbedder.Usage before ApplyPrices).
+	Embedding *EmbeddingSummary `json:"embedding,omitempty"`
 	// Results hold every scored item, arm by arm in question order.
 	Results []Result `json:"results"`
 }
 
 // ReportSettings records what a run was asked to do.
 type ReportSettings struct {
-	Questions       int             `json:"questions"`
-	Arms            []Arm           `json:"arms"`
-	BaseModel       string          `json:"base_model,omitempty"`
+	Questions int   `json:"questions"`
+	Arms      []Arm `json:"arms"`
+	// BaseModel is the model the base arms asked and the fine-tuning
+	// started from.
+	BaseModel string `json:"base_model,omitempty"`
+	// ArticleModel, when set, is the model of the article the run
+	// reproduces (ArticleModel for the cities); when it differs from
+	// BaseModel, the reports say that BaseModel stood in for it. The
+	// Experiment leaves it empty: the caller knows what it reproduces.
+	ArticleModel    string          `json:"article_model,omitempty"`
 	K               int             `json:"k"`
 	Seed            int64           `json:"seed"`
 	Temperature     float64         `json:"temperature"`
@@ -78,6 +96,9 @@ type Result struct {
 	GoldRank int           `json:"gold_rank"`
 	Latency  time.Duration `json:"latency_ns"`
 	Usage    Usage         `json:"usage"`
+	// CostUSD is what the call cost in US dollars, set by ApplyPrices: its
+	// usage at the prices of the model that answered.
+	CostUSD float64 `json:"cost_usd,omitempty"`
 	// Cached is true when the answer came from a Cache: paid for by an
 	// earlier run, not this one.
 	Cached            bool   `json:"cached,omitempty"`
@@ -108,7 +129,8 @@ type ArmSummary struct {
 	MeanLatency time.Duration `json:"mean_latency_ns"`
 	Usage       Usage         `json:"usage"`
 	// CostUSD is what the arm's calls cost in US dollars, set by
-	// ApplyPrices; 0 for a local model.
+	// ApplyPrices: the base and rag arms at the base model's prices, the
+	// fine-tuned arms at the fine-tuned model's; 0 for a local model.
 	CostUSD float64 `json:"cost_usd"`
 	// Cached counts the answers served from a Cache; SpentUSD is CostUSD
 	// less their cost: what this run paid.
@@ -210,6 +232,8 @@ func (r *Report) summarize() {
 			latency += res.Latency
 			sum.Usage.PromptTokens += res.Usage.PromptTokens
 			sum.Usage.CompletionTokens += res.Usage.CompletionTokens
+			sum.Usage.CachedPromptTokens += res.Usage.CachedPromptTokens
+			sum.Usage.ReasoningTokens += res.Usage.ReasoningTokens
 			if res.Cached {
 				sum.Cached++
 			}
@@ -265,36 +289,65 @@ func (r *Report) Arm(a Arm) (ArmSummary, bool) {
 const (
 	// PricingLocal: nothing was billed (the embedded local model).
 	PricingLocal = "local"
-	// PricingTable: costs come from a PriceTable.
-	PricingTable = "price table"
+	// PricingCatalog: costs come from a Catalog's prices.
+	PricingCatalog = "catalog"
 )
 
+// EmbeddingSummary is what the embeddings of a run cost: the documents
+// indexed and the questions of the rag arms. The zero value is no
+// embedding at all.
+type EmbeddingSummary struct {
+	// Model is the embedding model, e.g. "text-embedding-3-small".
+	Model string `json:"model"`
+	// Usage is what the provider was asked and billed in this run
+	// (OpenAIEmbedder.Usage).
+	Usage EmbeddingUsage `json:"usage"`
+	// Cached counts the texts a Cache embedded instead: paid for by an
+	// earlier run, not this one, and not in Usage. Documents an index
+	// kept from an earlier run are embedded by nobody and counted nowhere.
+	Cached int `json:"cached,omitempty"`
+	// CostUSD is Usage.PromptTokens at the model's input price, set by
+	// ApplyPrices: what this run paid for embeddings.
+	CostUSD float64 `json:"cost_usd"`
+}
+
 // ApplyPrices works out what the run cost and records it in each
-// ArmSummary.CostUSD, FineTuneCostUSD and Pricing. Each result is priced by
-// the model that answered it (Result.Model, else the arm's model) at the
-// table's Input and Output prices, and the fine-tuning by its trained tokens
-// at the base model's Training price. A nil table means nothing was billed,
-// as for the embedded local model: every cost is 0 and Pricing is
-// PricingLocal. It returns the models the table has no price for; they
-// count as 0. Call it after Run.
+// Result.CostUSD and ArmSummary.CostUSD, FineTuneCostUSD, Embedding.CostUSD
+// and Pricing. catalog's entries take precedence over DefaultCatalog's; nil
+// uses DefaultCatalog alone. Call it after Run (and after setting
+// Embedding).
 //
-// DefaultPrices lists what fine-tuned models cost; a base model usually
-// costs less, so with it the base and rag arms are an upper bound. Answers
-// served from a Cache are priced too: the cost is the experiment's, not
-// what one process paid.
-func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
+// Each result is priced by the model that answered it (Result.Model, else
+// the arm's model) with Catalog.ChatPrice: the base and rag arms at the base
+// model's prices, the fine-tuned arms ("ft:" ids) at the base's
+// FineTunedPrice, cached prompt tokens at CachedInput. The fine-tuning costs
+// its trained tokens at the base model's Training price, the embeddings
+// their prompt tokens at the embedding model's Input price.
+//
+// The embedded local model ("local-base" and its fine-tunes) bills
+// nothing; a report of it alone (base model and every answer) gets Pricing
+// PricingLocal. The other models
+// neither catalog prices are returned, each once; they count as 0.
+//
+// Answers served from a Cache are priced too: ArmSummary.CostUSD is the
+// experiment's cost, SpentUSD what this run paid.
+func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 	r.FineTuneCostUSD = 0
 	for i := range r.Arms {
 		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = 0, 0
 	}
-	if prices == nil {
-		r.Pricing = PricingLocal
-		return nil
+	if r.Embedding != nil {
+		r.Embedding.CostUSD = 0
 	}
-	r.Pricing = PricingTable
+	// A run of another base model bills even if nothing finished.
+	billed := r.Settings.BaseModel != "" && baseModelOf(r.Settings.BaseModel) != LocalBaseModel
 	missing := map[string]bool{}
-	lookup := func(model string) (Price, bool) {
-		p, ok := prices.Lookup(model)
+	price := func(model string) (Price, bool) {
+		if baseModelOf(model) == LocalBaseModel {
+			return Price{}, false
+		}
+		billed = true
+		p, ok := catalog.ChatPrice(model)
 		if !ok && !missing[model] {
 			missing[model] = true
 			unpriced = append(unpriced, model)
@@ -302,19 +355,14 @@ func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 		return p, ok
 	}
 	cost, spent := map[Arm]float64{}, map[Arm]float64{}
-	for _, res := range r.Results {
-		model := res.Model
-		switch {
-		case model != "":
-		case res.Arm.fineTuned() && r.FineTune != nil:
-			model = r.FineTune.ModelID
-		default:
-			model = r.Settings.BaseModel
-		}
-		if p, ok := lookup(model); ok {
-			cost[res.Arm] += p.ChatCost(res.Usage)
+	for i := range r.Results {
+		res := &r.Results[i]
+		res.CostUSD = 0
+		if p, ok := price(r.resultModel(*res)); ok {
+			res.CostUSD = p.ChatCost(res.Usage)
+			cost[res.Arm] += res.CostUSD
 			if !res.Cached {
-				spent[res.Arm] += p.ChatCost(res.Usage)
+				spent[res.Arm] += res.CostUSD
 			}
 		}
 	}
@@ -322,20 +370,110 @@ func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = cost[r.Arms[i].Arm], spent[r.Arms[i].Arm]
 	}
 	if ft := r.FineTune; ft != nil && ft.TrainedTokens > 0 {
-		if p, ok := lookup(r.Settings.BaseModel); ok {
-			r.FineTuneCostUSD = float64(ft.TrainedTokens) * p.Training / 1e6
+		base := cmp.Or(r.Settings.BaseModel, baseModelOf(ft.ModelID))
+		if baseModelOf(base) != LocalBaseModel {
+			billed = true
+			info, _ := lookupModel(catalog, base)
+			if info.Price.Training > 0 {
+				r.FineTuneCostUSD = float64(ft.TrainedTokens) * info.Price.Training / 1e6
+			} else if !missing[base] {
+				missing[base] = true
+				unpriced = append(unpriced, base)
+			}
 		}
+	}
+	if e := r.Embedding; e != nil && e.Usage.PromptTokens > 0 {
+		if p, ok := price(e.Model); ok {
+			e.CostUSD = float64(e.Usage.PromptTokens) * p.Input / 1e6
+		}
+	}
+	r.Pricing = PricingCatalog
+	if !billed {
+		r.Pricing = PricingLocal
 	}
 	return unpriced
 }
 
-// TotalCostUSD is the fine-tuning's cost plus every arm's.
+// resultModel is the model that answered res: Result.Model, else the
+// fine-tuned model for a fine-tuned arm, else the base model.
+func (r *Report) resultModel(res Result) string {
+	switch {
+	case res.Model != "":
+		return res.Model
+	case res.Arm.fineTuned() && r.FineTune != nil:
+		return r.FineTune.ModelID
+	}
+	return r.Settings.BaseModel
+}
+
+// TotalCostUSD is the fine-tuning's cost plus every arm's and the
+// embeddings'.
 func (r *Report) TotalCostUSD() float64 {
 	total := r.FineTuneCostUSD
 	for _, s := range r.Arms {
 		total += s.CostUSD
 	}
+	if r.Embedding != nil {
+		total += r.Embedding.CostUSD
+	}
 	return total
+}
+
+// costLines is the cost paragraph of the Markdown and HTML reports, "" when
+// ApplyPrices was not called.
+func (r *Report) costLines() string {
+	switch r.Pricing {
+	case "":
+		return ""
+	case PricingLocal:
+		return "Cost: nothing billed (local model)."
+	}
+	var b strings.Builder
+	b.WriteString("Cost:")
+	for i, s := range r.Arms {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "%s %s $%.4f", sep, s.Arm, s.CostUSD)
+	}
+	if r.FineTune != nil {
+		fmt.Fprintf(&b, "; fine-tuning $%.4f", r.FineTuneCostUSD)
+		if r.FineTune.Reused {
+			b.WriteString(" (a model an earlier run paid for, not paid again)")
+		}
+	}
+	if e := r.Embedding; e != nil {
+		fmt.Fprintf(&b, "; embeddings $%.4f (%s, %d tokens)", e.CostUSD, e.Model, e.Usage.PromptTokens)
+	}
+	fmt.Fprintf(&b, "; total $%.4f (%s).", r.TotalCostUSD(), r.Pricing)
+	var cached int
+	var spent float64
+	for _, s := range r.Arms {
+		cached += s.Cached
+		spent += s.SpentUSD
+	}
+	if cached > 0 {
+		fmt.Fprintf(&b, "\n%d answers came from the cache: this run paid $%.4f for answers.", cached, spent)
+	}
+	if e := r.Embedding; e != nil && e.Cached > 0 {
+		fmt.Fprintf(&b, "\n%d embeddings came from the cache, not paid again.", e.Cached)
+	}
+	return b.String()
+}
+
+// standIn is the sentence saying which model stood in for the article's,
+// "" unless Settings.ArticleModel is set and differs from the base model.
+func (r *Report) standIn() string {
+	s := r.Settings
+	if s.ArticleModel == "" || s.BaseModel == "" || baseModelOf(s.BaseModel) == s.ArticleModel {
+		return ""
+	}
+	line := fmt.Sprintf("%s stood in for the article's %s", s.BaseModel, s.ArticleModel)
+	if info, ok := defaultCatalog.Lookup(s.ArticleModel); ok && info.Shutdown != "" {
+		line += fmt.Sprintf(" (shut down %s)", info.Shutdown)
+	}
+	return line + "."
 }
 
 // WriteMarkdown writes the summary as a Markdown table, followed by the
@@ -348,35 +486,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %d/%d | %.1f%% | %.1f%% – %.1f%% | %d | %s |\n",
 			s.Arm, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, s.Errors, roundDuration(s.MeanLatency))
 	}
-	switch r.Pricing {
-	case "":
-	case PricingLocal:
-		b.WriteString("\nCost: nothing billed (local model).\n")
-	default:
-		b.WriteString("\nCost:")
-		for i, s := range r.Arms {
-			sep := ","
-			if i == 0 {
-				sep = ""
-			}
-			fmt.Fprintf(&b, "%s %s $%.4f", sep, s.Arm, s.CostUSD)
-		}
-		if r.FineTune != nil {
-			fmt.Fprintf(&b, "; fine-tuning $%.4f", r.FineTuneCostUSD)
-			if r.FineTune.Reused {
-				b.WriteString(" (a model an earlier run paid for, not paid again)")
-			}
-		}
-		fmt.Fprintf(&b, "; total $%.4f (%s).\n", r.TotalCostUSD(), r.Pricing)
-		var cached int
-		var spent float64
-		for _, s := range r.Arms {
-			cached += s.Cached
-			spent += s.SpentUSD
-		}
-		if cached > 0 {
-			fmt.Fprintf(&b, "%d answers came from the cache: this run paid $%.4f for answers.\n", cached, spent)
-		}
+	if c := r.costLines(); c != "" {
+		b.WriteString("\n" + c + "\n")
+	}
+	if s := r.standIn(); s != "" {
+		b.WriteString("\n" + s + "\n")
 	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",

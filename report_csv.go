@@ -12,12 +12,19 @@ import (
 var csvHeader = []string{
 	"arm", "question_id", "question", "gold", "answer", "correct", "extracted", "expected", "reason",
 	"gold_rank", "retrieved_ids", "latency_ms", "prompt_tokens", "completion_tokens", "model", "error",
+	"cached_prompt_tokens", "cached", "cost_usd",
 }
 
 // WriteCSV writes one row per item (arm and question), in the order of
 // Results, with a header row. retrieved_ids joins the context's document ids
 // with spaces, best first; gold_rank is -1 when the gold document was not
-// retrieved.
+// retrieved; cost_usd is the item's cost (empty until ApplyPrices).
+//
+// When the report is priced, cost rows follow the items, told apart by an
+// empty question_id: arm "fine-tuning" (model: the base model,
+// prompt_tokens: the trained tokens), "embeddings" (model: the embedding
+// model, prompt_tokens: the billed tokens) and "total" (every cost of the
+// run, TotalCostUSD).
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -34,7 +41,13 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			strconv.Itoa(res.GoldRank), strings.Join(ids, " "),
 			strconv.FormatFloat(float64(res.Latency.Microseconds())/1000, 'f', 3, 64),
 			strconv.Itoa(res.Usage.PromptTokens), strconv.Itoa(res.Usage.CompletionTokens), res.Model, res.Error,
+			strconv.Itoa(res.Usage.CachedPromptTokens), strconv.FormatBool(res.Cached), r.csvCost(res.CostUSD),
 		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("ragvsft: writing CSV: %w", err)
+		}
+	}
+	for _, row := range r.csvCostRows() {
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("ragvsft: writing CSV: %w", err)
 		}
@@ -44,4 +57,32 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("ragvsft: writing CSV: %w", err)
 	}
 	return nil
+}
+
+// csvCost formats a cost for WriteCSV: empty when the report is not priced.
+func (r *Report) csvCost(usd float64) string {
+	if r.Pricing == "" {
+		return ""
+	}
+	return strconv.FormatFloat(usd, 'f', 6, 64)
+}
+
+// csvCostRows are the rows after the items of a priced report.
+func (r *Report) csvCostRows() [][]string {
+	if r.Pricing == "" {
+		return nil
+	}
+	row := func(what, model, tokens string, usd float64) []string {
+		out := make([]string, len(csvHeader))
+		out[0], out[12], out[14], out[18] = what, tokens, model, r.csvCost(usd)
+		return out
+	}
+	var rows [][]string
+	if ft := r.FineTune; ft != nil {
+		rows = append(rows, row("fine-tuning", r.Settings.BaseModel, strconv.Itoa(ft.TrainedTokens), r.FineTuneCostUSD))
+	}
+	if e := r.Embedding; e != nil {
+		rows = append(rows, row("embeddings", e.Model, strconv.Itoa(e.Usage.PromptTokens), e.CostUSD))
+	}
+	return append(rows, row("total", "", "", r.TotalCostUSD()))
 }

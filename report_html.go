@@ -76,13 +76,19 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if err := r.WriteMarkdown(&b); err != nil {
 		return err
 	}
+	var cost []string
+	if c := r.costLines(); c != "" {
+		cost = strings.Split(c, "\n")
+	}
 	data := struct {
 		R        *Report
 		Chart    template.URL
 		Rows     []*htmlRow
 		Arms     []Arm
 		Markdown string
-	}{r, chartURI, rows, arms, b.String()}
+		Cost     []string
+		StandIn  string
+	}{r, chartURI, rows, arms, b.String(), cost, r.standIn()}
 	if err := reportTmpl.Execute(w, data); err != nil {
 		return fmt.Errorf("ragvsft: writing HTML report: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/philippgille/chromem-go"
@@ -29,8 +30,24 @@ type backend struct {
 	embedModel string
 	// estimate, if set, tells what the run will cost before anything is spent.
 	estimate func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error)
-	// prices price the run's calls; nil means nothing is billed (local).
-	prices ragvsft.PriceTable
+	// billed is false for the local backend, which costs nothing; catalog
+	// prices the calls of the others (nil: ragvsft.DefaultCatalog).
+	billed  bool
+	catalog ragvsft.Catalog
+	// embedder records what the provider billed for embeddings; asked
+	// counts the texts the index asked for, the cache's included.
+	embedder *ragvsft.OpenAIEmbedder
+	asked    atomic.Int64
+}
+
+// embeddingSummary is what the run's embeddings cost, nil on the local
+// backend: the provider's usage, and the texts the cache answered instead.
+func (b *backend) embeddingSummary() *ragvsft.EmbeddingSummary {
+	if b.embedder == nil {
+		return nil
+	}
+	u := b.embedder.Usage()
+	return &ragvsft.EmbeddingSummary{Model: b.embedder.Model(), Usage: u, Cached: max(int(b.asked.Load())-u.Texts, 0)}
 }
 
 // defaultBackend is openai when an API key is in the environment.
@@ -76,15 +93,14 @@ func newBackend(o backendOptions) (*backend, error) {
 		if err != nil {
 			return nil, err
 		}
-		prices := ragvsft.DefaultPrices()
-		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, Prices: prices, PollInterval: o.poll}
+		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, PollInterval: o.poll}
 		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
 		if err != nil {
 			return nil, err
 		}
 		be := &backend{
 			name: name, base: base, baseModel: model, fineTuner: ft,
-			embed: embedder.Embed, embedModel: embedder.Model(), prices: prices,
+			embed: embedder.Embed, embedModel: embedder.Model(), billed: true, catalog: cfg.Catalog, embedder: embedder,
 			estimate: func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
 				est, err := ft.Estimate(ctx, req)
 				if err != nil {
@@ -96,7 +112,11 @@ func newBackend(o backendOptions) (*backend, error) {
 		if c := o.cache; c != nil {
 			be.base = c.Model(model, base)
 			be.fineTuner = c.FineTuner(ft)
-			be.embed = c.Embedding(embedder.Model(), embedder.Embed)
+			cached := c.Embedding(embedder.Model(), embedder.Embed)
+			be.embed = func(ctx context.Context, text string) ([]float32, error) {
+				be.asked.Add(1)
+				return cached(ctx, text)
+			}
 		}
 		return be, nil
 	}

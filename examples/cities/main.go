@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		sweep       = fs.String("sweep", "1,3,10,30", "comma-separated epoch counts for the memorization sweep of the local model (empty = skip)")
 		out         = fs.String("out", "", "run folder `dir` (default: a new folder under ./runs)")
 		backendName = fs.String("backend", defaultBackend(), "local (embedded, offline) or openai (OPENAI_API_KEY, OPENAI_BASE_URL; default when a key is set)")
-		model       = fs.String("model", "gpt-3.5-turbo", "base model to fine-tune and ask (openai backend)")
+		model       = fs.String("model", ragvsft.DefaultBaseModel, "base model to fine-tune and ask (openai backend; the article's gpt-3.5-turbo is shut down)")
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
 		eval        = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
@@ -156,6 +156,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if cfg.Epochs < 0 {
 		return fmt.Errorf("-epochs must not be negative, got %d", cfg.Epochs)
+	}
+	if cfg.Backend == "openai" {
+		// A shut-down model (the article's gpt-3.5-turbo) costs nothing,
+		// not even a run folder.
+		if err := ragvsft.DefaultCatalog().Check(cfg.Model, time.Now(), false); err != nil {
+			return fmt.Errorf("-model: %w", err)
+		}
 	}
 
 	var (
@@ -273,7 +280,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cache != nil {
 		cached = cache.Hits
 	}
-	prog := newProgress(stderr, isTerminal(stderr), total-kept, kept, be.prices, cached)
+	prog := newProgress(stderr, isTerminal(stderr), total-kept, kept, be.billed, be.catalog, cached)
 	exp.OnResult = func(r ragvsft.Result) {
 		if err := ckpt.Append(r); err != nil {
 			cancel(err)
@@ -288,7 +295,11 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		runErr = cause // the checkpoint failed, not the caller
 	}
 	if rep != nil {
-		for _, m := range rep.ApplyPrices(be.prices) {
+		if cfg.Data == "" {
+			rep.Settings.ArticleModel = ragvsft.ArticleModel
+		}
+		rep.Embedding = be.embeddingSummary()
+		for _, m := range rep.ApplyPrices(be.catalog) {
 			fmt.Fprintf(stderr, "cities: no price for model %s: its calls count as $0\n", m)
 		}
 		// Whatever finished is written, even when the run was cut short.

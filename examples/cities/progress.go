@@ -22,7 +22,8 @@ type progress struct {
 	mu      sync.Mutex
 	bar     *progressbar.ProgressBar // nil when not a terminal
 	log     *slog.Logger             // nil on a terminal
-	prices  ragvsft.PriceTable       // nil: nothing is billed (local)
+	billed  bool                     // false: nothing is billed (local)
+	catalog ragvsft.Catalog          // prices over ragvsft.DefaultCatalog's
 	todo    int
 	kept    int
 	done    int
@@ -45,10 +46,12 @@ func isTerminal(w io.Writer) bool {
 
 // newProgress starts showing on w the progress of todo items to ask, after
 // kept items already answered by an earlier run: a bar if terminal, else log
-// lines. prices prices each answer; nil means a local model. cached, if not
-// nil, counts calls the cache answered.
-func newProgress(w io.Writer, terminal bool, todo, kept int, prices ragvsft.PriceTable, cached func() int64) *progress {
-	p := &progress{prices: prices, todo: todo, kept: kept, start: time.Now(), cached: cached}
+// lines. With billed, each answer is priced by catalog at the prices of the
+// model that answered (a fine-tune's for an "ft:" id); without, nothing is
+// billed (a local model). cached, if not nil, counts calls the cache
+// answered.
+func newProgress(w io.Writer, terminal bool, todo, kept int, billed bool, catalog ragvsft.Catalog, cached func() int64) *progress {
+	p := &progress{billed: billed, catalog: catalog, todo: todo, kept: kept, start: time.Now(), cached: cached}
 	p.nextLog = p.step()
 	if terminal {
 		if todo > 0 {
@@ -96,7 +99,7 @@ func (p *progress) add(r ragvsft.Result) {
 		p.errors++
 	}
 	p.tokens += r.Usage.PromptTokens + r.Usage.CompletionTokens
-	if price, ok := p.prices.Lookup(r.Model); ok {
+	if price, ok := p.catalog.ChatPrice(r.Model); ok && p.billed {
 		p.usd += price.ChatCost(r.Usage)
 	}
 	if p.bar != nil {
@@ -138,7 +141,7 @@ func (p *progress) describe() string {
 }
 
 func (p *progress) cost() string {
-	if p.prices == nil {
+	if !p.billed {
 		return "local, $0"
 	}
 	return fmt.Sprintf("$%.4f", p.usd)

@@ -13,11 +13,12 @@ import (
 )
 
 func TestProgress(t *testing.T) {
-	prices := ragvsft.PriceTable{"gpt-4o-mini": {Input: 1, Output: 2}} // $ per 1M tokens
+	// $ per 1M tokens; a fine-tune of the model costs more.
+	catalog := ragvsft.Catalog{"gpt-4.1-mini": {Price: ragvsft.Price{Input: 1, Output: 2}, FineTunedPrice: ragvsft.Price{Input: 10, Output: 20}}}
 	results := func(n int) []ragvsft.Result {
 		rs := make([]ragvsft.Result, n)
 		for i := range rs {
-			rs[i] = ragvsft.Result{Model: "gpt-4o-mini", Usage: ragvsft.Usage{PromptTokens: 100_000, CompletionTokens: 50_000}, Latency: time.Millisecond}
+			rs[i] = ragvsft.Result{Model: "gpt-4.1-mini-2025-04-14", Usage: ragvsft.Usage{PromptTokens: 100_000, CompletionTokens: 50_000}, Latency: time.Millisecond}
 		}
 		rs[3].Error, rs[3].Usage = "boom", ragvsft.Usage{}
 		return rs
@@ -25,7 +26,7 @@ func TestProgress(t *testing.T) {
 
 	t.Run("log lines when not a terminal", func(t *testing.T) {
 		var b bytes.Buffer
-		p := newProgress(&b, false, 20, 5, prices, func() int64 { return 7 })
+		p := newProgress(&b, false, 20, 5, true, catalog, func() int64 { return 7 })
 		for _, r := range results(20) {
 			p.add(r)
 		}
@@ -42,7 +43,7 @@ func TestProgress(t *testing.T) {
 
 	t.Run("bar on a terminal", func(t *testing.T) {
 		var b bytes.Buffer
-		p := newProgress(&b, true, 4, 0, nil, nil)
+		p := newProgress(&b, true, 4, 0, false, nil, nil)
 		rs := results(4)
 		p.add(rs[0])
 		time.Sleep(150 * time.Millisecond) // the bar redraws at most every 100ms
@@ -55,9 +56,21 @@ func TestProgress(t *testing.T) {
 		assert.True(t, strings.HasSuffix(b.String(), "\r"), "the bar is cleared at the end: %q", b.String())
 	})
 
+	t.Run("fine-tuned answers at fine-tuned prices", func(t *testing.T) {
+		var b bytes.Buffer
+		p := newProgress(&b, false, 2, 0, true, catalog, nil)
+		rs := results(4)[:2]
+		rs[1].Model = "ft:gpt-4.1-mini-2025-04-14:acme:cities:abc"
+		p.add(rs[0])
+		p.add(rs[1])
+		p.finish()
+		// $0.10 + $0.10 at the base prices, $1.00 + $1.00 at the fine-tune's.
+		assert.Contains(t, b.String(), "msg=asked done=2 of=2 errors=0 tokens=300000 cost=$2.2000")
+	})
+
 	t.Run("nothing to ask", func(t *testing.T) {
 		var b bytes.Buffer
-		p := newProgress(&b, false, 0, 80, nil, nil)
+		p := newProgress(&b, false, 0, 80, false, nil, nil)
 		p.finish()
 		assert.Contains(t, b.String(), "msg=asked done=0 of=0 errors=0 tokens=0")
 	})

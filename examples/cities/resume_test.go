@@ -36,6 +36,10 @@ func comparable(rep ragvsft.Report) ragvsft.Report {
 		arms[i] = a
 	}
 	rep.Arms = arms
+	if e := rep.Embedding; e != nil {
+		// Likewise what the embeddings cost this run.
+		rep.Embedding = &ragvsft.EmbeddingSummary{Model: e.Model}
+	}
 	results := make([]ragvsft.Result, len(rep.Results))
 	for i, r := range rep.Results {
 		r.Latency, r.Cached = 0, false
