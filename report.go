@@ -110,6 +110,10 @@ type ArmSummary struct {
 	// CostUSD is what the arm's calls cost in US dollars, set by
 	// ApplyPrices; 0 for a local model.
 	CostUSD float64 `json:"cost_usd"`
+	// Unpriced counts the arm's results whose model the price table does
+	// not know (a model fine-tuned elsewhere, say): CostUSD leaves them
+	// out, and reports call the arm unpriced rather than free.
+	Unpriced int `json:"unpriced,omitempty"`
 	// Cached counts the answers served from a Cache; SpentUSD is CostUSD
 	// less their cost: what this run paid.
 	Cached   int     `json:"cached"`
@@ -275,8 +279,9 @@ const (
 // table's Input and Output prices, and the fine-tuning by its trained tokens
 // at the base model's Training price. A nil table means nothing was billed,
 // as for the embedded local model: every cost is 0 and Pricing is
-// PricingLocal. It returns the models the table has no price for; they
-// count as 0. Call it after Run.
+// PricingLocal. It returns the models the table has no price for: their
+// results are counted in ArmSummary.Unpriced, not priced at 0. Call it after
+// Run.
 //
 // DefaultPrices lists what fine-tuned models cost; a base model usually
 // costs less, so with it the base and rag arms are an upper bound. Answers
@@ -285,7 +290,7 @@ const (
 func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 	r.FineTuneCostUSD = 0
 	for i := range r.Arms {
-		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = 0, 0
+		r.Arms[i].CostUSD, r.Arms[i].SpentUSD, r.Arms[i].Unpriced = 0, 0, 0
 	}
 	if prices == nil {
 		r.Pricing = PricingLocal
@@ -301,7 +306,7 @@ func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 		}
 		return p, ok
 	}
-	cost, spent := map[Arm]float64{}, map[Arm]float64{}
+	cost, spent, unknown := map[Arm]float64{}, map[Arm]float64{}, map[Arm]int{}
 	for _, res := range r.Results {
 		model := res.Model
 		switch {
@@ -311,15 +316,19 @@ func (r *Report) ApplyPrices(prices PriceTable) (unpriced []string) {
 		default:
 			model = r.Settings.BaseModel
 		}
-		if p, ok := lookup(model); ok {
-			cost[res.Arm] += p.ChatCost(res.Usage)
-			if !res.Cached {
-				spent[res.Arm] += p.ChatCost(res.Usage)
-			}
+		p, ok := lookup(model)
+		if !ok {
+			unknown[res.Arm]++
+			continue
+		}
+		cost[res.Arm] += p.ChatCost(res.Usage)
+		if !res.Cached {
+			spent[res.Arm] += p.ChatCost(res.Usage)
 		}
 	}
 	for i := range r.Arms {
-		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = cost[r.Arms[i].Arm], spent[r.Arms[i].Arm]
+		a := r.Arms[i].Arm
+		r.Arms[i].CostUSD, r.Arms[i].SpentUSD, r.Arms[i].Unpriced = cost[a], spent[a], unknown[a]
 	}
 	if ft := r.FineTune; ft != nil && ft.TrainedTokens > 0 {
 		if p, ok := lookup(r.Settings.BaseModel); ok {
@@ -354,20 +363,37 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		b.WriteString("\nCost: nothing billed (local model).\n")
 	default:
 		b.WriteString("\nCost:")
+		unpriced := false
 		for i, s := range r.Arms {
 			sep := ","
 			if i == 0 {
 				sep = ""
 			}
-			fmt.Fprintf(&b, "%s %s $%.4f", sep, s.Arm, s.CostUSD)
+			switch {
+			case s.Unpriced > 0 && s.CostUSD == 0:
+				fmt.Fprintf(&b, "%s %s unpriced", sep, s.Arm)
+			case s.Unpriced > 0:
+				fmt.Fprintf(&b, "%s %s $%.4f + %d unpriced answers", sep, s.Arm, s.CostUSD, s.Unpriced)
+			default:
+				fmt.Fprintf(&b, "%s %s $%.4f", sep, s.Arm, s.CostUSD)
+			}
+			unpriced = unpriced || s.Unpriced > 0
 		}
-		if r.FineTune != nil {
+		switch ft := r.FineTune; {
+		case ft == nil:
+		case ft.Endpoint != "":
+			b.WriteString("; fine-tuning none (fine-tuned elsewhere)")
+		default:
 			fmt.Fprintf(&b, "; fine-tuning $%.4f", r.FineTuneCostUSD)
-			if r.FineTune.Reused {
+			if ft.Reused {
 				b.WriteString(" (a model an earlier run paid for, not paid again)")
 			}
 		}
-		fmt.Fprintf(&b, "; total $%.4f (%s).\n", r.TotalCostUSD(), r.Pricing)
+		if unpriced {
+			fmt.Fprintf(&b, "; total of what is priced $%.4f (%s).\n", r.TotalCostUSD(), r.Pricing)
+		} else {
+			fmt.Fprintf(&b, "; total $%.4f (%s).\n", r.TotalCostUSD(), r.Pricing)
+		}
 		var cached int
 		var spent float64
 		for _, s := range r.Arms {
@@ -377,6 +403,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if cached > 0 {
 			fmt.Fprintf(&b, "%d answers came from the cache: this run paid $%.4f for answers.\n", cached, spent)
 		}
+	}
+	if ft := r.FineTune; ft != nil && ft.Endpoint != "" {
+		fmt.Fprintf(&b, "\nFine-tuned model: %s on %s, fine-tuned elsewhere: this run trained nothing and paid for no training.\n", ft.ModelID, ft.Endpoint)
 	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",
