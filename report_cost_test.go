@@ -35,7 +35,7 @@ func TestApplyPrices(t *testing.T) {
 		md       string
 	}{
 		{"price table", prices, PricingTable, 0.3 + 0.6 + 0.3, 1.2, 6, []string{"mystery"},
-			"Cost: base $1.2000, fine-tuned $1.2000; fine-tuning $6.0000; total $8.4000 (price table)."},
+			"Cost: base $1.2000, fine-tuned $1.2000 + 1 unpriced answers; fine-tuning $6.0000; total of what is priced $8.4000 (price table)."},
 		{"local", nil, PricingLocal, 0, 0, 0, nil, "Cost: nothing billed (local model)."},
 	}
 	for _, tt := range tests {

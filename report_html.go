@@ -76,13 +76,18 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if err := r.WriteMarkdown(&b); err != nil {
 		return err
 	}
+	unpriced := false
+	for _, a := range r.Arms {
+		unpriced = unpriced || a.Unpriced > 0
+	}
 	data := struct {
 		R        *Report
 		Chart    template.URL
 		Rows     []*htmlRow
 		Arms     []Arm
 		Markdown string
-	}{r, chartURI, rows, arms, b.String()}
+		Unpriced bool // some answers have no price
+	}{r, chartURI, rows, arms, b.String(), unpriced}
 	if err := reportTmpl.Execute(w, data); err != nil {
 		return fmt.Errorf("ragvsft: writing HTML report: %w", err)
 	}
