@@ -23,6 +23,9 @@ type backend struct {
 	base      ragvsft.Model
 	baseModel string
 	fineTuner ragvsft.FineTuner
+	// fineTuned, if set, is a model fine-tuned elsewhere (-finetuned-model):
+	// fineTuner is then nil and nothing is trained.
+	fineTuned *ragvsft.FineTuned
 	// embed and embedModel configure the chromem index; nil means the
 	// local embedding.
 	embed      chromem.EmbeddingFunc
@@ -33,9 +36,10 @@ type backend struct {
 	prices ragvsft.PriceTable
 }
 
-// defaultBackend is openai when an API key is in the environment.
+// defaultBackend is openai when an API key is in the environment
+// (OPENAI_API_KEY, or Azure's variables).
 func defaultBackend() string {
-	if os.Getenv("OPENAI_API_KEY") != "" {
+	if ragvsft.OpenAIConfigFromEnv().APIKey != "" {
 		return "openai"
 	}
 	return "local"
@@ -57,6 +61,12 @@ type backendOptions struct {
 	limits ragvsft.Limits
 	// progress receives the fine-tuning job's lines.
 	progress io.Writer
+
+	// baseURL, if set, overrides the environment's base URL (openai).
+	baseURL string
+	// ftModel, if set, is a model fine-tuned elsewhere, served at ftBaseURL
+	// ("" means where the base model is): nothing is trained (openai).
+	ftModel, ftBaseURL string
 }
 
 // newBackend returns the components of the backend o names.
@@ -68,6 +78,9 @@ func newBackend(o backendOptions) (*backend, error) {
 		return &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}, nil
 	case "openai":
 		cfg := ragvsft.OpenAIConfigFromEnv()
+		if o.baseURL != "" {
+			cfg.BaseURL = o.baseURL
+		}
 		cfg.RateLimits = map[string]*ragvsft.RateLimiter{
 			model: ragvsft.NewRateLimiter(o.limits),
 			cmp.Or(o.embedModel, ragvsft.DefaultOpenAIEmbeddingModel): ragvsft.NewRateLimiter(ragvsft.Limits{}),
@@ -77,30 +90,69 @@ func newBackend(o backendOptions) (*backend, error) {
 			return nil, err
 		}
 		prices := ragvsft.DefaultPrices()
-		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, Prices: prices, PollInterval: o.poll}
 		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
 		if err != nil {
 			return nil, err
 		}
 		be := &backend{
-			name: name, base: base, baseModel: model, fineTuner: ft,
+			name: name, base: base, baseModel: model,
 			embed: embedder.Embed, embedModel: embedder.Model(), prices: prices,
-			estimate: func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
+		}
+		if o.ftModel != "" {
+			if be.fineTuned, err = fineTunedElsewhere(cfg, o); err != nil {
+				return nil, err
+			}
+		} else {
+			ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, Prices: prices, PollInterval: o.poll}
+			be.fineTuner = ft
+			be.estimate = func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
 				est, err := ft.Estimate(ctx, req)
 				if err != nil {
 					return "", err
 				}
 				return est.String(), nil
-			},
+			}
 		}
 		if c := o.cache; c != nil {
 			be.base = c.Model(model, base)
-			be.fineTuner = c.FineTuner(ft)
 			be.embed = c.Embedding(embedder.Model(), embedder.Embed)
+			if be.fineTuner != nil {
+				be.fineTuner = c.FineTuner(be.fineTuner)
+			}
+			if ft := be.fineTuned; ft != nil {
+				// Another server may serve another model under the same
+				// name: its answers are cached under its host too.
+				name := ft.ModelID
+				if o.ftBaseURL != "" {
+					name = ft.Endpoint + "/" + ft.ModelID
+				}
+				ft.Model = c.Model(name, ft.Model)
+			}
 		}
 		return be, nil
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
+}
+
+// fineTunedElsewhere is the model -finetuned-model names, on the base
+// model's endpoint or on -finetuned-base-url with its own key
+// (RAGVSFT_FINETUNED_API_KEY, else OPENAI_API_KEY) and its own rate limiter.
+func fineTunedElsewhere(base ragvsft.OpenAIConfig, o backendOptions) (*ragvsft.FineTuned, error) {
+	cfg := ragvsft.FineTunedConfigFromEnv(base, o.ftBaseURL)
+	limiter := ragvsft.NewRateLimiter(o.limits)
+	if o.ftBaseURL == "" {
+		if _, ok := cfg.RateLimits[o.ftModel]; !ok {
+			cfg.RateLimits[o.ftModel] = limiter // base's map: the same endpoint
+		}
+	} else {
+		cfg.RateLimits = map[string]*ragvsft.RateLimiter{o.ftModel: limiter}
+	}
+	ft, err := ragvsft.NewOpenAIFineTuned(cfg, o.ftModel)
+	if errors.Is(err, ragvsft.ErrNoAPIKey) && o.ftBaseURL != "" {
+		return nil, fmt.Errorf("-finetuned-base-url %s: set %s (any value for a server that checks no key) or OPENAI_API_KEY: %w",
+			o.ftBaseURL, ragvsft.FineTunedAPIKeyEnv, err)
+	}
+	return ft, err
 }
 
 // errNotConfirmed is returned when the user did not agree to spend money.
