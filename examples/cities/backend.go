@@ -49,7 +49,7 @@ func defaultBackend() string {
 type backendOptions struct {
 	name       string // local or openai
 	model      string // base model (openai)
-	embedModel string // "" means ragvsft.DefaultOpenAIEmbeddingModel (openai)
+	embedModel string // "" means ragvsft.DefaultOpenAIEmbeddingModel, localEmbedding the embedded one (openai)
 	runDir     string // where the fine-tuning job's record is kept
 	poll       time.Duration
 	// cache, if not nil, answers the OpenAI chat and embedding calls it has
@@ -90,13 +90,15 @@ func newBackend(o backendOptions) (*backend, error) {
 			return nil, err
 		}
 		prices := ragvsft.DefaultPrices()
-		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
-		if err != nil {
-			return nil, err
-		}
-		be := &backend{
-			name: name, base: base, baseModel: model,
-			embed: embedder.Embed, embedModel: embedder.Model(), prices: prices,
+		be := &backend{name: name, base: base, baseModel: model, prices: prices}
+		// "local" indexes with the embedded embedding, for a base model
+		// whose server embeds nothing (vLLM serving a chat model).
+		if o.embedModel != localEmbedding {
+			embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
+			if err != nil {
+				return nil, err
+			}
+			be.embed, be.embedModel = embedder.Embed, embedder.Model()
 		}
 		if o.ftModel != "" {
 			if be.fineTuned, err = fineTunedElsewhere(cfg, o); err != nil {
@@ -115,7 +117,9 @@ func newBackend(o backendOptions) (*backend, error) {
 		}
 		if c := o.cache; c != nil {
 			be.base = c.Model(model, base)
-			be.embed = c.Embedding(embedder.Model(), embedder.Embed)
+			if be.embed != nil {
+				be.embed = c.Embedding(be.embedModel, be.embed)
+			}
 			if be.fineTuner != nil {
 				be.fineTuner = c.FineTuner(be.fineTuner)
 			}
@@ -133,6 +137,10 @@ func newBackend(o backendOptions) (*backend, error) {
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
 }
+
+// localEmbedding, as -embedding-model, indexes with the embedded local
+// embedding instead of the endpoint's.
+const localEmbedding = "local"
 
 // fineTunedElsewhere is the model -finetuned-model names, on the base
 // model's endpoint or on -finetuned-base-url with its own key

@@ -226,3 +226,42 @@ func TestAzureRunThenDeployedFineTune(t *testing.T) {
 	assert.Equal(t, 1, srv.Stats().FilesUploaded, "nothing uploaded again")
 	assert.Equal(t, 1, srv.Stats().JobsCreated, "no new job")
 }
+
+// The vLLM layout: one server serves the base model and, under its own
+// name, the fine-tuned one (here a fine-tune an earlier job made there);
+// -embedding-model local indexes without the server, which embeds nothing.
+// Without -finetuned-base-url the fine-tuned arms use the base model's
+// endpoint and key.
+func TestFineTunedModelOnTheBaseEndpoint(t *testing.T) {
+	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey, JobStepDelay: time.Millisecond})
+	t.Cleanup(srv.Close)
+	ds, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(10, ragvsft.CitiesSeed)), "cities.jsonl")
+	require.NoError(t, err)
+	earlier, err := (&ragvsft.OpenAIFineTuner{Config: ragvsft.OpenAIConfig{APIKey: baseKey, BaseURL: srv.URL}, PollInterval: time.Millisecond}).
+		FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: ds})
+	require.NoError(t, err)
+	before := srv.Stats()
+
+	t.Setenv("AZURE_OPENAI_ENDPOINT", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("OPENAI_API_KEY", baseKey)
+	t.Setenv(ragvsft.FineTunedAPIKeyEnv, "")
+	dir := filepath.Join(t.TempDir(), "run")
+	out, err := runCities(t, "-backend", "openai", "-yes", "-n", "10", "-model", ragvsft.DefaultBaseModel, "-base-url", srv.URL,
+		"-embedding-model", "local", "-finetuned-model", earlier.ModelID, "-out", dir)
+	require.NoError(t, err, out)
+	rep := readReport(t, dir)
+	for _, a := range rep.Arms {
+		assert.Equal(t, 10, a.Answered, "arm %s", a.Arm)
+		assert.Zero(t, a.Errors, "arm %s", a.Arm)
+	}
+	after := srv.Stats()
+	assert.Equal(t, before.FilesUploaded, after.FilesUploaded, "nothing uploaded")
+	assert.Equal(t, before.JobsCreated, after.JobsCreated, "no job")
+	assert.Equal(t, before.Embeddings, after.Embeddings, "the index embedded locally")
+	assert.Equal(t, before.ChatCompletions+40, after.ChatCompletions)
+	u, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, u.Host, rep.FineTune.Endpoint)
+	assert.Equal(t, earlier.ModelID, rep.FineTune.ModelID)
+}

@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		baseURL     = fs.String("base-url", "", "`URL` of the base model's OpenAI-compatible API, overriding OPENAI_BASE_URL (openai backend)")
 		ftModel     = fs.String("finetuned-model", "", "ask this model, fine-tuned elsewhere, in the fine-tuned arms: nothing is uploaded or trained (openai backend)")
 		ftBaseURL   = fs.String("finetuned-base-url", "", "`URL` of the OpenAI-compatible API serving -finetuned-model (vLLM, Ollama, llama.cpp...; key from "+ragvsft.FineTunedAPIKeyEnv+", else OPENAI_API_KEY); default: the base model's")
-		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small)")
+		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small; local: the embedded one, for a server that embeds nothing)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
 		eval        = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
