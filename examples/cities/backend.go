@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -116,7 +117,9 @@ func newBackend(o backendOptions) (*backend, error) {
 			}
 		}
 		if c := o.cache; c != nil {
-			be.base = c.Model(model, base)
+			// Another server may serve another model under the same name:
+			// a model on an endpoint given by flag is cached under its host.
+			be.base = c.Model(cacheName(o.baseURL, model), base)
 			if be.embed != nil {
 				be.embed = c.Embedding(be.embedModel, be.embed)
 			}
@@ -124,18 +127,21 @@ func newBackend(o backendOptions) (*backend, error) {
 				be.fineTuner = c.FineTuner(be.fineTuner)
 			}
 			if ft := be.fineTuned; ft != nil {
-				// Another server may serve another model under the same
-				// name: its answers are cached under its host too.
-				name := ft.ModelID
-				if o.ftBaseURL != "" {
-					name = ft.Endpoint + "/" + ft.ModelID
-				}
-				ft.Model = c.Model(name, ft.Model)
+				ft.Model = c.Model(cacheName(cmp.Or(o.ftBaseURL, o.baseURL), ft.ModelID), ft.Model)
 			}
 		}
 		return be, nil
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
+}
+
+// cacheName is the name model's answers are cached under: its own, or
+// HOST/model when it is served at baseURL.
+func cacheName(baseURL, model string) string {
+	if u, err := url.Parse(baseURL); err == nil && u.Host != "" {
+		return u.Host + "/" + model
+	}
+	return model
 }
 
 // localEmbedding, as -embedding-model, indexes with the embedded local

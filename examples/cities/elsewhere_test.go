@@ -265,3 +265,30 @@ func TestFineTunedModelOnTheBaseEndpoint(t *testing.T) {
 	assert.Equal(t, u.Host, rep.FineTune.Endpoint)
 	assert.Equal(t, earlier.ModelID, rep.FineTune.ModelID)
 }
+
+// Two servers may serve different models under the same name: answers are
+// cached under the host of an endpoint given by flag, so one server's
+// answers are never taken for the other's, and each is reused.
+func TestCacheKeepsEndpointsApart(t *testing.T) {
+	t.Setenv("AZURE_OPENAI_ENDPOINT", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("OPENAI_API_KEY", baseKey)
+	t.Setenv(ragvsft.FineTunedAPIKeyEnv, "")
+	one := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey})
+	t.Cleanup(one.Close)
+	two := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey})
+	t.Cleanup(two.Close)
+	cache := t.TempDir()
+	runAt := func(srv *ragvsfttest.OpenAIServer) {
+		t.Helper()
+		out, err := runCities(t, "-backend", "openai", "-yes", "-n", "10", "-model", ragvsft.DefaultBaseModel, "-base-url", srv.URL,
+			"-embedding-model", "local", "-finetuned-model", loraName, "-cache", cache, "-out", filepath.Join(t.TempDir(), "run"))
+		require.NoError(t, err, out)
+	}
+	runAt(one)
+	runAt(two)
+	assert.Equal(t, 40, one.Stats().ChatCompletions)
+	assert.Equal(t, 40, two.Stats().ChatCompletions, "the other server is asked, not the cache")
+	runAt(one)
+	assert.Equal(t, 40, one.Stats().ChatCompletions, "the same server's answers come from the cache")
+}
