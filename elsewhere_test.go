@@ -121,6 +121,11 @@ func TestFineTunedElsewhereOnItsOwnEndpoint(t *testing.T) {
 		assert.Contains(t, md, "fine-tuned+rag unpriced; fine-tuning none (fine-tuned elsewhere); total of what is priced $")
 		assert.Contains(t, md, "Fine-tuned model: "+loraName+" on "+u.Host+", fine-tuned elsewhere: this run trained nothing and paid for no training.")
 		assert.NotContains(t, md, ftKey)
+		var html bytes.Buffer
+		require.NoError(t, rep.WriteHTML(&html))
+		assert.Contains(t, html.String(), "fine-tuned unpriced, rag $")
+		assert.Contains(t, html.String(), "fine-tuning none (fine-tuned elsewhere); total of what is priced $")
+		assert.Contains(t, html.String(), "<li>Fine-tuned model "+loraName+" on "+u.Host+", fine-tuned elsewhere: this run trained nothing and paid for no training.</li>")
 	})
 	t.Run("the user's table prices it", func(t *testing.T) {
 		prices := ragvsft.DefaultPrices()
