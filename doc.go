@@ -33,7 +33,11 @@
 // jobs (validated, counted and priced before anything is spent, and keyed so
 // that a rerun reattaches instead of paying twice) and [NewOpenAIEmbeddingFunc]
 // for the index. [OpenAIConfigFromEnv] reads OPENAI_API_KEY and
-// OPENAI_BASE_URL, so any OpenAI-compatible server works. The sibling
+// OPENAI_BASE_URL, so any OpenAI-compatible server works, or Azure
+// OpenAI's v1 endpoint (AZURE_OPENAI_ENDPOINT, [OpenAIConfig].Azure). A
+// model fine-tuned elsewhere (vLLM with a LoRA adapter, Ollama, an Azure
+// deployment) is measured with [NewOpenAIFineTuned] and
+// Experiment.FineTuned, on an endpoint of its own: nothing is trained. The sibling
 // package ragvsfttest serves OpenAI's wire format from the embedded local
 // model, for tests and for trying the OpenAI path without a key.
 //

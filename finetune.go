@@ -1,8 +1,11 @@
 package ragvsft
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"math"
+	"net/url"
 )
 
 // Hyperparameters are a fine-tuning job's settings, as OpenAI names them.
@@ -41,6 +44,38 @@ type FineTuned struct {
 	// Reused is true when the model came from a job an earlier run already
 	// paid for (see OpenAIFineTuner.RunDir): nothing was trained this time.
 	Reused bool `json:"reused,omitempty"`
+	// Endpoint is set for a model fine-tuned elsewhere (NewOpenAIFineTuned):
+	// the host of the server that serves it, e.g. "gpu-1:8000" or
+	// "RESOURCE.openai.azure.com", never its key. The run trained nothing
+	// and paid for no training: JobID, Hyperparameters and TrainedTokens
+	// are zero.
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// NewOpenAIFineTuned returns a model fine-tuned elsewhere (Unsloth, TRL,
+// Axolotl, Together, Azure OpenAI, Vertex, an earlier OpenAI job...) and
+// served behind an OpenAI-compatible chat endpoint (vLLM with a LoRA
+// adapter, Ollama, a llama.cpp server, an Azure deployment, OpenAI itself),
+// for Experiment.FineTuned: the fine-tuned arms ask model through cfg, and
+// nothing is uploaded or trained. cfg is that endpoint's own configuration
+// (base URL, key): the base arms may use another (Experiment.Base). model is
+// the name the server knows it by: vLLM's --lora-modules NAME, Ollama's
+// model, the Azure deployment, an "ft:" id.
+//
+// The report names the endpoint's host and the model; a price table that
+// does not know the model reports its calls as unpriced, not as free. It
+// fails only on a bad configuration (see NewOpenAIModel).
+func NewOpenAIFineTuned(cfg OpenAIConfig, model string) (*FineTuned, error) {
+	m, err := NewOpenAIModel(cfg, model)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: fine-tuned model %q: %w", model, err)
+	}
+	base := cmp.Or(cfg.BaseURL, DefaultOpenAIBaseURL)
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: fine-tuned model %q: base URL: %w", model, err)
+	}
+	return &FineTuned{Model: m, ModelID: model, Endpoint: u.Host}, nil
 }
 
 // FineTuner trains a Model on a Dataset.

@@ -33,12 +33,20 @@ const DefaultOpenAIBaseURL = "https://api.openai.com/v1/"
 // Nothing else in this package reads the environment. An OpenAIConfig is a
 // plain value: copy it freely.
 type OpenAIConfig struct {
-	// APIKey is sent as a bearer token. It never appears in an error
-	// returned by this package.
+	// APIKey is sent as a bearer token, or in the api-key header when Azure
+	// is set. It never appears in an error returned by this package.
 	APIKey string
 	// BaseURL is the API root, e.g. "http://127.0.0.1:8089/v1"; empty means
 	// DefaultOpenAIBaseURL.
 	BaseURL string
+	// Azure says BaseURL is an Azure OpenAI v1 endpoint,
+	// "https://RESOURCE.openai.azure.com/openai/v1/" (see AzureV1URL): the
+	// key goes in Azure's api-key header instead of Authorization, no
+	// api-version is sent (the v1 API has none), and Organization and
+	// Project are not sent. Model names are then deployment names. Files,
+	// fine-tuning jobs, chat and embeddings use the same paths as OpenAI's.
+	// BaseURL is required with Azure.
+	Azure bool
 	// Organization and Project select the OpenAI organization and project
 	// (headers OpenAI-Organization and OpenAI-Project); empty sends none.
 	Organization string
@@ -86,21 +94,90 @@ func (c OpenAIConfig) now() time.Time {
 	return time.Now()
 }
 
-// OpenAIConfigFromEnv reads the variables openai-go reads: OPENAI_API_KEY,
-// OPENAI_BASE_URL, OPENAI_ORG_ID and OPENAI_PROJECT_ID. Unset variables leave
-// their field empty. It is the only place this package reads the
-// environment.
+// OpenAIConfigFromEnv reads the environment, the only place this package
+// does. Unset variables leave their field empty.
+//
+// When AZURE_OPENAI_ENDPOINT is set, the configuration is Azure OpenAI's:
+// BaseURL is AzureV1URL(AZURE_OPENAI_ENDPOINT) (the resource's endpoint as
+// the Azure portal shows it, https://RESOURCE.openai.azure.com/, or its v1
+// URL), APIKey is AZURE_OPENAI_API_KEY and Azure is true; the OPENAI_
+// variables are then not read. Otherwise it reads what openai-go reads:
+// OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID and OPENAI_PROJECT_ID.
+//
+// For a model fine-tuned elsewhere, on its own endpoint, see
+// FineTunedConfigFromEnv.
 func OpenAIConfigFromEnv() OpenAIConfig {
+	if endpoint := env("AZURE_OPENAI_ENDPOINT"); endpoint != "" {
+		return OpenAIConfig{APIKey: env("AZURE_OPENAI_API_KEY"), BaseURL: AzureV1URL(endpoint), Azure: true}
+	}
 	return OpenAIConfig{
-		APIKey:       strings.TrimSpace(os.Getenv("OPENAI_API_KEY")),
-		BaseURL:      strings.TrimSpace(os.Getenv("OPENAI_BASE_URL")),
-		Organization: strings.TrimSpace(os.Getenv("OPENAI_ORG_ID")),
-		Project:      strings.TrimSpace(os.Getenv("OPENAI_PROJECT_ID")),
+		APIKey:       env("OPENAI_API_KEY"),
+		BaseURL:      env("OPENAI_BASE_URL"),
+		Organization: env("OPENAI_ORG_ID"),
+		Project:      env("OPENAI_PROJECT_ID"),
 	}
 }
 
+// FineTunedAPIKeyEnv names the variable that holds the API key of the
+// endpoint serving a model fine-tuned elsewhere (see FineTunedConfigFromEnv).
+const FineTunedAPIKeyEnv = "RAGVSFT_FINETUNED_API_KEY"
+
+// FineTunedConfigFromEnv returns the configuration of the endpoint that
+// serves a model fine-tuned elsewhere (see NewOpenAIFineTuned), for a
+// program that takes that endpoint's base URL from its user; base is the
+// configuration of the base model, e.g. from OpenAIConfigFromEnv.
+//
+// With baseURL empty, the model is served where the base model is (an
+// OpenAI "ft:" model, or an Azure deployment of a fine-tune on the same
+// resource): the result is base, with the key from RAGVSFT_FINETUNED_API_KEY
+// if it is set. Otherwise the endpoint is another OpenAI-compatible server
+// (vLLM, Ollama, llama.cpp, another Azure resource, whose v1 endpoint also
+// takes the key as a bearer token): the result has baseURL, the key from
+// RAGVSFT_FINETUNED_API_KEY, else OPENAI_API_KEY, and base's transport
+// settings (HTTPClient, MaxRetries, RequestTimeout, Catalog, Now), but not
+// base's Azure, Organization, Project or RateLimits. A server that checks no
+// key still needs one set (any value): a missing key is ErrNoAPIKey.
+func FineTunedConfigFromEnv(base OpenAIConfig, baseURL string) OpenAIConfig {
+	key := env(FineTunedAPIKeyEnv)
+	if strings.TrimSpace(baseURL) == "" {
+		if key != "" {
+			base.APIKey = key
+		}
+		return base
+	}
+	if key == "" {
+		key = env("OPENAI_API_KEY")
+	}
+	return OpenAIConfig{
+		APIKey:         key,
+		BaseURL:        strings.TrimSpace(baseURL),
+		MaxRetries:     base.MaxRetries,
+		RequestTimeout: base.RequestTimeout,
+		HTTPClient:     base.HTTPClient,
+		Catalog:        base.Catalog,
+		Now:            base.Now,
+	}
+}
+
+func env(name string) string { return strings.TrimSpace(os.Getenv(name)) }
+
+// AzureV1URL returns the v1 API URL of an Azure OpenAI resource from its
+// endpoint: "https://RESOURCE.openai.azure.com" (or with a trailing slash)
+// becomes "https://RESOURCE.openai.azure.com/openai/v1/"; an endpoint that
+// already ends in /openai/v1 is kept, with a trailing slash.
+func AzureV1URL(endpoint string) string {
+	u := strings.TrimRight(strings.TrimSpace(endpoint), "/")
+	if u == "" {
+		return ""
+	}
+	if !strings.HasSuffix(u, "/openai/v1") {
+		u += "/openai/v1"
+	}
+	return u + "/"
+}
+
 // ErrNoAPIKey is returned when an OpenAIConfig has no API key.
-var ErrNoAPIKey = errors.New("ragvsft: no OpenAI API key: set OPENAI_API_KEY or OpenAIConfig.APIKey")
+var ErrNoAPIKey = errors.New("ragvsft: no OpenAI API key: set OPENAI_API_KEY (AZURE_OPENAI_API_KEY for Azure) or OpenAIConfig.APIKey")
 
 // ErrOpenAIAuth is returned (wrapped) when the server rejects the API key
 // (HTTP 401). Its message never contains the key.
@@ -124,6 +201,9 @@ func (c OpenAIConfig) client() (*openAIClient, error) {
 	}
 	base := c.BaseURL
 	if base == "" {
+		if c.Azure {
+			return nil, errors.New("ragvsft: Azure OpenAI needs a BaseURL, https://RESOURCE.openai.azure.com/openai/v1/ (AZURE_OPENAI_ENDPOINT)")
+		}
 		base = DefaultOpenAIBaseURL
 	}
 	u, err := url.Parse(base)
@@ -141,13 +221,21 @@ func (c OpenAIConfig) client() (*openAIClient, error) {
 	opts := []option.RequestOption{
 		option.WithHTTPClient(hc),
 		option.WithBaseURL(base),
-		option.WithAPIKey(strings.TrimSpace(c.APIKey)),
 	}
-	if c.Organization != "" {
-		opts = append(opts, option.WithOrganization(c.Organization))
-	}
-	if c.Project != "" {
-		opts = append(opts, option.WithProject(c.Project))
+	if c.Azure {
+		// Not openai-go's azure package: its WithAPIKey works only with
+		// azure.WithEndpoint, which requires a dated api-version and sends
+		// chat and embeddings to /openai/deployments/{model}/..., the API
+		// before v1. The v1 endpoint needs only its URL and the key.
+		opts = append(opts, option.WithHeader("api-key", strings.TrimSpace(c.APIKey)))
+	} else {
+		opts = append(opts, option.WithAPIKey(strings.TrimSpace(c.APIKey)))
+		if c.Organization != "" {
+			opts = append(opts, option.WithOrganization(c.Organization))
+		}
+		if c.Project != "" {
+			opts = append(opts, option.WithProject(c.Project))
+		}
 	}
 	switch {
 	case c.MaxRetries < 0:

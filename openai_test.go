@@ -17,6 +17,7 @@ import (
 const testKey = "sk-test-0123456789abcdefSECRET"
 
 func TestOpenAIConfigFromEnv(t *testing.T) {
+	t.Setenv("AZURE_OPENAI_ENDPOINT", "") // Azure's would win
 	t.Setenv("OPENAI_API_KEY", " "+testKey+"\n")
 	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:8089/v1")
 	t.Setenv("OPENAI_ORG_ID", "org-1")

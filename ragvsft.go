@@ -125,7 +125,9 @@ const (
 // who knew what.
 //
 // Dataset is required; so is Base for the base and rag arms, FineTuner (or
-// FineTuned) for the fine-tuned arms and Retriever for the rag arms. Every
+// FineTuned, for a model fine-tuned elsewhere) for the fine-tuned arms and
+// Retriever for the rag arms. Base and FineTuned may be on different
+// endpoints. Every
 // other field's zero value means the article's setting. An Experiment is
 // not safe for concurrent calls to Run.
 type Experiment struct {
@@ -140,7 +142,12 @@ type Experiment struct {
 	// FineTuner trains the fine-tuned arms' model on Dataset, unless
 	// FineTuned is set.
 	FineTuner FineTuner
-	// FineTuned, if set, is an already fine-tuned model: nothing is trained.
+	// FineTuned, if set, is the fine-tuned arms' model, already fine-tuned:
+	// nothing is uploaded or trained, and FineTuner is not used. For a
+	// model fine-tuned elsewhere and served behind an OpenAI-compatible
+	// endpoint of its own (vLLM with a LoRA adapter, Ollama, llama.cpp,
+	// an Azure deployment), make it with NewOpenAIFineTuned; the report
+	// then names its endpoint and model (Report.FineTune).
 	FineTuned *FineTuned
 	// Hyperparameters of the fine-tuning job; zero fields are "auto".
 	Hyperparameters Hyperparameters

@@ -132,6 +132,10 @@ type ArmSummary struct {
 	// ApplyPrices: the base and rag arms at the base model's prices, the
 	// fine-tuned arms at the fine-tuned model's; 0 for a local model.
 	CostUSD float64 `json:"cost_usd"`
+	// Unpriced counts the arm's results whose model the price table does
+	// not know (a model fine-tuned elsewhere, say): CostUSD leaves them
+	// out, and reports call the arm unpriced rather than free.
+	Unpriced int `json:"unpriced,omitempty"`
 	// Cached counts the answers served from a Cache; SpentUSD is CostUSD
 	// less their cost: what this run paid.
 	Cached   int     `json:"cached"`
@@ -326,15 +330,16 @@ type EmbeddingSummary struct {
 //
 // The embedded local model ("local-base" and its fine-tunes) bills
 // nothing; a report of it alone (base model and every answer) gets Pricing
-// PricingLocal. The other models
-// neither catalog prices are returned, each once; they count as 0.
+// PricingLocal. The other models neither catalog prices (a model
+// fine-tuned elsewhere, say) are returned, each once, and their results
+// are counted in ArmSummary.Unpriced rather than priced at 0.
 //
 // Answers served from a Cache are priced too: ArmSummary.CostUSD is the
 // experiment's cost, SpentUSD what this run paid.
 func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 	r.FineTuneCostUSD = 0
 	for i := range r.Arms {
-		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = 0, 0
+		r.Arms[i].CostUSD, r.Arms[i].SpentUSD, r.Arms[i].Unpriced = 0, 0, 0
 	}
 	if r.Embedding != nil {
 		r.Embedding.CostUSD = 0
@@ -354,20 +359,27 @@ func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 		}
 		return p, ok
 	}
-	cost, spent := map[Arm]float64{}, map[Arm]float64{}
+	cost, spent, unknown := map[Arm]float64{}, map[Arm]float64{}, map[Arm]int{}
 	for i := range r.Results {
 		res := &r.Results[i]
 		res.CostUSD = 0
-		if p, ok := price(r.resultModel(*res)); ok {
-			res.CostUSD = p.ChatCost(res.Usage)
-			cost[res.Arm] += res.CostUSD
-			if !res.Cached {
-				spent[res.Arm] += res.CostUSD
+		model := r.resultModel(*res)
+		p, ok := price(model)
+		if !ok {
+			if baseModelOf(model) != LocalBaseModel {
+				unknown[res.Arm]++
 			}
+			continue
+		}
+		res.CostUSD = p.ChatCost(res.Usage)
+		cost[res.Arm] += res.CostUSD
+		if !res.Cached {
+			spent[res.Arm] += res.CostUSD
 		}
 	}
 	for i := range r.Arms {
-		r.Arms[i].CostUSD, r.Arms[i].SpentUSD = cost[r.Arms[i].Arm], spent[r.Arms[i].Arm]
+		a := r.Arms[i].Arm
+		r.Arms[i].CostUSD, r.Arms[i].SpentUSD, r.Arms[i].Unpriced = cost[a], spent[a], unknown[a]
 	}
 	if ft := r.FineTune; ft != nil && ft.TrainedTokens > 0 {
 		base := cmp.Or(r.Settings.BaseModel, baseModelOf(ft.ModelID))
@@ -430,23 +442,40 @@ func (r *Report) costLines() string {
 	}
 	var b strings.Builder
 	b.WriteString("Cost:")
+	unpriced := false
 	for i, s := range r.Arms {
 		sep := ","
 		if i == 0 {
 			sep = ""
 		}
-		fmt.Fprintf(&b, "%s %s $%.4f", sep, s.Arm, s.CostUSD)
+		switch {
+		case s.Unpriced > 0 && s.CostUSD == 0:
+			fmt.Fprintf(&b, "%s %s unpriced", sep, s.Arm)
+		case s.Unpriced > 0:
+			fmt.Fprintf(&b, "%s %s $%.4f + %d unpriced answers", sep, s.Arm, s.CostUSD, s.Unpriced)
+		default:
+			fmt.Fprintf(&b, "%s %s $%.4f", sep, s.Arm, s.CostUSD)
+		}
+		unpriced = unpriced || s.Unpriced > 0
 	}
-	if r.FineTune != nil {
+	switch ft := r.FineTune; {
+	case ft == nil:
+	case ft.Endpoint != "":
+		b.WriteString("; fine-tuning none (fine-tuned elsewhere)")
+	default:
 		fmt.Fprintf(&b, "; fine-tuning $%.4f", r.FineTuneCostUSD)
-		if r.FineTune.Reused {
+		if ft.Reused {
 			b.WriteString(" (a model an earlier run paid for, not paid again)")
 		}
 	}
 	if e := r.Embedding; e != nil {
 		fmt.Fprintf(&b, "; embeddings $%.4f (%s, %d tokens)", e.CostUSD, e.Model, e.Usage.PromptTokens)
 	}
-	fmt.Fprintf(&b, "; total $%.4f (%s).", r.TotalCostUSD(), r.Pricing)
+	total := "total"
+	if unpriced {
+		total = "total of what is priced"
+	}
+	fmt.Fprintf(&b, "; %s $%.4f (%s).", total, r.TotalCostUSD(), r.Pricing)
 	var cached int
 	var spent float64
 	for _, s := range r.Arms {
@@ -491,6 +520,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if s := r.standIn(); s != "" {
 		b.WriteString("\n" + s + "\n")
+	}
+	if ft := r.FineTune; ft != nil && ft.Endpoint != "" {
+		fmt.Fprintf(&b, "\nFine-tuned model: %s on %s, fine-tuned elsewhere: this run trained nothing and paid for no training.\n", ft.ModelID, ft.Endpoint)
 	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",

@@ -257,3 +257,18 @@ func TestReportCostJSON(t *testing.T) {
 	require.Len(t, got.Results, 4)
 	assert.InDelta(t, 4.00, got.Results[1].CostUSD, 1e-9)
 }
+
+func TestApplyPricesCountsUnpricedAnswers(t *testing.T) {
+	r := pricedReport("")
+	r.Results[1].Model = "cities-lora" // a fine-tune served elsewhere, unknown to the catalog
+	r.summarize()
+	unpriced := r.ApplyPrices(nil)
+	assert.Equal(t, []string{"cities-lora"}, unpriced)
+	s, _ := r.Arm(ArmFineTuned)
+	assert.Equal(t, 1, s.Unpriced)
+	assert.Zero(t, s.CostUSD)
+	var b strings.Builder
+	require.NoError(t, r.WriteMarkdown(&b))
+	assert.Contains(t, b.String(), "fine-tuned unpriced")
+	assert.Contains(t, b.String(), "total of what is priced")
+}

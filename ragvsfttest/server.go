@@ -21,8 +21,9 @@ const DefaultJobStepDelay = 20 * time.Millisecond
 // ServerConfig configures an OpenAIServer. The zero value accepts any API
 // key, injects no faults and is backed by the embedded local model.
 type ServerConfig struct {
-	// APIKey, when set, is the only bearer token accepted; other requests
-	// get OpenAI's 401. When empty, any non-empty token is accepted.
+	// APIKey, when set, is the only key accepted, as a bearer token or,
+	// under /openai/v1, in Azure's api-key header; other requests get
+	// OpenAI's 401. When empty, any non-empty key is accepted.
 	APIKey string
 	// Faults apply to every request from the start; see also
 	// OpenAIServer.InjectFault and OpenAIServer.SetFaults.
@@ -66,7 +67,8 @@ type Stats struct {
 // serve it yourself). Its methods are safe for concurrent use. All state
 // (files, jobs, fine-tuned models) is in memory and ends with it.
 //
-// It serves, under /v1:
+// It serves, under /v1 and again under /openai/v1 as Azure OpenAI's v1
+// endpoint does (where the key may also come in an api-key header):
 //
 //   - POST /files (multipart: purpose, file; a fine-tune file must be named
 //     *.jsonl), GET /files (purpose, order, after, limit), GET /files/{id},
@@ -101,13 +103,17 @@ type Stats struct {
 //
 // Every error has OpenAI's shape, {"error": {"message", "type", "param",
 // "code"}}, and status: 400 invalid_request_error, 401 for a missing or
-// wrong key (the message never contains the key), 404, 429
+// wrong key (the message never contains the key; an api-key header outside
+// /openai/v1 counts as missing, as at OpenAI), 404, 429
 // rate_limit_exceeded or insufficient_quota, 500 server_error.
 type OpenAIServer struct {
 	// URL is the base URL to give an OpenAI client (OPENAI_BASE_URL), of
-	// the form http://127.0.0.1:PORT/v1. It is empty for a server made
-	// with NewOpenAIHandler.
-	URL string
+	// the form http://127.0.0.1:PORT/v1. AzureURL is the same API as Azure
+	// OpenAI's v1 endpoint serves it, http://127.0.0.1:PORT/openai/v1/
+	// (for ragvsft.OpenAIConfig with Azure set). Both are empty for a
+	// server made with NewOpenAIHandler.
+	URL      string
+	AzureURL string
 
 	cfg     ServerConfig
 	http    *httptest.Server
@@ -141,11 +147,13 @@ func NewOpenAIServer(cfg ServerConfig) *OpenAIServer {
 	s := NewOpenAIHandler(cfg)
 	s.http = httptest.NewServer(s)
 	s.URL = s.http.URL + "/v1"
+	s.AzureURL = s.http.URL + azurePrefix + "/v1/"
 	return s
 }
 
 // NewOpenAIHandler returns an OpenAIServer that is not listening: serve it
-// with an http.Server of your own, at any address, under the path /v1. The
+// with an http.Server of your own, at any address, under the paths /v1 and
+// /openai/v1. The
 // caller should call Close when finished, to stop its jobs.
 func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 	if cfg.JobStepDelay <= 0 {
@@ -186,7 +194,7 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 	return s
 }
 
-// ServeHTTP serves the OpenAI API under /v1.
+// ServeHTTP serves the OpenAI API under /v1 and /openai/v1.
 func (s *OpenAIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
@@ -216,9 +224,21 @@ func (s *OpenAIServer) Stats() Stats {
 	return st
 }
 
-// route registers h behind the common steps of every request: counting,
-// latency, injected faults, then authentication.
+// azurePrefix is where Azure OpenAI's v1 endpoint puts the API:
+// https://RESOURCE.openai.azure.com/openai/v1/...
+const azurePrefix = "/openai"
+
+// route registers h behind the common steps of every request (counting,
+// latency, injected faults, then authentication), at pattern and, for a
+// /v1 route, at the same path under azurePrefix, as Azure serves it.
 func (s *OpenAIServer) route(pattern string, h http.HandlerFunc) {
+	s.handle(pattern, false, h)
+	if method, path, ok := strings.Cut(pattern, " "); ok && strings.HasPrefix(path, "/v1/") {
+		s.handle(method+" "+azurePrefix+path, true, h)
+	}
+}
+
+func (s *OpenAIServer) handle(pattern string, azure bool, h http.HandlerFunc) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		key := pattern
 		if pattern == "/" {
@@ -228,7 +248,13 @@ func (s *OpenAIServer) route(pattern string, h http.HandlerFunc) {
 		s.stats.Requests[key]++
 		s.mu.Unlock()
 
-		f, faulty, latency := s.takeFault(r.URL.Path)
+		path := r.URL.Path
+		// An unknown route under Azure's prefix is refused as Azure would.
+		azure := azure || (pattern == "/" && strings.HasPrefix(path, azurePrefix+"/"))
+		if azure {
+			path = strings.TrimPrefix(path, azurePrefix)
+		}
+		f, faulty, latency := s.takeFault(path)
 		if latency > 0 {
 			select {
 			case <-time.After(latency):
@@ -241,7 +267,7 @@ func (s *OpenAIServer) route(pattern string, h http.HandlerFunc) {
 			serveFault(w, f)
 			return
 		}
-		if !s.authorized(w, r) {
+		if !s.authorized(w, r, azure) {
 			return
 		}
 		if faulty {
@@ -253,15 +279,22 @@ func (s *OpenAIServer) route(pattern string, h http.HandlerFunc) {
 	})
 }
 
-// authorized checks the bearer token and answers 401 if it is wrong. The
-// message never contains the token.
-func (s *OpenAIServer) authorized(w http.ResponseWriter, r *http.Request) bool {
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
+// authorized checks the key and answers 401 if it is missing or wrong. The
+// key is a bearer token; under Azure's prefix it may instead be in the
+// api-key header, as Azure OpenAI takes it. The message never contains the
+// key.
+func (s *OpenAIServer) authorized(w http.ResponseWriter, r *http.Request, azure bool) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	token = strings.TrimSpace(token)
-	if !ok || token == "" {
-		writeError(w, http.StatusUnauthorized, typeInvalidRequest, "", "",
-			"You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+	if (!ok || token == "") && azure {
+		token = strings.TrimSpace(r.Header.Get("api-key"))
+	}
+	if token == "" {
+		msg := "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+		if azure {
+			msg = "You didn't provide an API key. Azure OpenAI takes it in an api-key header (api-key: YOUR_KEY) or in an Authorization header using Bearer auth."
+		}
+		writeError(w, http.StatusUnauthorized, typeInvalidRequest, "", "", msg)
 		return false
 	}
 	if s.cfg.APIKey != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.APIKey)) != 1 {

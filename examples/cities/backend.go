@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,9 @@ type backend struct {
 	base      ragvsft.Model
 	baseModel string
 	fineTuner ragvsft.FineTuner
+	// fineTuned, if set, is a model fine-tuned elsewhere (-finetuned-model):
+	// fineTuner is then nil and nothing is trained.
+	fineTuned *ragvsft.FineTuned
 	// embed and embedModel configure the chromem index; nil means the
 	// local embedding.
 	embed      chromem.EmbeddingFunc
@@ -50,9 +54,10 @@ func (b *backend) embeddingSummary() *ragvsft.EmbeddingSummary {
 	return &ragvsft.EmbeddingSummary{Model: b.embedder.Model(), Usage: u, Cached: max(int(b.asked.Load())-u.Texts, 0)}
 }
 
-// defaultBackend is openai when an API key is in the environment.
+// defaultBackend is openai when an API key is in the environment
+// (OPENAI_API_KEY, or Azure's variables).
 func defaultBackend() string {
-	if os.Getenv("OPENAI_API_KEY") != "" {
+	if ragvsft.OpenAIConfigFromEnv().APIKey != "" {
 		return "openai"
 	}
 	return "local"
@@ -62,7 +67,7 @@ func defaultBackend() string {
 type backendOptions struct {
 	name       string // local or openai
 	model      string // base model (openai)
-	embedModel string // "" means ragvsft.DefaultOpenAIEmbeddingModel (openai)
+	embedModel string // "" means ragvsft.DefaultOpenAIEmbeddingModel, localEmbedding the embedded one (openai)
 	runDir     string // where the fine-tuning job's record is kept
 	poll       time.Duration
 	// cache, if not nil, answers the OpenAI chat and embedding calls it has
@@ -74,6 +79,12 @@ type backendOptions struct {
 	limits ragvsft.Limits
 	// progress receives the fine-tuning job's lines.
 	progress io.Writer
+
+	// baseURL, if set, overrides the environment's base URL (openai).
+	baseURL string
+	// ftModel, if set, is a model fine-tuned elsewhere, served at ftBaseURL
+	// ("" means where the base model is): nothing is trained (openai).
+	ftModel, ftBaseURL string
 }
 
 // newBackend returns the components of the backend o names.
@@ -85,6 +96,9 @@ func newBackend(o backendOptions) (*backend, error) {
 		return &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}, nil
 	case "openai":
 		cfg := ragvsft.OpenAIConfigFromEnv()
+		if o.baseURL != "" {
+			cfg.BaseURL = o.baseURL
+		}
 		cfg.RateLimits = map[string]*ragvsft.RateLimiter{
 			model: ragvsft.NewRateLimiter(o.limits),
 			cmp.Or(o.embedModel, ragvsft.DefaultOpenAIEmbeddingModel): ragvsft.NewRateLimiter(ragvsft.Limits{}),
@@ -93,34 +107,86 @@ func newBackend(o backendOptions) (*backend, error) {
 		if err != nil {
 			return nil, err
 		}
-		ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, PollInterval: o.poll}
-		embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
-		if err != nil {
-			return nil, err
+		be := &backend{name: name, base: base, baseModel: model, billed: true, catalog: cfg.Catalog}
+		// "local" indexes with the embedded embedding, for a base model
+		// whose server embeds nothing (vLLM serving a chat model).
+		if o.embedModel != localEmbedding {
+			embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
+			if err != nil {
+				return nil, err
+			}
+			be.embed, be.embedModel, be.embedder = embedder.Embed, embedder.Model(), embedder
 		}
-		be := &backend{
-			name: name, base: base, baseModel: model, fineTuner: ft,
-			embed: embedder.Embed, embedModel: embedder.Model(), billed: true, catalog: cfg.Catalog, embedder: embedder,
-			estimate: func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
+		if o.ftModel != "" {
+			if be.fineTuned, err = fineTunedElsewhere(cfg, o); err != nil {
+				return nil, err
+			}
+		} else {
+			ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, PollInterval: o.poll}
+			be.fineTuner = ft
+			be.estimate = func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
 				est, err := ft.Estimate(ctx, req)
 				if err != nil {
 					return "", err
 				}
 				return est.String(), nil
-			},
+			}
 		}
 		if c := o.cache; c != nil {
-			be.base = c.Model(model, base)
-			be.fineTuner = c.FineTuner(ft)
-			cached := c.Embedding(embedder.Model(), embedder.Embed)
-			be.embed = func(ctx context.Context, text string) ([]float32, error) {
-				be.asked.Add(1)
-				return cached(ctx, text)
+			// Another server may serve another model under the same name:
+			// a model on an endpoint given by flag is cached under its host.
+			be.base = c.Model(cacheName(o.baseURL, model), base)
+			if be.embed != nil {
+				cached := c.Embedding(be.embedModel, be.embed)
+				be.embed = func(ctx context.Context, text string) ([]float32, error) {
+					be.asked.Add(1)
+					return cached(ctx, text)
+				}
+			}
+			if be.fineTuner != nil {
+				be.fineTuner = c.FineTuner(be.fineTuner)
+			}
+			if ft := be.fineTuned; ft != nil {
+				ft.Model = c.Model(cacheName(cmp.Or(o.ftBaseURL, o.baseURL), ft.ModelID), ft.Model)
 			}
 		}
 		return be, nil
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
+}
+
+// cacheName is the name model's answers are cached under: its own, or
+// HOST/model when it is served at baseURL.
+func cacheName(baseURL, model string) string {
+	if u, err := url.Parse(baseURL); err == nil && u.Host != "" {
+		return u.Host + "/" + model
+	}
+	return model
+}
+
+// localEmbedding, as -embedding-model, indexes with the embedded local
+// embedding instead of the endpoint's.
+const localEmbedding = "local"
+
+// fineTunedElsewhere is the model -finetuned-model names, on the base
+// model's endpoint or on -finetuned-base-url with its own key
+// (RAGVSFT_FINETUNED_API_KEY, else OPENAI_API_KEY) and its own rate limiter.
+func fineTunedElsewhere(base ragvsft.OpenAIConfig, o backendOptions) (*ragvsft.FineTuned, error) {
+	cfg := ragvsft.FineTunedConfigFromEnv(base, o.ftBaseURL)
+	limiter := ragvsft.NewRateLimiter(o.limits)
+	if o.ftBaseURL == "" {
+		if _, ok := cfg.RateLimits[o.ftModel]; !ok {
+			cfg.RateLimits[o.ftModel] = limiter // base's map: the same endpoint
+		}
+	} else {
+		cfg.RateLimits = map[string]*ragvsft.RateLimiter{o.ftModel: limiter}
+	}
+	ft, err := ragvsft.NewOpenAIFineTuned(cfg, o.ftModel)
+	if errors.Is(err, ragvsft.ErrNoAPIKey) && o.ftBaseURL != "" {
+		return nil, fmt.Errorf("-finetuned-base-url %s: set %s (any value for a server that checks no key) or OPENAI_API_KEY: %w",
+			o.ftBaseURL, ragvsft.FineTunedAPIKeyEnv, err)
+	}
+	return ft, err
 }
 
 // errNotConfirmed is returned when the user did not agree to spend money.

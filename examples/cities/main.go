@@ -13,6 +13,14 @@
 // with -resume DIR and asks only what is missing; -retry-errors asks again
 // what failed. With -backend openai, chat and embedding answers are cached
 // on disk (-cache, -no-cache), so a rerun pays for nothing twice.
+//
+// -finetuned-model NAME measures a model fine-tuned elsewhere instead of
+// fine-tuning one: the fine-tuned arms ask NAME, on -finetuned-base-url (an
+// OpenAI-compatible server such as vLLM or Ollama, with the key in
+// RAGVSFT_FINETUNED_API_KEY, else OPENAI_API_KEY) or where the base model
+// is, and nothing is uploaded or trained. -base-url points the base model
+// elsewhere than OPENAI_BASE_URL. AZURE_OPENAI_ENDPOINT and
+// AZURE_OPENAI_API_KEY select an Azure OpenAI resource's v1 endpoint.
 package main
 
 import (
@@ -63,6 +71,12 @@ type config struct {
 	Out            string   `json:"out"`
 	Started        string   `json:"started"`
 	Arms           []string `json:"arms"`
+
+	// BaseURL, FineTunedModel and FineTunedBaseURL are -base-url,
+	// -finetuned-model and -finetuned-base-url; keys are never recorded.
+	BaseURL          string `json:"base_url,omitempty"`
+	FineTunedModel   string `json:"finetuned_model,omitempty"`
+	FineTunedBaseURL string `json:"finetuned_base_url,omitempty"`
 }
 
 // Files of a run folder.
@@ -84,9 +98,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		epochs      = fs.Int("epochs", 0, "fine-tuning epochs (0 = auto, as OpenAI resolves it)")
 		sweep       = fs.String("sweep", "1,3,10,30", "comma-separated epoch counts for the memorization sweep of the local model (empty = skip)")
 		out         = fs.String("out", "", "run folder `dir` (default: a new folder under ./runs)")
-		backendName = fs.String("backend", defaultBackend(), "local (embedded, offline) or openai (OPENAI_API_KEY, OPENAI_BASE_URL; default when a key is set)")
+		backendName = fs.String("backend", defaultBackend(), "local (embedded, offline) or openai (OPENAI_API_KEY, OPENAI_BASE_URL, or AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY for Azure OpenAI; default when a key is set)")
 		model       = fs.String("model", ragvsft.DefaultBaseModel, "base model to fine-tune and ask (openai backend; the article's gpt-3.5-turbo is shut down)")
-		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small)")
+		baseURL     = fs.String("base-url", "", "`URL` of the base model's OpenAI-compatible API, overriding OPENAI_BASE_URL (openai backend)")
+		ftModel     = fs.String("finetuned-model", "", "ask this model, fine-tuned elsewhere, in the fine-tuned arms: nothing is uploaded or trained (openai backend)")
+		ftBaseURL   = fs.String("finetuned-base-url", "", "`URL` of the OpenAI-compatible API serving -finetuned-model (vLLM, Ollama, llama.cpp...; key from "+ragvsft.FineTunedAPIKeyEnv+", else OPENAI_API_KEY); default: the base model's")
+		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small; local: the embedded one, for a server that embeds nothing)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
 		eval        = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
@@ -139,7 +156,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			*n = 0 // all of the user's examples unless -n says otherwise
 		}
 		cfg = config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
-			EmbeddingModel: *embedModel, Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
+			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
+			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
 		var err error
 		if cfg.Sweep, err = parseSweep(*sweep); err != nil {
 			return err
@@ -156,6 +174,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if cfg.Epochs < 0 {
 		return fmt.Errorf("-epochs must not be negative, got %d", cfg.Epochs)
+	}
+	if cfg.Backend != "openai" && (cfg.FineTunedModel != "" || cfg.FineTunedBaseURL != "" || cfg.BaseURL != "") {
+		return errors.New("-finetuned-model, -finetuned-base-url and -base-url need -backend openai: " +
+			"the local backend's fine-tuned arms are the embedded model, trained here")
+	}
+	if cfg.FineTunedBaseURL != "" && cfg.FineTunedModel == "" {
+		return errors.New("-finetuned-base-url needs -finetuned-model: the name the server there knows the model by")
 	}
 	if cfg.Backend == "openai" {
 		// A shut-down model (the article's gpt-3.5-turbo) costs nothing,
@@ -211,7 +236,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			return err
 		}
 	}
-	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel, runDir: dir,
+	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
+		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
 		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
 	if err != nil {
 		return err
@@ -236,6 +262,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		Base:            be.base,
 		BaseModel:       be.baseModel,
 		FineTuner:       be.fineTuner,
+		FineTuned:       be.fineTuned,
 		Hyperparameters: ragvsft.Hyperparameters{Epochs: cfg.Epochs},
 		Retriever:       retriever,
 		Evaluator:       evaluator,
@@ -248,6 +275,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	what := "embedded local model (offline)"
 	if be.name == "openai" {
 		what = "OpenAI " + be.baseModel
+		if ft := be.fineTuned; ft != nil {
+			what += fmt.Sprintf(", fine-tuned arms %s on %s (fine-tuned elsewhere)", ft.ModelID, ft.Endpoint)
+		}
 	}
 	total := len(ragvsft.AllArms) * len(questions)
 	if *resume != "" {
@@ -256,15 +286,17 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
 		len(questions), ds.Name(), len(ragvsft.AllArms), what, cfg.K, evalName)
-	if be.estimate != nil && total > kept {
-		est, err := be.estimate(ctx, ragvsft.FineTuneRequest{BaseModel: be.baseModel, Training: ds,
-			Hyperparameters: exp.Hyperparameters, Seed: cfg.Seed})
-		if err != nil {
-			return err
+	if be.name == "openai" && total > kept {
+		est := "no fine-tuning (the fine-tuned arms' model was fine-tuned elsewhere)"
+		if be.estimate != nil {
+			if est, err = be.estimate(ctx, ragvsft.FineTuneRequest{BaseModel: be.baseModel, Training: ds,
+				Hyperparameters: exp.Hyperparameters, Seed: cfg.Seed}); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions and the embeddings of %d documents and questions.\n",
 			est, total-kept, 2*len(questions))
-		if *resume != "" {
+		if *resume != "" && be.estimate != nil {
 			fmt.Fprintln(stdout, "A fine-tuning job this run folder already started is reused, not paid again.")
 		}
 		if err := confirm(*yes, stdin, stdout); err != nil {
@@ -300,7 +332,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		rep.Embedding = be.embeddingSummary()
 		for _, m := range rep.ApplyPrices(be.catalog) {
-			fmt.Fprintf(stderr, "cities: no price for model %s: its calls count as $0\n", m)
+			fmt.Fprintf(stderr, "cities: no price for model %s: its answers are reported as unpriced\n", m)
 		}
 		// Whatever finished is written, even when the run was cut short.
 		if err := writeReport(dir, rep); err != nil {
@@ -313,7 +345,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err := rep.WriteMarkdown(stdout); err != nil {
 		return err
 	}
-	if ft := rep.FineTune; ft != nil {
+	if ft := rep.FineTune; ft != nil && ft.Endpoint == "" {
 		fmt.Fprintf(stdout, "\nFine-tuned %s: %d epochs, batch size %d, learning-rate multiplier %g, %d trained tokens.\n",
 			ft.ModelID, ft.Hyperparameters.Epochs, ft.Hyperparameters.BatchSize, ft.Hyperparameters.LearningRateMultiplier, ft.TrainedTokens)
 	}
@@ -393,6 +425,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"data": cfg.Data, "n": strconv.Itoa(cfg.N), "k": strconv.Itoa(cfg.K),
 		"seed": strconv.FormatInt(cfg.Seed, 10), "epochs": strconv.Itoa(cfg.Epochs), "sweep": joinInts(cfg.Sweep),
 		"backend": cfg.Backend, "model": cfg.Model, "embedding-model": cfg.EmbeddingModel, "eval": cfg.Eval,
+		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
