@@ -44,6 +44,7 @@ type conformanceResults struct {
 	JobsCancelled     int      `json:"jobs_cancelled"`
 	ChatCompletions   int      `json:"chat_completions"`
 	EmbeddingRequests int      `json:"embedding_requests"`
+	RetryMS           int64    `json:"retry_ms"`
 }
 
 // TestNodeSDKConformance drives the server with the official OpenAI Node
@@ -82,6 +83,10 @@ func TestNodeSDKConformance(t *testing.T) {
 	require.Equal(t, pinned, installed.Version, "node_modules is stale: run `npm ci` in ragvsfttest/%s", conformanceDir)
 
 	s := newServer(t, ServerConfig{APIKey: testKey, JobStepDelay: 100 * time.Millisecond})
+	// The script's retry step meets a rate limit, then a dropped connection.
+	const retryAfter = 300 * time.Millisecond
+	s.InjectFault("models/gpt-4.1-mini-2025-04-14", 1, Fault{Status: 429, RetryAfter: retryAfter})
+	s.InjectFault("models/gpt-4.1-mini-2025-04-14", 1, Fault{Drop: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "conformance.mjs")
@@ -122,4 +127,6 @@ func TestNodeSDKConformance(t *testing.T) {
 	assert.Greater(t, st.Requests["GET /v1/fine_tuning/jobs/{id}/events"], res.Events/5, "the SDK paged the events five at a time")
 	assert.GreaterOrEqual(t, st.Requests["GET /v1/fine_tuning/jobs/{id}/checkpoints"], 3, "a page, then two pages of two")
 	assert.Positive(t, st.Requests["DELETE /v1/files/{id}"])
+	assert.Equal(t, 2, st.Faults, "both injected faults met")
+	assert.GreaterOrEqual(t, res.RetryMS, retryAfter.Milliseconds(), "the SDK waited as retry-after-ms said")
 }

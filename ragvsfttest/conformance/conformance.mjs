@@ -451,6 +451,16 @@ async function main() {
     assert.equal(m.id, job.fine_tuned_model);
     assert.equal(typeof m.owned_by, 'string');
   });
+  // With retries on, the SDK gets through the failures a test may inject
+  // on GET /models/BASE_MODEL (ragvsfttest's InjectFault), waiting as their
+  // retry-after-ms header says; without injected faults it just succeeds.
+  await step('models.retrieve (SDK retries)', async () => {
+    const retrying = new OpenAI({ maxRetries: 2, timeout: 60_000 });
+    const start = Date.now();
+    const m = await retrying.models.retrieve(BASE_MODEL);
+    results.retry_ms = Date.now() - start;
+    assert.equal(m.id, BASE_MODEL);
+  });
 
   // Errors, as the SDK's typed classes.
   await step('errors', async () => {
