@@ -37,7 +37,9 @@ type ServerConfig struct {
 	BaseModel ragvsft.Model
 	// NewFineTuner returns the trainer of one job, given the job's seed and
 	// a function to call after each epoch with its mean training loss.
-	// Nil means the embedded local trainer.
+	// Nil means the embedded local trainer. A trainer that also has
+	// ragvsft.LocalFineTuner's FineTuneEpochs method serves a model for each
+	// of a job's checkpoints; any other lists only the last epoch's.
 	NewFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
 	// Embed computes one embedding for /v1/embeddings; a request for
 	// fewer dimensions keeps the first ones, rescaled to unit length. Nil

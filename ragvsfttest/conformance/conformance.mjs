@@ -61,13 +61,15 @@ const FACTS = TOWNS.map((town, i) => ({
   question: `Which river flows through ${town}?`,
   answer: `The ${RIVERS[i]} flows through ${town}.`,
 }));
-const TRAINING_JSONL = FACTS.map((f) => JSON.stringify({
+const jsonl = (facts) => facts.map((f) => JSON.stringify({
   messages: [
     { role: 'system', content: 'You answer questions about towns.' },
     { role: 'user', content: f.question },
     { role: 'assistant', content: f.answer },
   ],
 })).join('\n') + '\n';
+const TRAINING_JSONL = jsonl(FACTS);
+const VALIDATION_JSONL = jsonl(FACTS.slice(0, 10));
 
 const results = { sdk: VERSION, node: process.version };
 const counts = { files_uploaded: 0, jobs_created: 0, jobs_cancelled: 0, chat_completions: 0, embedding_requests: 0 };
@@ -138,9 +140,21 @@ async function main() {
     assert.equal(f.purpose, 'fine-tune');
     return f;
   });
+  const validation = await step('files.create (validation file)', async () => {
+    const f = await client.files.create({
+      file: await toFile(Buffer.from(VALIDATION_JSONL), 'rivers-validation.jsonl'),
+      purpose: 'fine-tune',
+    });
+    counts.files_uploaded++;
+    hasFields(f, 'OpenAIFile');
+    assert.equal(f.bytes, Buffer.byteLength(VALIDATION_JSONL));
+    return f;
+  });
   await step('files.waitForProcessing', async () => {
-    const f = await client.files.waitForProcessing(uploaded.id, { pollInterval: 50, maxWait: 60_000 });
-    assert.equal(f.status, 'processed');
+    for (const id of [uploaded.id, validation.id]) {
+      const f = await client.files.waitForProcessing(id, { pollInterval: 50, maxWait: 60_000 });
+      assert.equal(f.status, 'processed');
+    }
   });
   await step('files.list', async () => {
     const page = await client.files.list({ purpose: 'fine-tune' });
@@ -153,6 +167,10 @@ async function main() {
     }
     assert.ok(ids.includes(uploaded.id), `${uploaded.id} not listed in ${ids}`);
     assert.equal(new Set(ids).size, ids.length, `a file listed twice: ${ids}`);
+    assert.ok(ids.indexOf(validation.id) < ids.indexOf(uploaded.id), 'files newest first');
+    const asc = [];
+    for await (const f of client.files.list({ purpose: 'fine-tune', order: 'asc' })) asc.push(f.id);
+    assert.deepEqual(asc, [...ids].reverse(), 'order=asc');
   });
   await step('files.retrieve', async () => {
     const f = await client.files.retrieve(uploaded.id);
@@ -170,6 +188,7 @@ async function main() {
     const job = await client.fineTuning.jobs.create({
       model: BASE_MODEL,
       training_file: uploaded.id,
+      validation_file: validation.id,
       suffix: 'rivers',
       seed: 11,
       method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: EPOCHS, batch_size: BATCH_SIZE } } },
@@ -181,6 +200,7 @@ async function main() {
     assert.equal(job.object, 'fine_tuning.job');
     assert.equal(job.model, BASE_MODEL);
     assert.equal(job.training_file, uploaded.id);
+    assert.equal(job.validation_file, validation.id);
     assert.equal(job.seed, 11);
     assert.deepEqual(job.metadata, { run: runID, role: 'trained' });
     assert.equal(job.method?.type, 'supervised');
@@ -288,11 +308,17 @@ async function main() {
 
   // Chat with the base model: plain, then streamed; the same request at
   // temperature 0 must give the same text and usage both ways.
+  // The question comes with its context (a RAG prompt, as the library
+  // sends), so the base model has something to answer from.
   const request = {
     model: BASE_MODEL,
     messages: [
-      { role: 'system', content: 'Answer from the context. Context: Tolvik is a port town. The Karsa flows through Tolvik.' },
-      { role: 'user', content: 'Which river flows through Tolvik?' },
+      { role: 'system', content: 'You are a helpful assistant.' },
+      {
+        role: 'user',
+        content: 'Answer the following QUESTION based on the CONTEXT only. If you don\'t know the answer, say \'I don\'t know\'.\n\n'
+          + 'QUESTION: Which river flows through Tolvik?\n\nCONTEXT: [0]: \nTolvik is a port town. The Karsa flows through Tolvik.\n\nANSWER:',
+      },
     ],
     temperature: 0,
     seed: 5,
@@ -311,7 +337,7 @@ async function main() {
     assert.equal(c.choices[0].index, 0);
     assert.equal(c.choices[0].message.role, 'assistant');
     assert.equal(typeof c.choices[0].message.content, 'string');
-    assert.ok(c.choices[0].message.content.length > 0, 'empty answer');
+    assert.match(c.choices[0].message.content, /Karsa/, 'the answer is read from the context the request sent');
     assert.ok(['stop', 'length'].includes(c.choices[0].finish_reason), c.choices[0].finish_reason);
     hasFields(c.usage, 'CompletionUsage');
     assert.equal(c.usage.total_tokens, c.usage.prompt_tokens + c.usage.completion_tokens);
@@ -479,12 +505,14 @@ async function main() {
     assert.ok(auth instanceof APIError);
   });
 
-  // Delete the file last: the job is done with it.
+  // Delete the files last: the job is done with them.
   await step('files.delete', async () => {
-    const d = await client.files.delete(uploaded.id);
-    hasFields(d, 'DeleteFileResponse');
-    assert.deepEqual(d, { id: uploaded.id, object: 'file', deleted: true });
-    await expectError(() => client.files.retrieve(uploaded.id), NotFoundError, 404);
+    for (const id of [uploaded.id, validation.id]) {
+      const d = await client.files.delete(id);
+      hasFields(d, 'DeleteFileResponse');
+      assert.deepEqual(d, { id, object: 'file', deleted: true });
+      await expectError(() => client.files.retrieve(id), NotFoundError, 404);
+    }
   });
 
   Object.assign(results, counts, { ok: true });
