@@ -8,10 +8,14 @@
 // key, without the network and without mocks.
 //
 // The server implements files, fine-tuning jobs (with OpenAI's status
-// progression, validation, events and cancellation), chat completions,
-// embeddings and models. It is backed by the library's embedded local model:
-// a fine-tuning job really trains it, and chat completions for the job's
-// "ft:..." model really answer from what it learned.
+// progression, validation, events, checkpoints and cancellation), chat
+// completions, embeddings and models. It is backed by the library's embedded
+// local model: a fine-tuning job really trains it, and chat completions for
+// the job's "ft:..." model (and its checkpoints) really answer from what it
+// learned.
+//
+// It is checked against OpenAI's official Node SDK as well as openai-go: see
+// conformance/conformance.mjs and TestNodeSDKConformance.
 //
 // Most tests should call [NewOpenAIServer] and point the client at
 // [OpenAIServer.URL]. Failures are injected with [OpenAIServer.InjectFault]

@@ -51,6 +51,8 @@ type job struct {
 	hp     requestedHyperparameters
 	events []event // oldest first
 	cancel context.CancelFunc
+	// checkpoints are the last epochs', oldest first (checkpoints.go).
+	checkpoints []checkpoint
 }
 
 // jobView is a job as the API shows it.
@@ -421,17 +423,20 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 		return
 	}
 
+	// Steps count batches, as OpenAI's do; one metrics event ends each epoch.
+	perEpoch := (training.Len() + hp.BatchSize - 1) / hp.BatchSize
 	onEpoch := func(epoch int, loss float64) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if terminal(j.view.Status) {
 			return // cancelled: no event after the cancellation's
 		}
-		s.addEventLocked(j, "info", "metrics", fmt.Sprintf("Step %d/%d: training loss=%.4f", epoch, hp.Epochs, loss),
-			map[string]any{"step": epoch, "total_steps": hp.Epochs, "train_loss": loss})
+		step, total := epoch*perEpoch, hp.Epochs*perEpoch
+		s.addEventLocked(j, "info", "metrics", fmt.Sprintf("Step %d/%d: training loss=%.4f", step, total, loss),
+			map[string]any{"step": step, "total_steps": total, "train_loss": loss})
 	}
 	trainer := s.newFineTuner(j.view.Seed, onEpoch)
-	res, err := trainer.FineTune(ctx, ragvsft.FineTuneRequest{
+	res, snapshots, err := train(ctx, trainer, ragvsft.FineTuneRequest{
 		BaseModel:       model,
 		Training:        training,
 		Validation:      validation,
@@ -465,6 +470,7 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 		s.addFileLocked(rf)
 		s.models[ftID] = res.Model
 		s.modelCreated[ftID] = time.Now().Unix()
+		s.addCheckpointsLocked(j, suffix, snapshots)
 		j.view.FineTunedModel = &ftID
 		j.view.TrainedTokens = &tokens
 		j.view.ResultFiles = []string{rf.ID}

@@ -38,7 +38,9 @@ type ServerConfig struct {
 	BaseModel ragvsft.Model
 	// NewFineTuner returns the trainer of one job, given the job's seed and
 	// a function to call after each epoch with its mean training loss.
-	// Nil means the embedded local trainer.
+	// Nil means the embedded local trainer. A trainer that also has
+	// ragvsft.LocalFineTuner's FineTuneEpochs method serves a model for each
+	// of a job's checkpoints; any other lists only the last epoch's.
 	NewFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
 	// Embed computes one embedding for /v1/embeddings; a request for
 	// fewer dimensions keeps the first ones, rescaled to unit length. Nil
@@ -89,6 +91,13 @@ type Stats struct {
 //     GET /fine_tuning/jobs/{id}, POST /fine_tuning/jobs/{id}/cancel and
 //     GET /fine_tuning/jobs/{id}/events (after, limit) list newest first
 //     with has_more, as OpenAI does.
+//   - GET /fine_tuning/jobs/{id}/checkpoints (after, limit): a succeeded
+//     job's checkpoints of its last three epochs, newest first, each with
+//     the step (counted in batches, as in the metrics events) and
+//     train_loss of its epoch; each checkpoint's model
+//     ("ft:BASE:ragvsft:SUFFIX:HASH:ckpt-step-N") answers chat completions
+//     as the model was after that epoch, when the trainer can snapshot
+//     epochs (the embedded one can); otherwise only the last is listed.
 //   - POST /chat/completions: any model id that is not "ft:..." answers as
 //     the base model; a fine-tune answers as itself, an unknown one is 404
 //     model_not_found. temperature, seed, max_tokens and
@@ -184,6 +193,7 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 	s.route("GET /v1/fine_tuning/jobs/{id}", s.getJob)
 	s.route("POST /v1/fine_tuning/jobs/{id}/cancel", s.cancelJob)
 	s.route("GET /v1/fine_tuning/jobs/{id}/events", s.listEvents)
+	s.route("GET /v1/fine_tuning/jobs/{id}/checkpoints", s.listCheckpoints)
 	s.route("POST /v1/chat/completions", s.chatCompletion)
 	s.route("POST /v1/embeddings", s.embeddings)
 	s.route("GET /v1/models", s.listModels)
