@@ -39,6 +39,16 @@ type ServerConfig struct {
 	// a function to call after each epoch with its mean training loss.
 	// Nil means the embedded local trainer.
 	NewFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
+	// Models are model ids served besides OpenAI's (the library's
+	// ragvsft.DefaultCatalog) and the server's fine-tunes, for chat
+	// completions and embeddings alike, e.g. "llama3" for code written for
+	// a local server. They never shut down and do not reason. Any other
+	// model is 404 model_not_found, as OpenAI answers.
+	Models []string
+	// Now tells the day for the catalog's shutdown dates: a model shut
+	// down by then is refused as OpenAI refuses it. Nil means time.Now.
+	Now func() time.Time
+
 	// Embed computes one embedding for /v1/embeddings; a request for
 	// fewer dimensions keeps the first ones, rescaled to unit length. Nil
 	// means the embedded local embedding function
@@ -87,17 +97,32 @@ type Stats struct {
 //     GET /fine_tuning/jobs/{id}, POST /fine_tuning/jobs/{id}/cancel and
 //     GET /fine_tuning/jobs/{id}/events (after, limit) list newest first
 //     with has_more, as OpenAI does.
-//   - POST /chat/completions: any model id that is not "ft:..." answers as
-//     the base model; a fine-tune answers as itself, an unknown one is 404
-//     model_not_found. temperature, seed, max_tokens and
-//     max_completion_tokens are honoured; n must be 1; stream is sent as
-//     server-sent events. The response carries usage and a
+//   - POST /chat/completions: the chat models of ragvsft.DefaultCatalog
+//     (and the dated snapshots it covers, such as
+//     gpt-4.1-mini-2025-04-14) and ServerConfig.Models answer as the base
+//     model; a succeeded fine-tune answers as itself. Any other model is
+//     404 model_not_found, and so is a model shut down on ServerConfig.Now's
+//     day ("The model `gpt-3.5-turbo` has been deprecated, ..."), a
+//     fine-tune with its base model. temperature (default 1), seed,
+//     max_completion_tokens, max_tokens and n (1 to 128; at a temperature
+//     above 0 choice i samples with seed+i) are honoured; stream is sent as
+//     server-sent events. Reasoning models (ModelInfo.Reasoning) refuse a
+//     temperature other than 1 and max_tokens, as OpenAI does, and reason
+//     first: a number of tokens set by the prompt's length (one per prompt
+//     token, in blocks of 64), counted in completion_tokens and
+//     completion_tokens_details.reasoning_tokens and taken from
+//     max_completion_tokens; a budget it exhausts ends the choice with
+//     finish_reason "length" and no content. The response carries usage
+//     (with prompt_tokens_details.cached_tokens, always 0) and a
 //     system_fingerprint that is stable per model.
-//   - POST /embeddings: input as a string or an array of strings;
-//     encoding_format float or base64; dimensions. OpenAI's embedding
-//     models have OpenAI's lengths (1536 for text-embedding-3-small).
-//   - GET /models, GET /models/{id}: OpenAI's usual base models and the
-//     server's succeeded fine-tunes.
+//   - POST /embeddings: the embedding models of ragvsft.DefaultCatalog and
+//     ServerConfig.Models, others 404 model_not_found; input as a string or
+//     an array of strings; encoding_format float or base64; dimensions.
+//     OpenAI's embedding models have OpenAI's lengths (1536 for
+//     text-embedding-3-small).
+//   - GET /models, GET /models/{id}: the catalog's models still served on
+//     the server's day, ServerConfig.Models and the server's succeeded
+//     fine-tunes.
 //
 // Every error has OpenAI's shape, {"error": {"message", "type", "param",
 // "code"}}, and status: 400 invalid_request_error, 401 for a missing or
