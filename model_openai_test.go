@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -490,4 +491,30 @@ func TestShutDownModelRefusedByTheServerToo(t *testing.T) {
 	assert.Equal(t, 404, apiErr.StatusCode)
 	assert.Equal(t, "model_not_found", apiErr.Code)
 	assert.Contains(t, err.Error(), "The model `gpt-3.5-turbo` has been deprecated")
+}
+
+// A long prompt sent twice is served partly from the provider's prompt
+// cache the second time: Usage says how much, for pricing at CachedInput.
+func TestOpenAIModelCachedPromptTokens(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	m, err := ragvsft.NewOpenAIModel(wireConfig(s), ragvsft.DefaultBaseModel)
+	require.NoError(t, err)
+	var passages strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&passages, "[%d]: City_%d has about %d inhabitants.\n", i, i, 1000+i)
+	}
+	req := ragvsft.ChatRequest{Messages: []ragvsft.Message{
+		{Role: ragvsft.RoleSystem, Content: "You are a helpful assistant."},
+		{Role: ragvsft.RoleUser, Content: "CONTEXT:\n" + passages.String() + "\nQUESTION: What is the population of City_7?"},
+	}, MaxTokens: 400}
+	first, err := m.Chat(context.Background(), req)
+	require.NoError(t, err)
+	assert.Zero(t, first.Usage.CachedPromptTokens)
+	second, err := m.Chat(context.Background(), req)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, second.Usage.CachedPromptTokens, 1024, "OpenAI caches from 1024 tokens")
+	assert.Zero(t, (second.Usage.CachedPromptTokens-1024)%128, "in steps of 128")
+	assert.LessOrEqual(t, second.Usage.CachedPromptTokens, second.Usage.PromptTokens)
+	assert.Equal(t, first.Usage.PromptTokens, second.Usage.PromptTokens)
 }

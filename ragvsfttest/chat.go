@@ -189,10 +189,11 @@ func (s *OpenAIServer) chatCompletion(w http.ResponseWriter, r *http.Request) {
 		completion += c.completion
 		reasons += c.reasons
 	}
+	cached := min(s.prompts.use(req.Model, p.req.Messages), promptTokens)
 	usage := map[string]any{
 		"prompt_tokens": promptTokens, "completion_tokens": completion,
 		"total_tokens":          promptTokens + completion,
-		"prompt_tokens_details": map[string]any{"cached_tokens": 0, "audio_tokens": 0},
+		"prompt_tokens_details": map[string]any{"cached_tokens": cached, "audio_tokens": 0},
 		"completion_tokens_details": map[string]any{
 			"reasoning_tokens": reasons, "audio_tokens": 0,
 			"accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,

@@ -113,8 +113,11 @@ type Stats struct {
 //     completion_tokens_details.reasoning_tokens and taken from
 //     max_completion_tokens; a budget it exhausts ends the choice with
 //     finish_reason "length" and no content. The response carries usage
-//     (with prompt_tokens_details.cached_tokens, always 0) and a
-//     system_fingerprint that is stable per model.
+//     and a system_fingerprint that is stable per model. Prompt caching is
+//     OpenAI's: a prompt of 1024 tokens or more (estimated at four bytes
+//     each) whose beginning an earlier request to the model had reports
+//     that beginning, in steps of 128 tokens, as
+//     prompt_tokens_details.cached_tokens.
 //   - POST /embeddings: the embedding models of ragvsft.DefaultCatalog and
 //     ServerConfig.Models, others 404 model_not_found; input as a string or
 //     an array of strings; encoding_format float or base64; dimensions.
@@ -154,6 +157,7 @@ type OpenAIServer struct {
 	jobOrder     []string                 // creation order
 	models       map[string]ragvsft.Model // succeeded fine-tunes by id
 	modelCreated map[string]int64
+	prompts      promptCache // prefixes of the chat prompts seen
 
 	base         ragvsft.Model
 	newFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
