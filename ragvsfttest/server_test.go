@@ -36,6 +36,9 @@ func newServer(t *testing.T, cfg ServerConfig) *OpenAIServer {
 	if cfg.JobStepDelay == 0 {
 		cfg.JobStepDelay = 5 * time.Millisecond
 	}
+	if cfg.Now == nil {
+		cfg.Now = onToday // the catalog's shutdown dates must not change what a test tests
+	}
 	s := NewOpenAIServer(cfg)
 	t.Cleanup(s.Close)
 	return s
