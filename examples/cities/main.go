@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		sweep       = fs.String("sweep", "1,3,10,30", "comma-separated epoch counts for the memorization sweep of the local model (empty = skip)")
 		out         = fs.String("out", "", "run folder `dir` (default: a new folder under ./runs)")
 		backendName = fs.String("backend", defaultBackend(), "local (embedded, offline) or openai (OPENAI_API_KEY, OPENAI_BASE_URL; default when a key is set)")
-		model       = fs.String("model", ragvsft.DefaultBaseModel, "base model to fine-tune and ask (openai backend)")
+		model       = fs.String("model", ragvsft.DefaultBaseModel, "base model to fine-tune and ask (openai backend; the article's gpt-3.5-turbo is shut down)")
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
 		eval        = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
