@@ -442,16 +442,15 @@ func TestNewOpenAIModelRefusesShutDownModels(t *testing.T) {
 		name, model, day string
 		catalog          ragvsft.Catalog
 		shutdown         string // "" when accepted
-		replacement      string
 	}{
-		{"the article's model", "gpt-3.5-turbo", "2026-12-02", nil, "2026-10-23", "gpt-5.6-terra"},
-		{"its snapshot", "gpt-3.5-turbo-0125", "2026-12-02", nil, "2026-10-23", "gpt-5.6-terra"},
-		{"on its shutdown day", "o4-mini", "2026-10-23", nil, "2026-10-23", "gpt-5.6-terra"},
-		{"the day before", "gpt-3.5-turbo", "2026-10-22", nil, "", ""},
-		{"a fine-tune shuts down with its base", "ft:gpt-4o-mini-2024-07-18:acme:cities:abc123", "2027-01-14", nil, "2027-01-14", "gpt-6-luna"},
-		{"a fine-tune before its base's shutdown", "ft:gpt-4o-mini-2024-07-18:acme:cities:abc123", "2026-12-02", nil, "", ""},
-		{"the caller's catalog wins", "gpt-3.5-turbo", "2026-12-02", ragvsft.Catalog{"gpt-3.5-turbo": {}}, "", ""},
-		{"a model no catalog knows", "llama3", "2030-01-01", nil, "", ""},
+		{"the article's model", "gpt-3.5-turbo", "2026-12-02", nil, "2026-10-23"},
+		{"its snapshot", "gpt-3.5-turbo-0125", "2026-12-02", nil, "2026-10-23"},
+		{"on its shutdown day", "o4-mini", "2026-10-23", nil, "2026-10-23"},
+		{"the day before", "gpt-3.5-turbo", "2026-10-22", nil, ""},
+		{"a fine-tune shuts down with its base", "ft:gpt-4o-mini-2024-07-18:acme:cities:abc123", "2027-01-14", nil, "2027-01-14"},
+		{"a fine-tune before its base's shutdown", "ft:gpt-4o-mini-2024-07-18:acme:cities:abc123", "2026-12-02", nil, ""},
+		{"the caller's catalog wins", "gpt-3.5-turbo", "2026-12-02", ragvsft.Catalog{"gpt-3.5-turbo": {}}, ""},
+		{"a model no catalog knows", "llama3", "2030-01-01", nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -468,7 +467,11 @@ func TestNewOpenAIModelRefusesShutDownModels(t *testing.T) {
 			require.ErrorAs(t, err, &sd)
 			assert.Equal(t, tt.model, sd.Model)
 			assert.Equal(t, tt.shutdown, sd.Shutdown)
-			assert.Equal(t, tt.replacement, sd.Replacement)
+			info, ok := ragvsft.DefaultCatalog().Lookup(tt.model)
+			require.True(t, ok)
+			require.NotEmpty(t, info.Replacement)
+			assert.Equal(t, info.Replacement, sd.Replacement)
+			assert.Contains(t, err.Error(), info.Replacement)
 			assert.Contains(t, err.Error(), tt.shutdown)
 			assert.Contains(t, err.Error(), tt.model)
 		})
