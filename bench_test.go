@@ -36,13 +36,13 @@ type benchFixture struct {
 
 var benchSetup = sync.OnceValues(func() (*benchFixture, error) {
 	// The server lives as long as the test binary: benchmarks share it.
-	srv, _ := startTimedServer(ragvsfttest.ServerConfig{APIKey: wireKey, JobStepDelay: time.Millisecond})
+	srv, _ := startTimedServer(ragvsfttest.ServerConfig{APIKey: wireKey, JobStepDelay: time.Millisecond, Now: onWireDay})
 	data, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(ragvsft.CitiesCount, ragvsft.CitiesSeed)), "cities.jsonl")
 	if err != nil {
 		return nil, err
 	}
 	tuner := &ragvsft.OpenAIFineTuner{Config: benchConfig(srv), PollInterval: 5 * time.Millisecond, MaxPollInterval: 50 * time.Millisecond}
-	ft, err := tuner.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data, Seed: ragvsft.DefaultSeed})
+	ft, err := tuner.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: data, Seed: ragvsft.DefaultSeed})
 	if err != nil {
 		return nil, err
 	}
@@ -72,14 +72,14 @@ func fixture(b *testing.B) *benchFixture {
 }
 
 func benchConfig(s *timedServer) ragvsft.OpenAIConfig {
-	return ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL}
+	return ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, Now: onWireDay}
 }
 
 // experiment is the cities experiment on the server's base model and the
 // fine-tune; wrap, if set, wraps both models (the cache).
 func (f *benchFixture) experiment(b *testing.B, cfg ragvsft.OpenAIConfig, concurrency int, retriever ragvsft.Retriever, wrap func(ragvsft.Model) ragvsft.Model) *ragvsft.Experiment {
 	b.Helper()
-	base, err := ragvsft.NewOpenAIModel(cfg, "gpt-3.5-turbo")
+	base, err := ragvsft.NewOpenAIModel(cfg, "gpt-4.1-mini-2025-04-14")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func (f *benchFixture) experiment(b *testing.B, cfg ragvsft.OpenAIConfig, concur
 	return &ragvsft.Experiment{
 		Dataset:     f.data,
 		Base:        bm,
-		BaseModel:   "gpt-3.5-turbo",
+		BaseModel:   "gpt-4.1-mini-2025-04-14",
 		FineTuned:   &ragvsft.FineTuned{Model: tm, ModelID: f.ft},
 		Retriever:   retriever,
 		Concurrency: concurrency,
@@ -165,7 +165,7 @@ func BenchmarkRateLimit(b *testing.B) {
 	cfg := benchConfig(f.srv)
 	cfg.MaxRetries = 5
 	// The fine-tune shares its base model's limit.
-	cfg.RateLimits = map[string]*ragvsft.RateLimiter{"gpt-3.5-turbo": ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: rpm})}
+	cfg.RateLimits = map[string]*ragvsft.RateLimiter{"gpt-4.1-mini-2025-04-14": ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: rpm})}
 	exp := f.experiment(b, cfg, 32, nil, nil)
 	var requests, limited, errs, peak int
 	var busy time.Duration

@@ -17,7 +17,11 @@ import (
 
 // cacheVersion is part of every key: a change of the entry format or of
 // what a key covers bumps it, and old entries simply stop matching.
-const cacheVersion = 1
+// Version 2: OpenAIModel sends max_completion_tokens instead of max_tokens
+// and no temperature to reasoning models, and entries record Truncated and
+// the cached-prompt and reasoning tokens; a version 1 answer was asked
+// otherwise and would be reported without them.
+const cacheVersion = 2
 
 // Cache is an on-disk cache of model calls, chat and embeddings, so that
 // rerunning a finished experiment makes no model call at all.

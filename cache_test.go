@@ -48,7 +48,7 @@ func TestCacheChatHitAndMiss(t *testing.T) {
 	dir := t.TempDir()
 	c, err := ragvsft.OpenCache(dir)
 	require.NoError(t, err)
-	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	m := cachedWireModel(t, s, c, "gpt-4.1-mini-2025-04-14")
 	ctx := context.Background()
 
 	first, err := m.Chat(ctx, citiesPrompt)
@@ -68,7 +68,7 @@ func TestCacheChatHitAndMiss(t *testing.T) {
 	// Another process opening the folder finds the entry.
 	c2, err := ragvsft.OpenCache(dir)
 	require.NoError(t, err)
-	third, err := cachedWireModel(t, s, c2, "gpt-3.5-turbo").Chat(ctx, citiesPrompt)
+	third, err := cachedWireModel(t, s, c2, "gpt-4.1-mini-2025-04-14").Chat(ctx, citiesPrompt)
 	require.NoError(t, err)
 	assert.True(t, third.Cached)
 	third.Cached = false
@@ -82,7 +82,7 @@ func TestCacheKeyCoversTheWholeRequest(t *testing.T) {
 	c, err := ragvsft.OpenCache(t.TempDir())
 	require.NoError(t, err)
 	ctx := context.Background()
-	_, err = cachedWireModel(t, s, c, "gpt-3.5-turbo").Chat(ctx, citiesPrompt)
+	_, err = cachedWireModel(t, s, c, "gpt-4.1-mini-2025-04-14").Chat(ctx, citiesPrompt)
 	require.NoError(t, err)
 
 	change := func(f func(r *ragvsft.ChatRequest)) ragvsft.ChatRequest {
@@ -97,12 +97,12 @@ func TestCacheKeyCoversTheWholeRequest(t *testing.T) {
 		req   ragvsft.ChatRequest
 	}{
 		{"other model", "gpt-4o-mini", citiesPrompt},
-		{"temperature", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Temperature = 0.7 })},
-		{"seed", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Seed = 43 })},
-		{"max tokens", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.MaxTokens = 100 })},
-		{"system message", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Content = "You are terse." })},
-		{"role", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Role = ragvsft.RoleDeveloper })},
-		{"one message less", "gpt-3.5-turbo", change(func(r *ragvsft.ChatRequest) { r.Messages = r.Messages[1:] })},
+		{"temperature", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Temperature = 0.7 })},
+		{"seed", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Seed = 43 })},
+		{"max tokens", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.MaxTokens = 100 })},
+		{"system message", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Content = "You are terse." })},
+		{"role", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Role = ragvsft.RoleDeveloper })},
+		{"one message less", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Messages = r.Messages[1:] })},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,7 +120,7 @@ func TestCacheStoresOnlySuccess(t *testing.T) {
 	dir := t.TempDir()
 	c, err := ragvsft.OpenCache(dir)
 	require.NoError(t, err)
-	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	m := cachedWireModel(t, s, c, "gpt-4.1-mini-2025-04-14")
 	ctx := context.Background()
 
 	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: 500})
@@ -153,7 +153,7 @@ func TestCacheCorruptEntryIsAMiss(t *testing.T) {
 			dir := t.TempDir()
 			c, err := ragvsft.OpenCache(dir)
 			require.NoError(t, err)
-			m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+			m := cachedWireModel(t, s, c, "gpt-4.1-mini-2025-04-14")
 			want, err := m.Chat(context.Background(), citiesPrompt)
 			require.NoError(t, err)
 			files := cacheEntries(t, dir)
@@ -182,7 +182,7 @@ func TestCacheConcurrentMissesOfOneKey(t *testing.T) {
 	dir := t.TempDir()
 	c, err := ragvsft.OpenCache(dir)
 	require.NoError(t, err)
-	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	m := cachedWireModel(t, s, c, "gpt-4.1-mini-2025-04-14")
 
 	const workers = 16
 	answers := make([]ragvsft.ChatResponse, workers)
@@ -218,7 +218,7 @@ func TestCacheConcurrentMissesOfOneKey(t *testing.T) {
 	req.Seed = 7
 	for _, cache := range []*ragvsft.Cache{c, other} {
 		wg.Go(func() {
-			_, err := cachedWireModel(t, s, cache, "gpt-3.5-turbo").Chat(context.Background(), req)
+			_, err := cachedWireModel(t, s, cache, "gpt-4.1-mini-2025-04-14").Chat(context.Background(), req)
 			assert.NoError(t, err)
 		})
 	}
@@ -236,7 +236,7 @@ func TestCacheWaitersRetryAFailedCall(t *testing.T) {
 	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: 500})
 	c, err := ragvsft.OpenCache(t.TempDir())
 	require.NoError(t, err)
-	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	m := cachedWireModel(t, s, c, "gpt-4.1-mini-2025-04-14")
 
 	const workers = 8
 	var failed atomic.Int32
@@ -263,7 +263,7 @@ func TestCacheWaiterHonoursItsContext(t *testing.T) {
 	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: 300 * time.Millisecond}})
 	c, err := ragvsft.OpenCache(t.TempDir())
 	require.NoError(t, err)
-	m := cachedWireModel(t, s, c, "gpt-3.5-turbo")
+	m := cachedWireModel(t, s, c, "gpt-4.1-mini-2025-04-14")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

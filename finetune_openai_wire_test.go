@@ -28,10 +28,19 @@ import (
 
 const wireKey = "test-key-for-the-wire"
 
+// wireDay is the day the wire tests run on, server and client alike, so
+// that the catalog's shutdown dates do not change what they test.
+var wireDay = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+
+func onWireDay() time.Time { return wireDay }
+
 func newServer(t *testing.T, cfg ragvsfttest.ServerConfig) *ragvsfttest.OpenAIServer {
 	t.Helper()
 	if cfg.JobStepDelay == 0 {
 		cfg.JobStepDelay = 5 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = onWireDay
 	}
 	s := ragvsfttest.NewOpenAIServer(cfg)
 	t.Cleanup(s.Close)
@@ -39,7 +48,7 @@ func newServer(t *testing.T, cfg ragvsfttest.ServerConfig) *ragvsfttest.OpenAISe
 }
 
 func wireConfig(s *ragvsfttest.OpenAIServer) ragvsft.OpenAIConfig {
-	return ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL}
+	return ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, Now: onWireDay}
 }
 
 // rawClient reads the server's state the way a user would, for assertions.
@@ -139,7 +148,7 @@ func TestOpenAIFineTunerEndToEnd(t *testing.T) {
 	var log eventLog
 	var out syncBuffer
 	f := newTuner(s, dir, &log, &out)
-	req := ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 20), Suffix: "cities", Seed: 42}
+	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 20), Suffix: "cities", Seed: 42}
 
 	est, err := f.Estimate(context.Background(), req)
 	require.NoError(t, err)
@@ -150,7 +159,7 @@ func TestOpenAIFineTunerEndToEnd(t *testing.T) {
 
 	ft, err := f.FineTune(context.Background(), req)
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(ft.ModelID, "ft:gpt-3.5-turbo:"), ft.ModelID)
+	assert.True(t, strings.HasPrefix(ft.ModelID, "ft:gpt-4.1-mini-2025-04-14:"), ft.ModelID)
 	assert.Contains(t, ft.ModelID, ":cities:")
 	assert.NotEmpty(t, ft.JobID)
 	assert.Positive(t, ft.TrainedTokens)
@@ -273,7 +282,7 @@ func TestOpenAIFineTunerReattachAfterRestart(t *testing.T) {
 func TestOpenAIFineTunerReattachByListWithoutRecord(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{JobStepDelay: 100 * time.Millisecond})
-	req := ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 12), Suffix: "x"}
+	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 12), Suffix: "x"}
 	jobID := startAndStop(t, newTuner(s, t.TempDir(), nil, nil), req)
 
 	// Another machine: no record, same account.
@@ -310,7 +319,7 @@ func TestOpenAIFineTunerCancel(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{JobStepDelay: 200 * time.Millisecond})
 	dir := t.TempDir()
-	req := ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 12)}
+	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 12)}
 	f := newTuner(s, dir, nil, nil)
 	var once sync.Once
 	f.OnEvent = func(e ragvsft.FineTuneEvent) {
@@ -338,7 +347,7 @@ func TestOpenAIFineTunerFailedJob(t *testing.T) {
 	jerr := ragvsfttest.JobError{Code: "invalid_training_file", Message: "line 3 is not what we want", Param: "training_file"}
 	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{FailJobs: 1, JobError: jerr}})
 	dir := t.TempDir()
-	req := ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)}
+	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 10)}
 	_, err := newTuner(s, dir, nil, nil).FineTune(context.Background(), req)
 	var je *ragvsft.FineTuneJobError
 	require.ErrorAs(t, err, &je)
@@ -365,7 +374,7 @@ func TestOpenAIFineTunerRefusesBadFileBeforeUpload(t *testing.T) {
 			{ID: "b", Line: 2, Messages: []ragvsft.Message{{Role: ragvsft.RoleUser, Content: "q"}, {Role: ragvsft.RoleAssistant, Content: "a"}}}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := newTuner(s, t.TempDir(), nil, nil).FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: ds})
+			_, err := newTuner(s, t.TempDir(), nil, nil).FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: ds})
 			var ve *ragvsft.ValidationError
 			require.ErrorAs(t, err, &ve)
 			assert.Empty(t, s.Stats().Requests, "nothing reached the server")
@@ -385,7 +394,7 @@ func TestOpenAIFineTunerSurvivesFaults(t *testing.T) {
 	s.InjectFault("fine_tuning/jobs", 2, ragvsfttest.Fault{Status: 429, RetryAfter: 20 * time.Millisecond})
 	f := newTuner(s, t.TempDir(), nil, nil)
 	f.Config.MaxRetries = 4
-	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 10)})
 	require.NoError(t, err)
 	assert.NotEmpty(t, ft.ModelID)
 	st := s.Stats()
@@ -399,7 +408,7 @@ func TestOpenAIFineTunerBadKey(t *testing.T) {
 	s := newServer(t, ragvsfttest.ServerConfig{APIKey: wireKey})
 	f := newTuner(s, t.TempDir(), nil, nil)
 	f.Config.APIKey = "sk-wrong-0123456789-secret"
-	_, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	_, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 10)})
 	require.ErrorIs(t, err, ragvsft.ErrOpenAIAuth)
 	assert.NotContains(t, err.Error(), f.Config.APIKey)
 	assert.NotContains(t, err.Error(), "secret")
@@ -432,7 +441,7 @@ func TestOpenAIFineTunerLostCreateResponse(t *testing.T) {
 	f := newTuner(s, t.TempDir(), nil, nil)
 	lose := &loseCreateResponse{next: http.DefaultTransport}
 	f.Config.HTTPClient = &http.Client{Transport: lose}
-	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 10)})
 	require.NoError(t, err)
 	assert.NotEmpty(t, ft.ModelID)
 	assert.Equal(t, int32(1), lose.lost.Load(), "the job was found by its key, not created again")
@@ -445,7 +454,7 @@ func TestOpenAIFineTunerUnwritableRunDir(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
 	_, err := newTuner(s, filepath.Join(file, "run"), nil, nil).FineTune(context.Background(),
-		ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+		ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 10)})
 	require.Error(t, err)
 	assert.Empty(t, s.Stats().Requests, "nothing is sent when the record cannot be kept")
 }
@@ -480,7 +489,7 @@ func TestOpenAIFineTunerUnderRandomFailures(t *testing.T) {
 	var log eventLog
 	f := newTuner(s, t.TempDir(), &log, nil)
 	f.Config.MaxRetries = 1 // so that some failures reach the fine-tuner itself
-	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: citiesData(t, 10)})
+	ft, err := f.FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 10)})
 	require.NoError(t, err)
 	assert.NotEmpty(t, ft.ModelID)
 	st := s.Stats()

@@ -35,13 +35,16 @@ type Message struct {
 // article's settings: temperature 0, seed 42, 400 tokens.
 type ChatRequest struct {
 	Messages []Message
-	// Temperature is always sent: 0 asks for the most likely answer, as in
-	// the article.
+	// Temperature 0 asks for the most likely answer, as in the article.
+	// Models that refuse a temperature (OpenAI's reasoning models) are
+	// asked at their default instead.
 	Temperature float64
 	// Seed asks for deterministic sampling where the provider supports it;
 	// 0 sends no seed.
 	Seed int64
-	// MaxTokens caps the completion; 0 means the provider's default.
+	// MaxTokens caps the completion, a reasoning model's hidden reasoning
+	// included (OpenAI's max_completion_tokens); 0 means the provider's
+	// default.
 	MaxTokens int
 }
 
@@ -69,6 +72,9 @@ type ChatResponse struct {
 	// Cached is true when the answer came from a Cache, not the provider:
 	// nothing was spent on it this time.
 	Cached bool
+	// Truncated is true when the completion token limit cut the answer
+	// short (OpenAI's finish_reason "length"): Content is its beginning.
+	Truncated bool
 }
 
 // Model is a chat model: the thing every arm of an Experiment asks.
@@ -398,6 +404,9 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 	start := time.Now()
 	resp, err := model.Chat(ctx, ChatRequest{Messages: msgs, Temperature: s.Temperature, Seed: s.Seed, MaxTokens: s.MaxTokens})
 	res.Latency = time.Since(start)
+	// A failed call may still have been billed (a reasoning model cut
+	// short): its usage counts.
+	res.Usage, res.Model, res.SystemFingerprint, res.Cached = resp.Usage, resp.Model, resp.SystemFingerprint, resp.Cached
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -405,7 +414,7 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 		res.Error = err.Error()
 		return res, nil
 	}
-	res.Answer, res.Usage, res.Model, res.SystemFingerprint, res.Cached = resp.Content, resp.Usage, resp.Model, resp.SystemFingerprint, resp.Cached
+	res.Answer, res.Truncated = resp.Content, resp.Truncated
 	v, err := s.Evaluator.Evaluate(ctx, q, resp.Content)
 	if err != nil {
 		if ctx.Err() != nil {

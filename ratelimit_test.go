@@ -192,10 +192,10 @@ func (s *timedServer) log() []arrival {
 func TestRateLimitsPauseTheWholePool(t *testing.T) {
 	s := newTimedServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: 20 * time.Millisecond}})
 	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
-	cfg := ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, RateLimits: map[string]*ragvsft.RateLimiter{
-		"gpt-3.5-turbo": ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 60000}),
+	cfg := ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, Now: onWireDay, RateLimits: map[string]*ragvsft.RateLimiter{
+		"gpt-4.1-mini-2025-04-14": ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 60000}),
 	}}
-	m, err := ragvsft.NewOpenAIModel(cfg, "gpt-3.5-turbo")
+	m, err := ragvsft.NewOpenAIModel(cfg, "gpt-4.1-mini-2025-04-14")
 	require.NoError(t, err)
 
 	const workers, each = 4, 4
@@ -238,7 +238,7 @@ func TestRateLimitsPauseTheWholePool(t *testing.T) {
 func TestRateLimitsPaceEveryAttempt(t *testing.T) {
 	s := newTimedServer(t, ragvsfttest.ServerConfig{})
 	s.InjectFault("chat/completions", 2, ragvsfttest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: time.Millisecond})
-	cfg := ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, RateLimits: map[string]*ragvsft.RateLimiter{
+	cfg := ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: s.URL, Now: onWireDay, RateLimits: map[string]*ragvsft.RateLimiter{
 		"": ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 1200}), // 20 a second
 	}}
 	m, err := ragvsft.NewOpenAIModel(cfg, "gpt-4o-mini")
@@ -273,7 +273,7 @@ func TestLimitedModelPropagatesErrors(t *testing.T) {
 	s := newServer(t, ragvsfttest.ServerConfig{})
 	cfg := wireConfig(s)
 	cfg.MaxRetries = -1
-	wire, err := ragvsft.NewOpenAIModel(cfg, "gpt-3.5-turbo")
+	wire, err := ragvsft.NewOpenAIModel(cfg, "gpt-4.1-mini-2025-04-14")
 	require.NoError(t, err)
 	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 600, TokensPerMinute: 1_000_000})
 	m := r.LimitModel(wire)
@@ -281,7 +281,7 @@ func TestLimitedModelPropagatesErrors(t *testing.T) {
 
 	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: http.StatusInternalServerError})
 	res, err := m.Chat(ctx, citiesPrompt)
-	require.ErrorContains(t, err, "ragvsft: chat completion with gpt-3.5-turbo: OpenAI API error 500")
+	require.ErrorContains(t, err, "ragvsft: chat completion with gpt-4.1-mini-2025-04-14: OpenAI API error 500")
 	assert.Empty(t, res.Content, "an error, not an empty answer")
 
 	before := time.Now()

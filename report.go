@@ -104,6 +104,9 @@ type Result struct {
 	Cached            bool   `json:"cached,omitempty"`
 	Model             string `json:"model,omitempty"`
 	SystemFingerprint string `json:"system_fingerprint,omitempty"`
+	// Truncated is true when the completion token limit cut Answer short
+	// (ChatResponse.Truncated): it is scored as it stands.
+	Truncated bool `json:"truncated,omitempty"`
 	// Error is why the item has no answer: it is counted apart, not as wrong.
 	Error string `json:"error,omitempty"`
 }

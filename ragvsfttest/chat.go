@@ -7,11 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ragvsft/ragvsft"
 )
+
+// maxChoices is the largest n OpenAI's API accepts.
+const maxChoices = 128
+
+// reasoningBlock is the granularity of a reasoning model's simulated
+// reasoning, in tokens: OpenAI's reasoning_tokens come in such blocks.
+const reasoningBlock = 64
 
 type chatRequest struct {
 	Model    string `json:"model"`
@@ -39,7 +47,7 @@ func fingerprint(model string) string {
 // chatModel returns the model that answers for id: the fine-tune of that
 // id, or the base model for any id that is not a fine-tune.
 func (s *OpenAIServer) chatModel(id string) (ragvsft.Model, bool) {
-	if !strings.HasPrefix(id, "ft:") {
+	if !ragvsft.IsFineTunedID(id) {
 		return s.base, true
 	}
 	s.mu.Lock()
@@ -48,8 +56,92 @@ func (s *OpenAIServer) chatModel(id string) (ragvsft.Model, bool) {
 	return m, ok
 }
 
-func modelNotFound(w http.ResponseWriter, id string) {
-	notFound(w, "model", "model_not_found", fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", id))
+// reasoningTokens is how long a reasoning model thinks before it answers:
+// one token per estimated prompt token (four characters of content, plus
+// four per message and three for the reply's priming, as approxTokens
+// counts), rounded up to a whole block of 64, so at least 64. It depends on
+// the prompt alone, so every choice and every rerun reasons alike.
+func reasoningTokens(msgs []ragvsft.Message) int {
+	p := 3
+	for _, m := range msgs {
+		p += 4 + approxTokens(m.Content)
+	}
+	return reasoningBlock * ((p + reasoningBlock - 1) / reasoningBlock)
+}
+
+// choice is one generated completion.
+type choice struct {
+	content             string
+	finish              string
+	completion, reasons int // completion tokens, of which reasoning
+}
+
+// chatParams are a request's checked settings.
+type chatParams struct {
+	req       ragvsft.ChatRequest // Seed is the first choice's
+	n         int
+	budget    int // max_completion_tokens (or max_tokens); 0 for none
+	reasoning bool
+}
+
+// checkChat validates req as OpenAI does and answers 400 if it is wrong.
+func checkChat(w http.ResponseWriter, req chatRequest, info ragvsft.ModelInfo) (chatParams, bool) {
+	p := chatParams{n: 1, reasoning: info.Reasoning}
+	for i, m := range req.Messages {
+		text, ok := messageText(m.Content)
+		if !ok {
+			badRequest(w, fmt.Sprintf("messages.[%d].content", i), "invalid_type", fmt.Sprintf("Invalid 'messages[%d].content': expected a string or an array of text parts.", i))
+			return p, false
+		}
+		p.req.Messages = append(p.req.Messages, ragvsft.Message{Role: m.Role, Content: text})
+	}
+	p.req.Temperature = 1 // OpenAI's default
+	if t := req.Temperature; t != nil {
+		switch {
+		case *t < 0:
+			badRequest(w, "temperature", "decimal_below_min_value", fmt.Sprintf("Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got %g instead.", *t))
+			return p, false
+		case *t > 2:
+			badRequest(w, "temperature", "decimal_above_max_value", fmt.Sprintf("Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got %g instead.", *t))
+			return p, false
+		case info.Reasoning && *t != 1:
+			badRequest(w, "temperature", "unsupported_value", fmt.Sprintf("Unsupported value: 'temperature' does not support %s with this model. Only the default (1) value is supported.", strconv.FormatFloat(*t, 'g', -1, 64)))
+			return p, false
+		}
+		p.req.Temperature = *t
+	}
+	if req.Seed != nil {
+		p.req.Seed = *req.Seed
+	}
+	if req.MaxTokens != nil && info.Reasoning {
+		badRequest(w, "max_tokens", "unsupported_parameter", "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")
+		return p, false
+	}
+	for _, mt := range []struct {
+		name string
+		v    *int
+	}{{"max_tokens", req.MaxTokens}, {"max_completion_tokens", req.MaxCompletionTokens}} {
+		if mt.v == nil {
+			continue
+		}
+		if *mt.v < 1 {
+			badRequest(w, mt.name, "integer_below_min_value", fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= 1, but got %d instead.", mt.name, *mt.v))
+			return p, false
+		}
+		p.budget = *mt.v
+	}
+	if req.N != nil {
+		switch n := *req.N; {
+		case n < 1:
+			badRequest(w, "n", "integer_below_min_value", fmt.Sprintf("Invalid 'n': integer below minimum value. Expected a value >= 1, but got %d instead.", n))
+			return p, false
+		case n > maxChoices:
+			badRequest(w, "n", "integer_above_max_value", fmt.Sprintf("Invalid 'n': integer above maximum value. Expected a value <= %d, but got %d instead.", maxChoices, n))
+			return p, false
+		}
+		p.n = *req.N
+	}
+	return p, true
 }
 
 func (s *OpenAIServer) chatCompletion(w http.ResponseWriter, r *http.Request) {
@@ -66,40 +158,12 @@ func (s *OpenAIServer) chatCompletion(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "messages", "empty_array", "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 		return
 	}
-	cr := ragvsft.ChatRequest{}
-	for i, m := range req.Messages {
-		text, ok := messageText(m.Content)
-		if !ok {
-			badRequest(w, fmt.Sprintf("messages.[%d].content", i), "invalid_type", fmt.Sprintf("Invalid 'messages[%d].content': expected a string or an array of text parts.", i))
-			return
-		}
-		cr.Messages = append(cr.Messages, ragvsft.Message{Role: m.Role, Content: text})
+	info, ok := s.servable(w, req.Model, false)
+	if !ok {
+		return
 	}
-	if t := req.Temperature; t != nil {
-		if *t < 0 || *t > 2 {
-			badRequest(w, "temperature", "decimal_above_max_value", fmt.Sprintf("Invalid 'temperature': expected a value between 0 and 2, but got %g instead.", *t))
-			return
-		}
-		cr.Temperature = *t
-	}
-	if req.Seed != nil {
-		cr.Seed = *req.Seed
-	}
-	for _, mt := range []struct {
-		name string
-		v    *int
-	}{{"max_tokens", req.MaxTokens}, {"max_completion_tokens", req.MaxCompletionTokens}} {
-		if mt.v == nil {
-			continue
-		}
-		if *mt.v < 1 {
-			badRequest(w, mt.name, "integer_below_min_value", fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= 1, but got %d instead.", mt.name, *mt.v))
-			return
-		}
-		cr.MaxTokens = *mt.v
-	}
-	if req.N != nil && *req.N != 1 {
-		badRequest(w, "n", "unsupported_value", "This server returns one choice per request: 'n' must be 1.")
+	p, ok := checkChat(w, req, info)
+	if !ok {
 		return
 	}
 	model, ok := s.chatModel(req.Model)
@@ -107,63 +171,118 @@ func (s *OpenAIServer) chatCompletion(w http.ResponseWriter, r *http.Request) {
 		modelNotFound(w, req.Model)
 		return
 	}
-	resp, err := model.Chat(r.Context(), cr)
-	if err != nil && !errors.Is(err, ragvsft.ErrNoAnswer) {
-		if r.Context().Err() != nil {
+	choices := make([]choice, p.n)
+	promptTokens := 0
+	for i := range choices {
+		c, prompt, err := s.generate(r, model, p, i)
+		if err != nil {
+			if r.Context().Err() != nil {
+				return
+			}
+			serverError(w, "The model failed to answer: "+err.Error())
 			return
 		}
-		serverError(w, "The model failed to answer: "+err.Error())
-		return
+		choices[i], promptTokens = c, prompt
 	}
-	usage := resp.Usage
-	if usage.PromptTokens == 0 {
-		for _, m := range cr.Messages {
-			usage.PromptTokens += 4 + approxTokens(m.Content)
-		}
-		usage.PromptTokens += 3
+	completion, reasons := 0, 0
+	for _, c := range choices {
+		completion += c.completion
+		reasons += c.reasons
 	}
-	if usage.CompletionTokens == 0 {
-		usage.CompletionTokens = approxTokens(resp.Content)
-	}
-	finish := "stop"
-	if cr.MaxTokens > 0 && usage.CompletionTokens >= cr.MaxTokens {
-		finish = "length"
+	cached := min(s.prompts.use(req.Model, p.req.Messages), promptTokens)
+	usage := map[string]any{
+		"prompt_tokens": promptTokens, "completion_tokens": completion,
+		"total_tokens":          promptTokens + completion,
+		"prompt_tokens_details": map[string]any{"cached_tokens": cached, "audio_tokens": 0},
+		"completion_tokens_details": map[string]any{
+			"reasoning_tokens": reasons, "audio_tokens": 0,
+			"accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,
+		},
 	}
 	fp := fingerprint(req.Model)
 	id := newID("chatcmpl-", 29)
 	created := time.Now().Unix()
-	usageJSON := map[string]any{
-		"prompt_tokens": usage.PromptTokens, "completion_tokens": usage.CompletionTokens,
-		"total_tokens": usage.PromptTokens + usage.CompletionTokens,
-	}
 	s.mu.Lock()
 	s.stats.ChatCompletions++
 	s.mu.Unlock()
 	if req.Stream {
-		s.streamChat(w, id, created, req, resp.Content, finish, fp, usageJSON)
+		s.streamChat(w, id, created, req, choices, fp, usage)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id":      id,
-		"object":  "chat.completion",
-		"created": created,
-		"model":   req.Model,
-		"choices": []any{map[string]any{
-			"index":         0,
-			"message":       map[string]any{"role": "assistant", "content": resp.Content, "refusal": nil, "annotations": []any{}},
+	out := make([]any, len(choices))
+	for i, c := range choices {
+		out[i] = map[string]any{
+			"index":         i,
+			"message":       map[string]any{"role": "assistant", "content": c.content, "refusal": nil, "annotations": []any{}},
 			"logprobs":      nil,
-			"finish_reason": finish,
-		}},
-		"usage":              usageJSON,
+			"finish_reason": c.finish,
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id":                 id,
+		"object":             "chat.completion",
+		"created":            created,
+		"model":              req.Model,
+		"choices":            out,
+		"usage":              usage,
 		"service_tier":       "default",
 		"system_fingerprint": fp,
 	})
 }
 
+// generate asks the backend for choice i and returns it with the prompt's
+// token count. At a temperature above 0 choice i samples with seed+i, so
+// the choices differ; at 0 they are all the most likely answer.
+//
+// A reasoning model first spends reasoningTokens on reasoning, counted in
+// the completion tokens; what is left of the budget bounds the answer. If
+// nothing is left, the choice is empty with finish_reason "length", as
+// OpenAI's is when reasoning exhausts max_completion_tokens.
+func (s *OpenAIServer) generate(r *http.Request, model ragvsft.Model, p chatParams, i int) (choice, int, error) {
+	cr := p.req
+	if cr.Temperature > 0 {
+		cr.Seed += int64(i)
+	}
+	reasons := 0
+	if p.reasoning {
+		reasons = reasoningTokens(cr.Messages)
+	}
+	answerBudget := 0
+	if p.budget > 0 {
+		// The backend is asked even when reasoning leaves nothing, for its
+		// count of the prompt's tokens.
+		answerBudget = p.budget - reasons
+		cr.MaxTokens = max(answerBudget, 1)
+	}
+	resp, err := model.Chat(r.Context(), cr)
+	if err != nil && !errors.Is(err, ragvsft.ErrNoAnswer) {
+		return choice{}, 0, err
+	}
+	prompt := resp.Usage.PromptTokens
+	if prompt == 0 {
+		prompt = 3
+		for _, m := range cr.Messages {
+			prompt += 4 + approxTokens(m.Content)
+		}
+	}
+	if p.budget > 0 && answerBudget <= 0 {
+		return choice{finish: "length", completion: p.budget, reasons: p.budget}, prompt, nil
+	}
+	answer := resp.Usage.CompletionTokens
+	if answer == 0 {
+		answer = approxTokens(resp.Content)
+	}
+	c := choice{content: resp.Content, finish: "stop", completion: reasons + answer, reasons: reasons}
+	if p.budget > 0 && answer >= answerBudget {
+		c.finish = "length"
+	}
+	return c, prompt, nil
+}
+
 // streamChat sends a completion as server-sent events, in the chunks OpenAI
-// sends: the role, the content, the finish reason, the usage if asked, then
-// [DONE].
-func (s *OpenAIServer) streamChat(w http.ResponseWriter, id string, created int64, req chatRequest, content, finish, fp string, usage map[string]any) {
+// sends: for each choice its role, its content and its finish reason; then
+// the usage if asked, then [DONE].
+func (s *OpenAIServer) streamChat(w http.ResponseWriter, id string, created int64, req chatRequest, choices []choice, fp string, usage map[string]any) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -174,16 +293,18 @@ func (s *OpenAIServer) streamChat(w http.ResponseWriter, id string, created int6
 		})
 		_, _ = fmt.Fprintf(w, "data: %s\n\n", b)
 	}
-	choice := func(delta map[string]any, finish any) []any {
-		return []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}
+	delta := func(i int, delta map[string]any, finish any) []any {
+		return []any{map[string]any{"index": i, "delta": delta, "logprobs": nil, "finish_reason": finish}}
 	}
-	chunk(choice(map[string]any{"role": "assistant", "content": ""}, nil), nil)
-	for _, piece := range strings.SplitAfter(content, " ") {
-		if piece != "" {
-			chunk(choice(map[string]any{"content": piece}, nil), nil)
+	for i, c := range choices {
+		chunk(delta(i, map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil), nil)
+		for _, piece := range strings.SplitAfter(c.content, " ") {
+			if piece != "" {
+				chunk(delta(i, map[string]any{"content": piece}, nil), nil)
+			}
 		}
+		chunk(delta(i, map[string]any{}, c.finish), nil)
 	}
-	chunk(choice(map[string]any{}, finish), nil)
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		chunk([]any{}, usage)
 	}

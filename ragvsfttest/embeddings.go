@@ -52,6 +52,9 @@ func (s *OpenAIServer) embeddings(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "model", "", "Missing required parameter: 'model'.")
 		return
 	}
+	if _, ok := s.servable(w, req.Model, true); !ok {
+		return
+	}
 	inputs, msg := embeddingInputs(req.Input)
 	switch {
 	case msg != "":

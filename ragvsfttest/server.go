@@ -42,6 +42,16 @@ type ServerConfig struct {
 	// ragvsft.LocalFineTuner's FineTuneEpochs method serves a model for each
 	// of a job's checkpoints; any other lists only the last epoch's.
 	NewFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
+	// Models are model ids served besides OpenAI's (the library's
+	// ragvsft.DefaultCatalog) and the server's fine-tunes, for chat
+	// completions and embeddings alike, e.g. "llama3" for code written for
+	// a local server. They never shut down and do not reason. Any other
+	// model is 404 model_not_found, as OpenAI answers.
+	Models []string
+	// Now tells the day for the catalog's shutdown dates: a model shut
+	// down by then is refused as OpenAI refuses it. Nil means time.Now.
+	Now func() time.Time
+
 	// Embed computes one embedding for /v1/embeddings; a request for
 	// fewer dimensions keeps the first ones, rescaled to unit length. Nil
 	// means the embedded local embedding function
@@ -98,17 +108,35 @@ type Stats struct {
 //     ("ft:BASE:ragvsft:SUFFIX:HASH:ckpt-step-N") answers chat completions
 //     as the model was after that epoch, when the trainer can snapshot
 //     epochs (the embedded one can); otherwise only the last is listed.
-//   - POST /chat/completions: any model id that is not "ft:..." answers as
-//     the base model; a fine-tune answers as itself, an unknown one is 404
-//     model_not_found. temperature, seed, max_tokens and
-//     max_completion_tokens are honoured; n must be 1; stream is sent as
-//     server-sent events. The response carries usage and a
-//     system_fingerprint that is stable per model.
-//   - POST /embeddings: input as a string or an array of strings;
-//     encoding_format float or base64; dimensions. OpenAI's embedding
-//     models have OpenAI's lengths (1536 for text-embedding-3-small).
-//   - GET /models, GET /models/{id}: OpenAI's usual base models and the
-//     server's succeeded fine-tunes.
+//   - POST /chat/completions: the chat models of ragvsft.DefaultCatalog
+//     (and the dated snapshots it covers, such as
+//     gpt-4.1-mini-2025-04-14) and ServerConfig.Models answer as the base
+//     model; a succeeded fine-tune answers as itself. Any other model is
+//     404 model_not_found, and so is a model shut down on ServerConfig.Now's
+//     day ("The model `gpt-3.5-turbo` has been deprecated, ..."), a
+//     fine-tune with its base model. temperature (default 1), seed,
+//     max_completion_tokens, max_tokens and n (1 to 128; at a temperature
+//     above 0 choice i samples with seed+i) are honoured; stream is sent as
+//     server-sent events. Reasoning models (ModelInfo.Reasoning) refuse a
+//     temperature other than 1 and max_tokens, as OpenAI does, and reason
+//     first: a number of tokens set by the prompt's length (one per prompt
+//     token, in blocks of 64), counted in completion_tokens and
+//     completion_tokens_details.reasoning_tokens and taken from
+//     max_completion_tokens; a budget it exhausts ends the choice with
+//     finish_reason "length" and no content. The response carries usage
+//     and a system_fingerprint that is stable per model. Prompt caching is
+//     OpenAI's: a prompt of 1024 tokens or more (estimated at four bytes
+//     each) whose beginning an earlier request to the model had reports
+//     that beginning, in steps of 128 tokens, as
+//     prompt_tokens_details.cached_tokens.
+//   - POST /embeddings: the embedding models of ragvsft.DefaultCatalog and
+//     ServerConfig.Models, others 404 model_not_found; input as a string or
+//     an array of strings; encoding_format float or base64; dimensions.
+//     OpenAI's embedding models have OpenAI's lengths (1536 for
+//     text-embedding-3-small).
+//   - GET /models, GET /models/{id}: the catalog's models still served on
+//     the server's day, ServerConfig.Models and the server's succeeded
+//     fine-tunes.
 //
 // Every error has OpenAI's shape, {"error": {"message", "type", "param",
 // "code"}}, and status: 400 invalid_request_error, 401 for a missing or
@@ -144,6 +172,7 @@ type OpenAIServer struct {
 	jobOrder     []string                 // creation order
 	models       map[string]ragvsft.Model // succeeded fine-tunes by id
 	modelCreated map[string]int64
+	prompts      promptCache // prefixes of the chat prompts seen
 
 	base         ragvsft.Model
 	newFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
