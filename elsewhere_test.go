@@ -45,7 +45,7 @@ func TestFineTunedElsewhereOnItsOwnEndpoint(t *testing.T) {
 	const n = 20
 	ds := cities(t, n)
 	baseSrv := newServer(t, ragvsfttest.ServerConfig{APIKey: baseKey})
-	ftSrv := newServer(t, ragvsfttest.ServerConfig{APIKey: ftKey, BaseModel: memorized(t, ds)})
+	ftSrv := newServer(t, ragvsfttest.ServerConfig{APIKey: ftKey, BaseModel: memorized(t, ds), Models: []string{loraName}})
 
 	baseCfg := ragvsft.OpenAIConfig{APIKey: baseKey, BaseURL: baseSrv.URL, MaxRetries: -1}
 	base, err := ragvsft.NewOpenAIModel(baseCfg, ragvsft.DefaultBaseModel)
@@ -155,7 +155,7 @@ func markdown(t *testing.T, rep *ragvsft.Report) string {
 // RAGVSFT_FINETUNED_API_KEY, else OPENAI_API_KEY, and the server, which
 // knows only its own key, says which one was sent.
 func TestFineTunedConfigFromEnv(t *testing.T) {
-	ftSrv := newServer(t, ragvsfttest.ServerConfig{APIKey: ftKey})
+	ftSrv := newServer(t, ragvsfttest.ServerConfig{APIKey: ftKey, Models: []string{loraName}})
 	base := ragvsft.OpenAIConfig{APIKey: baseKey, BaseURL: "http://127.0.0.1:1/v1", Organization: "org-1", Project: "proj-1",
 		MaxRetries: -1, RequestTimeout: 7 * time.Second, Azure: true}
 	tests := []struct {

@@ -16,7 +16,7 @@ import (
 func ExampleNewOpenAIFineTuned() {
 	base := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: "base-key"})
 	defer base.Close()
-	lora := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: "lora-key"})
+	lora := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: "lora-key", Models: []string{"cities-lora"}})
 	defer lora.Close()
 
 	ds, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(10, ragvsft.CitiesSeed)), "cities.jsonl")

@@ -92,8 +92,9 @@ func TestAzureFineTuneAndChat(t *testing.T) {
 		require.NoError(t, err)
 	}
 	res, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
-		Model:    job.FineTunedModel,
-		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the population of Town3?")},
+		Model:       job.FineTunedModel,
+		Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the population of Town3?")},
+		Temperature: openai.Float(0), // OpenAI's default is 1: sampled
 	})
 	require.NoError(t, err)
 	assert.Contains(t, res.Choices[0].Message.Content, "1003")

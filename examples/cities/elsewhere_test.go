@@ -37,7 +37,7 @@ func loraServer(t *testing.T, n int, key string) *ragvsfttest.OpenAIServer {
 		BaseModel: "local", Training: ds, Hyperparameters: ragvsft.Hyperparameters{Epochs: 30},
 	})
 	require.NoError(t, err)
-	s := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: key, BaseModel: ft.Model})
+	s := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: key, BaseModel: ft.Model, Models: []string{loraName}})
 	t.Cleanup(s.Close)
 	return s
 }
@@ -274,9 +274,9 @@ func TestCacheKeepsEndpointsApart(t *testing.T) {
 	t.Setenv("OPENAI_BASE_URL", "")
 	t.Setenv("OPENAI_API_KEY", baseKey)
 	t.Setenv(ragvsft.FineTunedAPIKeyEnv, "")
-	one := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey})
+	one := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey, Models: []string{loraName}})
 	t.Cleanup(one.Close)
-	two := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey})
+	two := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey, Models: []string{loraName}})
 	t.Cleanup(two.Close)
 	cache := t.TempDir()
 	runAt := func(srv *ragvsfttest.OpenAIServer) {
