@@ -69,7 +69,8 @@ import (
 //     others are optional: "trained_tokens" (tokens trained on, epochs
 //     included; absent means unknown, 0) and "hyperparameters" (the values
 //     the command really used; absent fields keep the resolved values it
-//     was given).
+//     was given). Unknown fields are refused, so a misspelt one is
+//     caught.
 //
 // Exit status 0 with a result line is success. A non-zero exit status
 // returns a *CommandError with the status and the last lines of standard
@@ -132,7 +133,8 @@ type CommandFineTuner struct {
 	// step of FineTune.
 	Out io.Writer
 	// KillGrace is how long a cancelled command may take to exit after
-	// SIGTERM before it is killed; 0 means 10 s.
+	// SIGTERM before it is killed, and how long output is awaited from
+	// children a finished command left behind; 0 means 10 s.
 	KillGrace time.Duration
 }
 
@@ -187,7 +189,8 @@ type CommandResult struct {
 // CommandError is a training command that exited with a non-zero status.
 // FineTune returns it; get it with errors.As.
 type CommandError struct {
-	// Command is the command line, quoted as a shell would need it.
+	// Command is the command line, arguments holding spaces or shell
+	// characters in Go quotes.
 	Command string
 	// ExitCode is the exit status, or -1 if a signal ended the command.
 	ExitCode int
@@ -463,7 +466,9 @@ func (j *commandJob) run(ctx context.Context, p *fineTunePlan) (*commandRecord, 
 	case ctx.Err() != nil:
 		rec.Status = commandCancelled
 		runErr = fmt.Errorf("ragvsft: fine-tune command %s (pid %d) was stopped: %w", name, rec.PID, ctx.Err())
-	case werr != nil:
+	case werr != nil && !(errors.Is(werr, exec.ErrWaitDelay) && cmd.ProcessState.Success()):
+		// (A command that exited 0 but left a child holding its output
+		// open is waited for KillGrace, then read as it stands.)
 		rec.Status = commandFailed
 		code := -1
 		if ps := cmd.ProcessState; ps != nil {
@@ -487,8 +492,8 @@ func (j *commandJob) run(ctx context.Context, p *fineTunePlan) (*commandRecord, 
 	return rec, j.save(rec)
 }
 
-// commandLine is argv as one line, each argument quoted if a shell would
-// need it.
+// commandLine is argv as one line, each argument holding spaces or shell
+// characters in Go quotes.
 func commandLine(argv []string) string {
 	parts := make([]string, len(argv))
 	for i, a := range argv {
