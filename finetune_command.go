@@ -78,6 +78,8 @@ import (
 // sends SIGTERM to the command's process group (on Unix; the command alone
 // elsewhere), SIGKILL to the process after KillGrace, SIGKILL to the group
 // once the command is gone, and returns an error wrapping ctx's error.
+// Being in a group of its own, the command does not get a terminal's
+// Ctrl-C directly: cancel ctx on SIGINT (signal.NotifyContext) to stop it.
 //
 // # Keys and records
 //
@@ -581,6 +583,9 @@ type stdoutReader struct {
 func (r *stdoutReader) line(s string) {
 	if strings.TrimSpace(s) == "" {
 		return
+	}
+	if r.kind == "result" {
+		r.j.logf("%s", r.last) // a result line, but not the last one
 	}
 	r.last, r.kind = s, "text"
 	var obj map[string]any

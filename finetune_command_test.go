@@ -1,3 +1,5 @@
+//go:build unix
+
 package ragvsft_test
 
 import (
@@ -49,9 +51,6 @@ func runs(t *testing.T, file string) int {
 func script(body string) []string { return []string{"sh", "-c", body} }
 
 func TestCommandFineTuner(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the commands here are sh scripts")
-	}
 	bin := filepath.Join(t.TempDir(), "train-local")
 	out, err := exec.Command("go", "build", "-o", bin, "./examples/train-local").CombinedOutput()
 	require.NoError(t, err, "building examples/train-local: %s", out)
