@@ -30,7 +30,8 @@ import (
 //
 // FineTune checks the training (and validation) data exactly as
 // OpenAIFineTuner does (at least 10 examples, OpenAI's chat format rules,
-// and the base model's context limit when the catalog knows the model),
+// and the base model's context limit when Serving.Catalog or DefaultCatalog
+// knows the model),
 // resolves "auto" hyperparameters (Hyperparameters.Resolve), and writes,
 // under RunDir/finetune-<key>/:
 //
@@ -268,7 +269,7 @@ func (f *CommandFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*
 	if f.LoadLoRA && f.Serving.BaseURL == "" {
 		return nil, errors.New("ragvsft: command fine-tune: LoadLoRA needs Serving.BaseURL, the vLLM server's /v1 URL")
 	}
-	p, err := planFineTune(req, nil)
+	p, err := planFineTune(req, f.Serving.Catalog)
 	if err != nil {
 		return nil, err
 	}
