@@ -41,6 +41,12 @@
 // package ragvsfttest serves OpenAI's wire format from the embedded local
 // model, for tests and for trying the OpenAI path without a key.
 //
+// To fine-tune elsewhere, [CommandFineTuner] hands the validated training
+// file and resolved hyperparameters to your own training command (a
+// documented protocol), records the job so that a rerun never trains
+// twice, and asks the result where you serve it, optionally loading it into
+// vLLM as a LoRA adapter first.
+//
 // All entry points that do I/O, wait or spend money take a context first;
 // cancelling it makes an Experiment return promptly with what it finished.
 // A [Checkpoint] keeps every paid-for answer on disk, and

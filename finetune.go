@@ -36,7 +36,8 @@ type FineTuned struct {
 	Model Model `json:"-"`
 	// ModelID is the provider's name of the fine-tuned model.
 	ModelID string `json:"model_id"`
-	// JobID is the provider's job id, empty for local training.
+	// JobID is the provider's job id (a CommandFineTuner's job key),
+	// empty for local training.
 	JobID string `json:"job_id,omitempty"`
 	// Hyperparameters are the resolved values the job ran with.
 	Hyperparameters Hyperparameters `json:"hyperparameters"`

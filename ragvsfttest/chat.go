@@ -47,6 +47,10 @@ func fingerprint(model string) string {
 // chatModel returns the model that answers for id: the fine-tune of that
 // id, or the base model for any id that is not a fine-tune.
 func (s *OpenAIServer) chatModel(id string) (ragvsft.Model, bool) {
+	// A LoRA adapter loaded at runtime answers under its name (lora.go).
+	if m, ok := s.lora.get(id); ok {
+		return m, true
+	}
 	if !ragvsft.IsFineTunedID(id) {
 		return s.base, true
 	}

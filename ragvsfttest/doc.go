@@ -9,10 +9,12 @@
 //
 // The server implements files, fine-tuning jobs (with OpenAI's status
 // progression, validation, events, checkpoints and cancellation), chat
-// completions, embeddings and models. It is backed by the library's embedded
-// local model: a fine-tuning job really trains it, and chat completions for
-// the job's "ft:..." model (and its checkpoints) really answer from what it
-// learned.
+// completions, embeddings, models, and vLLM's runtime LoRA endpoints
+// (/v1/load_lora_adapter, /v1/unload_lora_adapter). It is backed by the
+// library's embedded local model: a fine-tuning job really trains it, and
+// chat completions for the job's "ft:..." model (and its checkpoints) really
+// answer from what it learned; a LoRA adapter is a local model saved with
+// ragvsft.LocalModel.WriteTo, and chat answers it under its lora_name.
 //
 // It is checked against OpenAI's official Node SDK as well as openai-go: see
 // conformance/conformance.mjs and TestNodeSDKConformance.

@@ -42,11 +42,16 @@ type modelEntry struct {
 	created int64 // fine-tunes only
 }
 
-// lookupModel returns what the server knows of id: a model of
-// ServerConfig.Models, a succeeded fine-tune (with its base model's
+// lookupModel returns what the server knows of id: a LoRA adapter loaded
+// at runtime, a model of ServerConfig.Models, a succeeded fine-tune (with its base model's
 // catalog entry, for its shutdown date), or a catalog entry.
 func (s *OpenAIServer) lookupModel(id string) (modelEntry, bool) {
-	if slices.Contains(s.cfg.Models, id) {
+	if _, ok := s.lora.get(id); ok {
+		return modelEntry{extra: true}, true // a LoRA adapter loaded at runtime, as vLLM serves it
+	}
+	// The embedded local model answers under its own name too, as a
+	// server of open weights answers under the weights' name.
+	if id == ragvsft.LocalBaseModel || slices.Contains(s.cfg.Models, id) {
 		return modelEntry{extra: true}, true
 	}
 	if ragvsft.IsFineTunedID(id) {
@@ -115,6 +120,7 @@ func (s *OpenAIServer) modelList() []modelView {
 		}
 	}
 	ids = append(ids, s.cfg.Models...)
+	ids = append(ids, s.lora.names()...)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	out := make([]modelView, 0, len(ids))

@@ -137,6 +137,14 @@ type Stats struct {
 //   - GET /models, GET /models/{id}: the catalog's models still served on
 //     the server's day, ServerConfig.Models and the server's succeeded
 //     fine-tunes.
+//   - POST /load_lora_adapter {"lora_name", "lora_path", "load_inplace"} and
+//     POST /unload_lora_adapter {"lora_name"}: vLLM's runtime LoRA API, with
+//     vLLM's status codes and bodies (200 and a text body; 400 for missing
+//     fields or an adapter already loaded without load_inplace; 404 for a
+//     path with no adapter or an unknown name; 500 for a file that is not
+//     a saved model). An adapter is a ragvsft.LocalModel saved with
+//     WriteTo (lora_path is its file, or a directory holding
+//     ragvsft.LocalModelFile); chat completions for lora_name answer as it.
 //
 // Every error has OpenAI's shape, {"error": {"message", "type", "param",
 // "code"}}, and status: 400 invalid_request_error, 401 for a missing or
@@ -173,6 +181,8 @@ type OpenAIServer struct {
 	models       map[string]ragvsft.Model // succeeded fine-tunes by id
 	modelCreated map[string]int64
 	prompts      promptCache // prefixes of the chat prompts seen
+
+	lora loras // adapters loaded by POST /v1/load_lora_adapter (lora.go)
 
 	base         ragvsft.Model
 	newFineTuner func(seed int64, onEpoch func(epoch int, loss float64)) ragvsft.FineTuner
@@ -227,6 +237,8 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 	s.route("POST /v1/embeddings", s.embeddings)
 	s.route("GET /v1/models", s.listModels)
 	s.route("GET /v1/models/{id}", s.getModel)
+	s.route("POST /v1/load_lora_adapter", s.loadLoRAAdapter)
+	s.route("POST /v1/unload_lora_adapter", s.unloadLoRAAdapter)
 	s.route("/", func(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "", "unknown_url", "Unknown request URL: "+r.Method+" "+r.URL.Path+".")
 	})

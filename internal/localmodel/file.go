@@ -1,0 +1,279 @@
+package localmodel
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"math"
+	"slices"
+	"unicode/utf8"
+)
+
+// The on-disk format of a Model, version 1. All integers are little-endian.
+//
+//	magic     8 bytes  "RVSFTLM\n"
+//	version   uint32   1
+//	name      string   the model's name (may be empty)
+//	V         uint32   vocabulary size; 0 only for the empty model
+//	vocab     V strings, entry 0 is End
+//	G         uint32   distinct weight rows
+//	weights   G*V float32 (IEEE 754 bits), row after row
+//	F         uint32   features
+//	features  F times (uint64 feature hash, uint32 row index < G), hashes
+//	          strictly increasing
+//	crc       uint32   CRC-32 (IEEE) of every byte before it
+//
+// A string is a uint32 byte length followed by that many bytes of UTF-8.
+// Features that share a row in memory share it in the file, so a file is
+// about 4*G*V bytes. Nothing may follow the checksum.
+const (
+	fileMagic   = "RVSFTLM\n"
+	fileVersion = 1
+	// maxString bounds a token or name, so a corrupt length cannot
+	// allocate gigabytes.
+	maxString = 1 << 20
+)
+
+// ErrBadFile reports a file that is not a Model written by Save, or one
+// that is damaged.
+var ErrBadFile = errors.New("localmodel: not a valid local model file")
+
+// Save writes m, under name, in the format described above. Saving the
+// same model twice gives the same bytes.
+func (m *Model) Save(w io.Writer, name string) error {
+	bw := bufio.NewWriter(w)
+	crc := crc32.NewIEEE()
+	out := io.MultiWriter(bw, crc)
+	var buf [12]byte
+	u32 := func(v uint32) {
+		binary.LittleEndian.PutUint32(buf[:4], v)
+		out.Write(buf[:4])
+	}
+	str := func(s string) {
+		u32(uint32(len(s)))
+		io.WriteString(out, s)
+	}
+	out.Write([]byte(fileMagic))
+	u32(fileVersion)
+	str(name)
+	if m.Empty() {
+		u32(0) // V
+		u32(0) // G
+		u32(0) // F
+	} else {
+		feats := make([]uint64, 0, len(m.rows))
+		for f := range m.rows {
+			feats = append(feats, f)
+		}
+		slices.Sort(feats)
+		// Rows shared in memory are one row in the file, numbered in
+		// order of first use.
+		groupOf := map[*float32]uint32{}
+		var groups [][]float32
+		index := make([]uint32, len(feats))
+		for i, f := range feats {
+			row := m.rows[f]
+			g, ok := groupOf[&row[0]]
+			if !ok {
+				g = uint32(len(groups))
+				groupOf[&row[0]] = g
+				groups = append(groups, row)
+			}
+			index[i] = g
+		}
+		u32(uint32(len(m.vocab)))
+		for _, t := range m.vocab {
+			str(t)
+		}
+		u32(uint32(len(groups)))
+		for _, row := range groups {
+			for _, v := range row {
+				u32(math.Float32bits(v))
+			}
+		}
+		u32(uint32(len(feats)))
+		for i, f := range feats {
+			binary.LittleEndian.PutUint64(buf[:8], f)
+			binary.LittleEndian.PutUint32(buf[8:12], index[i])
+			out.Write(buf[:12])
+		}
+	}
+	binary.LittleEndian.PutUint32(buf[:4], crc.Sum32())
+	bw.Write(buf[:4])
+	// bufio.Writer keeps the first write error and returns it here.
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("localmodel: writing model: %w", err)
+	}
+	return nil
+}
+
+// fileReader reads the format's fields, checksumming them, and keeps the
+// first error.
+type fileReader struct {
+	r   *bufio.Reader
+	crc hash.Hash32
+	buf [12]byte
+	err error
+}
+
+func (fr *fileReader) read(n int) []byte {
+	if fr.err != nil {
+		return nil
+	}
+	b := fr.buf[:n]
+	if _, err := io.ReadFull(fr.r, b); err != nil {
+		fr.fail(err)
+		return nil
+	}
+	fr.crc.Write(b)
+	return b
+}
+
+func (fr *fileReader) fail(err error) {
+	if fr.err != nil {
+		return
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("%w: truncated", ErrBadFile)
+	}
+	fr.err = err
+}
+
+func (fr *fileReader) u32() uint32 {
+	b := fr.read(4)
+	if b == nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (fr *fileReader) str(what string) string {
+	n := fr.u32()
+	if fr.err != nil {
+		return ""
+	}
+	if n > maxString {
+		fr.fail(fmt.Errorf("%w: %s of %d bytes", ErrBadFile, what, n))
+		return ""
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(fr.r, b); err != nil {
+		fr.fail(err)
+		return ""
+	}
+	fr.crc.Write(b)
+	if !utf8.Valid(b) {
+		fr.fail(fmt.Errorf("%w: %s is not UTF-8", ErrBadFile, what))
+	}
+	return string(b)
+}
+
+// Load reads a Model written by Save and the name it was saved under. A
+// file that is not one, was written by a newer version, is truncated or
+// damaged (its checksum does not match) returns an error wrapping
+// ErrBadFile that says which.
+func Load(r io.Reader) (*Model, string, error) {
+	fr := &fileReader{r: bufio.NewReader(r), crc: crc32.NewIEEE()}
+	if magic := fr.read(len(fileMagic)); fr.err != nil || string(magic) != fileMagic {
+		if fr.err == nil || errors.Is(fr.err, ErrBadFile) {
+			return nil, "", fmt.Errorf("%w: it does not start with %q", ErrBadFile, fileMagic)
+		}
+		return nil, "", fmt.Errorf("localmodel: reading model: %w", fr.err)
+	}
+	if v := fr.u32(); fr.err == nil && v != fileVersion {
+		return nil, "", fmt.Errorf("%w: format version %d, this build reads version %d", ErrBadFile, v, fileVersion)
+	}
+	name := fr.str("name")
+	V := fr.u32()
+	if fr.err == nil && V > MaxWeights {
+		return nil, "", fmt.Errorf("%w: vocabulary of %d tokens", ErrBadFile, V)
+	}
+	m := &Model{}
+	if V > 0 {
+		m.vocab = make([]string, 0, min(V, 1<<16))
+		m.ids = map[string]int{}
+		for i := range V {
+			t := fr.str("token")
+			if fr.err != nil {
+				break
+			}
+			if _, dup := m.ids[t]; dup || (i == 0) != (t == End) {
+				fr.fail(fmt.Errorf("%w: token %d (%q) is duplicated or misplaced", ErrBadFile, i, t))
+				break
+			}
+			m.ids[t] = len(m.vocab)
+			m.vocab = append(m.vocab, t)
+		}
+	}
+	G := fr.u32()
+	if fr.err == nil && ((G > 0) != (V > 0) || uint64(G)*uint64(V) > MaxWeights) {
+		fr.fail(fmt.Errorf("%w: %d weight rows of %d tokens", ErrBadFile, G, V))
+	}
+	// Read the weights in chunks, so a corrupt count fails on the missing
+	// bytes rather than on a huge allocation.
+	var W []float32
+	for left := uint64(G) * uint64(V); fr.err == nil && left > 0; {
+		n := min(left, 1<<16)
+		chunk := make([]byte, 4*n)
+		if _, err := io.ReadFull(fr.r, chunk); err != nil {
+			fr.fail(err)
+			break
+		}
+		fr.crc.Write(chunk)
+		for i := range n {
+			v := math.Float32frombits(binary.LittleEndian.Uint32(chunk[4*i:]))
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				fr.fail(fmt.Errorf("%w: weight %d is %v", ErrBadFile, len(W), v))
+				break
+			}
+			W = append(W, v)
+		}
+		left -= n
+	}
+	F := fr.u32()
+	if fr.err == nil && (F > 0) != (G > 0) {
+		fr.fail(fmt.Errorf("%w: %d features for %d weight rows", ErrBadFile, F, G))
+	}
+	if F > 0 && fr.err == nil {
+		m.rows = make(map[uint64][]float32, min(F, 1<<16))
+	}
+	var prev uint64
+	for i := range F {
+		b := fr.read(12)
+		if b == nil {
+			break
+		}
+		f, g := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint32(b[8:])
+		if g >= G || (i > 0 && f <= prev) {
+			fr.fail(fmt.Errorf("%w: feature %d (row %d of %d) is out of order or range", ErrBadFile, i, g, G))
+			break
+		}
+		prev = f
+		m.rows[f] = W[int(g)*int(V) : int(g+1)*int(V) : int(g+1)*int(V)]
+	}
+	sum := fr.crc.Sum32()
+	if b := fr.read(4); fr.err == nil && binary.LittleEndian.Uint32(b) != sum {
+		fr.fail(fmt.Errorf("%w: checksum mismatch (damaged file)", ErrBadFile))
+	}
+	if fr.err == nil {
+		if _, err := fr.r.ReadByte(); err == nil {
+			fr.fail(fmt.Errorf("%w: data after the checksum", ErrBadFile))
+		} else if !errors.Is(err, io.EOF) {
+			fr.fail(err)
+		}
+	}
+	if fr.err != nil {
+		if !errors.Is(fr.err, ErrBadFile) {
+			return nil, "", fmt.Errorf("localmodel: reading model: %w", fr.err)
+		}
+		return nil, "", fr.err
+	}
+	if m.Empty() {
+		return &Model{}, name, nil
+	}
+	return m, name, nil
+}
