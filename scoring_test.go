@@ -45,8 +45,16 @@ func TestExtractNumber(t *testing.T) {
 		{"the 17th city has 5 inhabitants", 5, "5", true},
 		{"v1.2 then 3", 3, "3", true},
 		{"1.2.3 and 4", 4, "4", true},
-		{"3,5 or 6", 6, "6", true},
-		{"1,9678 or 9", 9, "9", true},
+		{"3,5 or 6", 3.5, "3,5", true}, // a decimal comma
+		{"1,967 or 6", 1967, "1,967", true}, // a thousands group, as in English
+		{"1.967 or 6", 1.967, "1.967", true}, // a decimal point, as in English
+		{"1.967.825 people", 1967825, "1.967.825", true},
+		{"1.967,5 people", 1967.5, "1.967,5", true},
+		{"12,50 €", 12.5, "12,50", true},
+		{"born 11.03.1905 or 7", 7, "7", true},
+		{"2,5 Millionen", 2500000, "2,5 Millionen", true},
+		{"1,9678 or 9", 1.9678, "1,9678", true},
+		{"1,967,82 or 9", 9, "9", true},
 		{".5 or 8", 8, "8", true},
 		{"5-3", 5, "5", true},
 		{"0", 0, "0", true},
@@ -78,17 +86,17 @@ func TestNumericEvaluator(t *testing.T) {
 		want   Verdict
 	}{
 		{"exact", NumericEvaluator{}, "City_1 has about 1,967,825 inhabitants.",
-			Verdict{Correct: true, Extracted: "1967825", Expected: "1967825"}},
+			Verdict{Type: "number", Correct: true, Extracted: "1967825", Expected: "1967825"}},
 		{"wrong", NumericEvaluator{}, "City_1 has about 519610 inhabitants.",
-			Verdict{Extracted: "519610", Expected: "1967825", Reason: "got 519610, want 1967825"}},
+			Verdict{Type: "number", Extracted: "519610", Expected: "1967825", Reason: "got 519610, want 1967825"}},
 		{"no number", NumericEvaluator{}, "I don't know.",
-			Verdict{Expected: "1967825", Reason: "no number in answer"}},
+			Verdict{Type: "number", Expected: "1967825", Reason: "no number in answer"}},
 		{"scale word rounds off", NumericEvaluator{}, "About 2 million.",
-			Verdict{Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
+			Verdict{Type: "number", Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
 		{"within tolerance", NumericEvaluator{RelTolerance: 0.02}, "About 2 million.",
-			Verdict{Correct: true, Extracted: "2000000", Expected: "1967825"}},
+			Verdict{Type: "number", Correct: true, Extracted: "2000000", Expected: "1967825"}},
 		{"outside tolerance", NumericEvaluator{RelTolerance: 0.01}, "About 2 million.",
-			Verdict{Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
+			Verdict{Type: "number", Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +119,7 @@ func TestNumericEvaluator(t *testing.T) {
 	t.Run("negative zero prints as 0", func(t *testing.T) {
 		v, err := NumericEvaluator{}.Evaluate(ctx, Question{ID: "z", Gold: "0"}, "-0")
 		require.NoError(t, err)
-		assert.Equal(t, Verdict{Correct: true, Extracted: "0", Expected: "0"}, v)
+		assert.Equal(t, Verdict{Type: "number", Correct: true, Extracted: "0", Expected: "0"}, v)
 	})
 }
 
@@ -148,10 +156,10 @@ func TestExactEvaluator(t *testing.T) {
 		answer string
 		want   Verdict
 	}{
-		{"the hague.", Verdict{Correct: true, Extracted: "hague", Expected: "hague"}},
-		{"“THE  HAGUE”", Verdict{Correct: true, Extracted: "hague", Expected: "hague"}},
-		{"It is The Hague.", Verdict{Extracted: "it is the hague", Expected: "hague", Reason: `got "it is the hague", want "hague"`}},
-		{"", Verdict{Expected: "hague", Reason: `got "", want "hague"`}},
+		{"the hague.", Verdict{Type: "text", Correct: true, Extracted: "hague", Expected: "hague"}},
+		{"“THE  HAGUE”", Verdict{Type: "text", Correct: true, Extracted: "hague", Expected: "hague"}},
+		{"It is The Hague.", Verdict{Type: "text", Extracted: "it is the hague", Expected: "hague", Reason: `got "it is the hague", want "hague"`}},
+		{"", Verdict{Type: "text", Expected: "hague", Reason: `got "", want "hague"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.answer, func(t *testing.T) {
@@ -257,35 +265,3 @@ func ExampleNumericEvaluator() {
 	// correct=false extracted=519610 reason="got 519610, want 1967825"
 }
 
-func TestAutoEvaluator(t *testing.T) {
-	ctx := context.Background()
-	numeric := Question{ID: "n", Gold: "Tearkbour Analytics was founded in 1918."}
-	text := Question{ID: "t", Gold: "Kexsox Houcourklend"}
-	tests := []struct {
-		name   string
-		eval   AutoEvaluator
-		q      Question
-		answer string
-		want   Verdict
-	}{
-		{"numeric right", AutoEvaluator{}, numeric, "In 1918.", Verdict{Correct: true, Extracted: "1918", Expected: "1918"}},
-		{"numeric wrong", AutoEvaluator{}, numeric, "It was founded in 1920.",
-			Verdict{Extracted: "1920", Expected: "1918", Reason: "got 1920, want 1918"}},
-		{"numeric tolerance", AutoEvaluator{Numeric: NumericEvaluator{RelTolerance: 0.01}}, numeric, "1920",
-			Verdict{Correct: true, Extracted: "1920", Expected: "1918"}},
-		{"text contained", AutoEvaluator{}, text, "It was founded by Kexsox Houcourklend.",
-			Verdict{Correct: true, Extracted: "kexsox houcourklend", Expected: "kexsox houcourklend"}},
-		{"text with exact", AutoEvaluator{Text: ExactEvaluator{}}, text, "It was founded by Kexsox Houcourklend.",
-			Verdict{Extracted: "it was founded by kexsox houcourklend", Expected: "kexsox houcourklend",
-				Reason: `got "it was founded by kexsox houcourklend", want "kexsox houcourklend"`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			v, err := tt.eval.Evaluate(ctx, tt.q, tt.answer)
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, v)
-		})
-	}
-	_, err := AutoEvaluator{}.Evaluate(ctx, Question{ID: "e", Gold: "!!"}, "x")
-	require.ErrorContains(t, err, "question e")
-}

@@ -108,7 +108,8 @@ func FormatNumber(v float64) string {
 //     as in German), "11/03/1905" and "11-03-1905". A slashed or hyphenated
 //     date is read day first unless only month first is possible
 //     ("03/25/1905" is 25 March); when both are possible and differ it is
-//     Ambiguous and matches either reading. A date must exist (no 31 April).
+//     Ambiguous and matches either reading. A date must exist: "31 April
+//     1905" and "31/04/1905" are read as nothing at all.
 //   - Then numbers (see ReadNumber), each with what follows or precedes it:
 //     a percent sign or word ("12%", "12 percent", "12 Prozent", "12 pour
 //     cent") makes a Percent; a currency sign or code before it ("$69.99",
@@ -129,7 +130,9 @@ func Scan(s string) []Value {
 		}
 		out = append(out, scanNumbers(s, from, to)...)
 		if i < len(dates) {
-			out = append(out, dates[i])
+			if dates[i].Kind == Date {
+				out = append(out, dates[i])
+			}
 			from = dates[i].End
 		}
 	}

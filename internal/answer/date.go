@@ -62,14 +62,17 @@ func buildDatePatterns() []datePattern {
 	}
 }
 
-// findDates returns the dates of s, leftmost first and not overlapping.
+// findDates returns the dates of s, leftmost first and not overlapping,
+// and as Text values the date-shaped spans that name no real day.
 func findDates(s string) []Value {
 	var found []Value
 	for _, p := range datePatterns {
 		for _, m := range p.re.FindAllStringSubmatchIndex(s, -1) {
-			if v, ok := dateOf(s, p, m); ok {
-				found = append(found, v)
-			}
+			// A day that does not exist is kept as text, so that neither
+			// a shorter date nor its numbers are read from it.
+			v, _ := dateOf(s, p, m)
+			v.Start, v.End = m[0], m[1]
+			found = append(found, v)
 		}
 	}
 	slices.SortFunc(found, func(a, b Value) int {
@@ -120,7 +123,7 @@ func dateOf(s string, p datePattern, m []int) (Value, bool) {
 			v.Ambiguous = true
 		}
 	}
-	if v.Year < 1000 || v.Month < 1 || v.Month > 12 || v.Day < 0 || !validDay(v.Year, v.Month, v.Day) {
+	if v.Year < 1000 || v.Month < 1 || v.Month > 12 || !validDay(v.Year, v.Month, v.Day) {
 		return Value{}, false
 	}
 	if v.Ambiguous && !validDay(v.Year, v.Day, v.Month) {
