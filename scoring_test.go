@@ -45,8 +45,8 @@ func TestExtractNumber(t *testing.T) {
 		{"the 17th city has 5 inhabitants", 5, "5", true},
 		{"v1.2 then 3", 3, "3", true},
 		{"1.2.3 and 4", 4, "4", true},
-		{"3,5 or 6", 3.5, "3,5", true}, // a decimal comma
-		{"1,967 or 6", 1967, "1,967", true}, // a thousands group, as in English
+		{"3,5 or 6", 3.5, "3,5", true},       // a decimal comma
+		{"1,967 or 6", 1967, "1,967", true},  // a thousands group, as in English
 		{"1.967 or 6", 1.967, "1.967", true}, // a decimal point, as in English
 		{"1.967.825 people", 1967825, "1.967.825", true},
 		{"1.967,5 people", 1967.5, "1.967,5", true},
@@ -265,3 +265,152 @@ func ExampleNumericEvaluator() {
 	// correct=false extracted=519610 reason="got 519610, want 1967825"
 }
 
+func TestAutoEvaluator(t *testing.T) {
+	ctx := context.Background()
+	q := func(gold string) Question { return Question{ID: "q", Text: "Tell me.", Gold: gold} }
+	tests := []struct {
+		name   string
+		eval   AutoEvaluator
+		q      Question
+		answer string
+		want   Verdict
+	}{
+		{"the issue's date", AutoEvaluator{}, q("Radek Szabo was born on 11 March 1974."), "Radek Szabo was born on 11 1905.",
+			Verdict{Type: "date", Extracted: "1905", Expected: "1974-03-11", Reason: "got 1905, want 1974-03-11: year 1905, not 1974, no month, no day"}},
+		{"the issue's year", AutoEvaluator{}, q("Tearkbour Analytics was founded in 1918."), "1918",
+			Verdict{Type: "year", Correct: true, Extracted: "1918", Expected: "1918"}},
+		{"date, German answer", AutoEvaluator{}, q("Radek Szabo was born on 11 March 1974."), "Er wurde am 11. März 1974 geboren.",
+			Verdict{Type: "date", Correct: true, Extracted: "1974-03-11", Expected: "1974-03-11"}},
+		{"money", AutoEvaluator{}, q("The Zorbix Kettle costs €12,50."), "It is 12.50 EUR.",
+			Verdict{Type: "money", Correct: true, Extracted: "EUR 12.5", Expected: "EUR 12.5"}},
+		{"money, wrong currency", AutoEvaluator{}, q("The Zorbix Kettle costs $69.99."), "€69.99",
+			Verdict{Type: "money", Extracted: "EUR 69.99", Expected: "USD 69.99", Reason: "got EUR 69.99, want USD 69.99: currency EUR, not USD"}},
+		{"percentage", AutoEvaluator{}, q("Turnout was 12%."), "twelve, or 12",
+			Verdict{Type: "percentage", Expected: "12%", Reason: "no percentage in answer (found number 12)"}},
+		{"quantity converted", AutoEvaluator{}, q("The Virode River is 3.2 km long."), "3200 metres",
+			Verdict{Type: "quantity", Correct: true, Extracted: "3200 m", Expected: "3.2 km"}},
+		{"quantity within tolerance", AutoEvaluator{RelTolerance: 0.05}, q("The Virode River is 3.2 km long."), "about 3.1 km",
+			Verdict{Type: "quantity", Correct: true, Extracted: "3.1 km", Expected: "3.2 km"}},
+		{"number", AutoEvaluator{}, q("City_1 has about 1967825 inhabitants."), "1,967,825",
+			Verdict{Type: "number", Correct: true, Extracted: "1967825", Expected: "1967825"}},
+		{"text by TextEvaluator", AutoEvaluator{}, Question{ID: "t", Text: "Who founded Tearkbour Analytics?", Gold: "Tearkbour Analytics was founded by Kexsox Houcourklend."},
+			"Kexsox Houcourklend.",
+			Verdict{Type: "text", Correct: true, Extracted: "kexsox houcourklend", Expected: "tearkbour analytics was founded by kexsox houcourklend", F1: 1}},
+		{"text by Text", AutoEvaluator{Text: ExactEvaluator{}}, q("Kexsox Houcourklend"), "It was Kexsox Houcourklend.",
+			Verdict{Type: "text", Extracted: "it was kexsox houcourklend", Expected: "kexsox houcourklend",
+				Reason: `got "it was kexsox houcourklend", want "kexsox houcourklend"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, tt.eval.CheckGold(tt.q))
+			v, err := tt.eval.Evaluate(ctx, tt.q, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, v)
+		})
+	}
+	_, err := AutoEvaluator{}.Evaluate(ctx, Question{ID: "e", Gold: "!!"}, "x")
+	require.EqualError(t, err, `ragvsft: question e: gold answer "!!" has no words after normalization`)
+	_, err = AutoEvaluator{RelTolerance: -1}.Evaluate(ctx, q("1918"), "1918")
+	require.ErrorContains(t, err, "RelTolerance must be >= 0")
+}
+
+func TestTextEvaluator(t *testing.T) {
+	ctx := context.Background()
+	founder := Question{ID: "f", Text: "Who founded Tearkbour Analytics?", Gold: "Tearkbour Analytics was founded by Kexsox Houcourklend."}
+	hq := Question{ID: "h", Text: "Where is Tearkbour Analytics headquartered?", Gold: "Tearkbour Analytics is based in Lake Saxmai."}
+	sku := Question{ID: "s", Text: "What is the SKU of the Zorbix Kettle?", Gold: "The SKU of the Zorbix Kettle is ZK-4821-B."}
+	tests := []struct {
+		name    string
+		eval    TextEvaluator
+		q       Question
+		answer  string
+		correct bool
+		f1      float64
+		reason  string
+	}{
+		{"exact match", TextEvaluator{}, founder, "tearkbour analytics WAS founded by Kexsox Houcourklend", true, 1, ""},
+		{"core span", TextEvaluator{}, founder, "It was Kexsox Houcourklend, I think.", true, 2.0 / 3, ""}, // F1 counts "i think"
+		{"whole gold inside", TextEvaluator{}, sku, "Sure: the SKU of the Zorbix Kettle is ZK-4821-B!", true, 2.0 / 3, ""},
+		{"SKU alone", TextEvaluator{}, sku, "ZK-4821-B", true, 1, ""},
+		{"wrong SKU", TextEvaluator{}, sku, "ZK-4821-C", false, 0,
+			`F1 0.00 < 0.80: the answer's "zk4821c" against the gold's "zk4821b" (the words the question does not give)`},
+		{"same template, other name", TextEvaluator{}, founder, "Tearkbour Analytics was founded by Kexsox Zab.", false, 0.5,
+			`F1 0.50 < 0.80: the answer's "kexsox zab" against the gold's "kexsox houcourklend" (the words the question does not give)`},
+		{"half a name at a low threshold", TextEvaluator{Threshold: 0.5}, founder, "Kexsox Zab", true, 0.5, ""},
+		{"F1 at threshold", TextEvaluator{}, hq, "Lake Saxmai", true, 0.8, ""},
+		{"abstention", TextEvaluator{}, hq, "I don't know.", false, 0,
+			`F1 0.00 < 0.80: the answer's "i dont know" against the gold's "based lake saxmai" (the words the question does not give)`},
+		{"no question text: every word is core", TextEvaluator{}, Question{ID: "n", Gold: "Lake Saxmai"}, "saxmai", false, 2.0 / 3,
+			`F1 0.67 < 0.80: the answer's "saxmai" against the gold's "lake saxmai" (the words the question does not give)`},
+		{"gold all in the question: whole-text F1", TextEvaluator{}, Question{ID: "w", Text: "Is it Lake Saxmai?", Gold: "Lake Saxmai"}, "no",
+			false, 0, "F1 0.00 < 0.80 against the whole gold answer"},
+		{"German", TextEvaluator{}, Question{ID: "d", Text: "In welchem Land liegt Dorvingen?", Gold: "Dorvingen liegt in Österreich."},
+			"Österreich.", true, 1, ""},
+		{"accents are kept", TextEvaluator{}, Question{ID: "d", Text: "In welchem Land liegt Dorvingen?", Gold: "Dorvingen liegt in Österreich."},
+			"Osterreich", false, 0, `F1 0.00 < 0.80: the answer's "osterreich" against the gold's "österreich" (the words the question does not give)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := tt.eval.Evaluate(ctx, tt.q, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, "text", v.Type)
+			assert.Equal(t, tt.correct, v.Correct)
+			assert.InDelta(t, tt.f1, v.F1, 1e-9)
+			assert.Equal(t, tt.reason, v.Reason)
+			assert.Equal(t, normalizedForTest(tt.q.Gold), v.Expected)
+		})
+	}
+	for _, bad := range []float64{-0.1, 1.1, math.NaN()} {
+		require.ErrorContains(t, TextEvaluator{Threshold: bad}.CheckGold(founder), "Threshold must be in [0, 1]")
+	}
+}
+
+// normalizedForTest is SQuAD's normalization of the gold answers above,
+// written out by hand.
+func normalizedForTest(gold string) string {
+	return map[string]string{
+		"Tearkbour Analytics was founded by Kexsox Houcourklend.": "tearkbour analytics was founded by kexsox houcourklend",
+		"Tearkbour Analytics is based in Lake Saxmai.":            "tearkbour analytics is based in lake saxmai",
+		"The SKU of the Zorbix Kettle is ZK-4821-B.":              "sku of zorbix kettle is zk4821b",
+		"Lake Saxmai":                    "lake saxmai",
+		"Dorvingen liegt in Österreich.": "dorvingen liegt in österreich",
+	}[gold]
+}
+
+func TestGoldCheckers(t *testing.T) {
+	text := Question{ID: "t", Text: "Who founded X?", Gold: "X was founded by Kexsox Houcourklend."}
+	numeric := Question{ID: "n", Text: "When was X founded?", Gold: "X was founded in 1918."}
+	blank := Question{ID: "b", Text: "?", Gold: "…!"}
+	tests := []struct {
+		eval GoldChecker
+		q    Question
+		err  string
+	}{
+		{NumericEvaluator{}, numeric, ""},
+		{NumericEvaluator{}, text, `gold answer "X was founded by Kexsox Houcourklend." has no number`},
+		{NumericEvaluator{RelTolerance: -1}, numeric, "NumericEvaluator.RelTolerance must be >= 0, got -1"},
+		{ExactEvaluator{}, text, ""},
+		{ExactEvaluator{}, blank, `gold answer "…!" is empty after normalization`},
+		{ContainsEvaluator{}, blank, `gold answer "…!" is empty after normalization`},
+		{TextEvaluator{}, text, ""},
+		{TextEvaluator{}, blank, `gold answer "…!" has no words after normalization`},
+		{AutoEvaluator{}, text, ""},
+		{AutoEvaluator{}, numeric, ""},
+		{AutoEvaluator{}, blank, `gold answer "…!" has no words after normalization`},
+		{AutoEvaluator{Text: ContainsEvaluator{}}, blank, `gold answer "…!" is empty after normalization`},
+		{AutoEvaluator{RelTolerance: math.NaN()}, numeric, "AutoEvaluator.RelTolerance must be >= 0, got NaN"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%T %s", tt.eval, tt.q.ID), func(t *testing.T) {
+			err := tt.eval.CheckGold(tt.q)
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tt.err)
+			// Evaluate refuses the same question, naming it.
+			_, err = tt.eval.(Evaluator).Evaluate(context.Background(), tt.q, "1918")
+			require.EqualError(t, err, "ragvsft: question "+tt.q.ID+": "+tt.err)
+		})
+	}
+}
