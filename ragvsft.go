@@ -257,11 +257,6 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	// An evaluator that cannot read the gold answers would make every call
-	// a waste: find out before anything is indexed, trained or asked.
-	if err := checkGolds(s.Evaluator, s.Dataset, questions); err != nil {
-		return nil, err
-	}
 	rep := newReport(s, questions)
 	// Whatever happens, the report summarizes what finished.
 	defer func() {
@@ -283,6 +278,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 				return rep, err
 			}
 		}
+	}
+	// An evaluator that cannot read the gold answers would make every call
+	// a waste: find out before anything is indexed, trained or asked.
+	if err := checkGolds(s.Evaluator, s.Dataset, questions); err != nil {
+		return rep, err
 	}
 
 	var retrieved [][]Hit

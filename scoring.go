@@ -319,26 +319,30 @@ const DefaultF1Threshold = 0.8
 // normalizes (lower case, punctuation removed, the articles a, an, the
 // removed, whitespace collapsed; for other languages every Unicode
 // punctuation rune is removed, and the German, Spanish and French articles
-// too, as MLQA does; accents are kept, so "Köln" is not "Koln"). An answer
-// is correct when
+// too, as MLQA does; accents are kept, so "Köln" is not "Koln"). The gold's
+// key is what the answer must give: the gold's words the question does not
+// give, less function words (English, German, French, Spanish), narrowed to
+// those written like names (with a capital or a digit) when there are any.
+// For the gold "Tearkbour Analytics is based in Lake Saxmai." asked "Where
+// is Tearkbour Analytics headquartered?" the key is "lake saxmai". An
+// answer is correct when
 //
 //  1. it equals the gold answer (SQuAD's exact match), or
 //  2. it contains the whole normalized gold answer, as whole words, or
-//  3. it contains the gold's core: the gold's words the question does not
-//     give, less function words (English, German, French, Spanish; see
-//     internal/answer), contiguous and in order. For the gold "Tearkbour
-//     Analytics was founded by Kexsox Houcourklend." asked "Who founded
-//     Tearkbour Analytics?" the core is "kexsox houcourklend", so the
-//     reply "Kexsox Houcourklend." is right, or
-//  4. the token F1 of its own core against the gold's core (of the whole
-//     normalized texts when the gold has no core) is at least Threshold.
+//  3. it contains the key, contiguous and in order: "Lake Saxmai." is
+//     right, and so is "It has its headquarters in Lake Saxmai", or
+//  4. the token F1 of its own words (less the question's and function
+//     words) against the key is at least Threshold; against the whole
+//     normalized gold when the question gives every word of the gold.
 //
 // Verdict.Type is "text", Extracted and Expected hold the normalized answer
-// and gold, F1 the token F1 of rule 4 (1 for an exact match), and Reason
-// the cores compared. A gold answer with no word left after normalization
-// cannot be scored (see CheckGold). A paraphrase that shares no words with
-// the gold is judged wrong: that needs a judge. The zero value uses
-// DefaultF1Threshold. ctx is not used. Safe for concurrent use.
+// and gold, F1 the token F1 of rule 4 (1 for an exact match), and a wrong
+// verdict's Reason the words compared. A gold answer with no word left
+// after normalization cannot be scored (see CheckGold). Like the numeric
+// rule, it judges the value stated, not which entity the answer names. A
+// paraphrase that shares no words with the gold is judged wrong: that needs
+// a judge. The zero value uses DefaultF1Threshold. ctx is not used. Safe
+// for concurrent use.
 type TextEvaluator struct {
 	// Threshold is the least F1 accepted, in (0, 1]; 0 means
 	// DefaultF1Threshold.
@@ -370,23 +374,23 @@ func (e TextEvaluator) Evaluate(_ context.Context, q Question, reply string) (Ve
 	threshold := cmp.Or(e.Threshold, DefaultF1Threshold)
 	gold, got := answer.Tokens(q.Gold), answer.Tokens(reply)
 	v := Verdict{Type: "text", Extracted: strings.Join(got, " "), Expected: strings.Join(gold, " ")}
-	goldCore := answer.Core(q.Gold, q.Text)
+	key := answer.Key(q.Gold, q.Text)
 	gotCore := answer.Core(reply, q.Text)
-	if len(goldCore) > 0 {
-		v.F1 = answer.F1(gotCore, goldCore)
+	if len(key) > 0 {
+		v.F1 = answer.F1(gotCore, key)
 	} else {
 		v.F1 = answer.F1(got, gold)
 	}
 	switch {
 	case v.Extracted == v.Expected:
 		v.Correct, v.F1 = true, 1
-	case answer.ContainsSpan(got, gold), answer.ContainsSpan(got, goldCore):
+	case answer.ContainsSpan(got, gold), answer.ContainsSpan(got, key):
 		v.Correct = true
 	case v.F1 >= threshold:
 		v.Correct = true
-	case len(goldCore) > 0:
-		v.Reason = fmt.Sprintf("F1 %.2f < %.2f: the answer's %q against the gold's %q (the words the question does not give)",
-			v.F1, threshold, strings.Join(gotCore, " "), strings.Join(goldCore, " "))
+	case len(key) > 0:
+		v.Reason = fmt.Sprintf("F1 %.2f < %.2f: the answer's %q against the gold's key %q",
+			v.F1, threshold, strings.Join(gotCore, " "), strings.Join(key, " "))
 	default:
 		v.Reason = fmt.Sprintf("F1 %.2f < %.2f against the whole gold answer", v.F1, threshold)
 	}

@@ -74,7 +74,9 @@ func TestUnreadableGoldStopsBeforeSpending(t *testing.T) {
 			}
 			rep, err := exp.Run(context.Background())
 			require.Error(t, err)
-			assert.Nil(t, rep)
+			require.NotNil(t, rep)
+			assert.Empty(t, rep.Results)
+			assert.False(t, rep.Complete)
 			assert.ErrorIs(t, err, ragvsft.ErrUnreadableGold)
 			var ve *ragvsft.ValidationError
 			require.ErrorAs(t, err, &ve)

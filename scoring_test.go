@@ -333,21 +333,25 @@ func TestTextEvaluator(t *testing.T) {
 		{"whole gold inside", TextEvaluator{}, sku, "Sure: the SKU of the Zorbix Kettle is ZK-4821-B!", true, 2.0 / 3, ""},
 		{"SKU alone", TextEvaluator{}, sku, "ZK-4821-B", true, 1, ""},
 		{"wrong SKU", TextEvaluator{}, sku, "ZK-4821-C", false, 0,
-			`F1 0.00 < 0.80: the answer's "zk4821c" against the gold's "zk4821b" (the words the question does not give)`},
+			`F1 0.00 < 0.80: the answer's "zk4821c" against the gold's key "zk4821b"`},
 		{"same template, other name", TextEvaluator{}, founder, "Tearkbour Analytics was founded by Kexsox Zab.", false, 0.5,
-			`F1 0.50 < 0.80: the answer's "kexsox zab" against the gold's "kexsox houcourklend" (the words the question does not give)`},
+			`F1 0.50 < 0.80: the answer's "kexsox zab" against the gold's key "kexsox houcourklend"`},
 		{"half a name at a low threshold", TextEvaluator{Threshold: 0.5}, founder, "Kexsox Zab", true, 0.5, ""},
-		{"F1 at threshold", TextEvaluator{}, hq, "Lake Saxmai", true, 0.8, ""},
+		{"key alone", TextEvaluator{}, hq, "Lake Saxmai", true, 1, ""},
+		{"key in a paraphrase", TextEvaluator{}, hq, "Its headquarters are in Lake Saxmai.", true, 0.8, ""}, // F1 counts "headquarters"
+		{"half the key", TextEvaluator{}, hq, "It has its headquarters in Lake.", false, 0.5,
+			`F1 0.50 < 0.80: the answer's "headquarters lake" against the gold's key "lake saxmai"`},
+		{"another company, the right place", TextEvaluator{}, hq, "Rankearknork Labs is based in Lake Saxmai.", true, 0.4 / 0.7, ""}, // the value, not the entity, as the numeric rule
 		{"abstention", TextEvaluator{}, hq, "I don't know.", false, 0,
-			`F1 0.00 < 0.80: the answer's "i dont know" against the gold's "based lake saxmai" (the words the question does not give)`},
+			`F1 0.00 < 0.80: the answer's "i dont know" against the gold's key "lake saxmai"`},
 		{"no question text: every word is core", TextEvaluator{}, Question{ID: "n", Gold: "Lake Saxmai"}, "saxmai", false, 2.0 / 3,
-			`F1 0.67 < 0.80: the answer's "saxmai" against the gold's "lake saxmai" (the words the question does not give)`},
+			`F1 0.67 < 0.80: the answer's "saxmai" against the gold's key "lake saxmai"`},
 		{"gold all in the question: whole-text F1", TextEvaluator{}, Question{ID: "w", Text: "Is it Lake Saxmai?", Gold: "Lake Saxmai"}, "no",
 			false, 0, "F1 0.00 < 0.80 against the whole gold answer"},
 		{"German", TextEvaluator{}, Question{ID: "d", Text: "In welchem Land liegt Dorvingen?", Gold: "Dorvingen liegt in Österreich."},
 			"Österreich.", true, 1, ""},
 		{"accents are kept", TextEvaluator{}, Question{ID: "d", Text: "In welchem Land liegt Dorvingen?", Gold: "Dorvingen liegt in Österreich."},
-			"Osterreich", false, 0, `F1 0.00 < 0.80: the answer's "osterreich" against the gold's "österreich" (the words the question does not give)`},
+			"Osterreich", false, 0, `F1 0.00 < 0.80: the answer's "osterreich" against the gold's key "österreich"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

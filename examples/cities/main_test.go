@@ -70,7 +70,7 @@ func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
 	dir := t.TempDir()
 	out, err := runCities(t, "-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-out", dir, "-sweep", "3")
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "contains scoring")
+	assert.Contains(t, out, "auto scoring")
 	rep := readReport(t, dir)
 	assert.Equal(t, 180, rep.Settings.Questions, "-n does not cut a -data file unless given")
 	rag, _ := rep.Arm(ragvsft.ArmRAG)

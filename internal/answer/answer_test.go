@@ -252,11 +252,28 @@ func TestNormalizeAndF1(t *testing.T) {
 	for _, tt := range f1 {
 		assert.InDelta(t, tt.want, F1(Tokens(tt.answer), Tokens(tt.gold)), 1e-12, "%q vs %q", tt.answer, tt.gold)
 	}
-	assert.Equal(t, []string{"kexsox", "houcourklend"},
-		Core("Tearkbour Analytics was founded by Kexsox Houcourklend.", "Who founded Tearkbour Analytics?"))
-	assert.Equal(t, []string{"based", "lake", "saxmai"},
-		Core("Tearkbour Analytics is based in Lake Saxmai.", "Where is Tearkbour Analytics headquartered?"))
-	assert.Equal(t, []string{"zk4821b"}, Core("The SKU of the Zorbix Kettle is ZK-4821-B.", "What is the SKU of the Zorbix Kettle?"))
+	keys := []struct {
+		gold, question string
+		core, key      []string
+	}{
+		{"Tearkbour Analytics was founded by Kexsox Houcourklend.", "Who founded Tearkbour Analytics?",
+			[]string{"kexsox", "houcourklend"}, []string{"kexsox", "houcourklend"}},
+		{"Tearkbour Analytics is based in Lake Saxmai.", "Where is Tearkbour Analytics headquartered?",
+			[]string{"based", "lake", "saxmai"}, []string{"lake", "saxmai"}},
+		{"The SKU of the Zorbix Kettle is ZK-4821-B.", "What is the SKU of the Zorbix Kettle?",
+			[]string{"zk4821b"}, []string{"zk4821b"}},
+		{"The Wetglur Tent has the stock-keeping unit code WE-6436-O.", "What is the SKU of the Wetglur Tent?",
+			[]string{"stockkeeping", "unit", "code", "we6436o"}, []string{"we6436o"}},
+		{"The Virode flows into the Sea of Mara.", "Into which sea does the Virode flow?",
+			[]string{"flows", "mara"}, []string{"mara"}},
+		{"its colour is blue", "What colour is it?", []string{"blue"}, []string{"blue"}},
+		{"Dorvingen liegt in Österreich.", "In welchem Land liegt Dorvingen?", []string{"österreich"}, []string{"österreich"}},
+		{"Lake Saxmai", "Is it Lake Saxmai?", nil, nil},
+	}
+	for _, tt := range keys {
+		assert.Equal(t, tt.core, Core(tt.gold, tt.question), "core of %q", tt.gold)
+		assert.Equal(t, tt.key, Key(tt.gold, tt.question), "key of %q", tt.gold)
+	}
 	assert.True(t, ContainsSpan([]string{"a", "b", "c"}, []string{"b", "c"}))
 	assert.False(t, ContainsSpan([]string{"a", "b", "c"}, []string{"c", "b"}))
 	assert.False(t, ContainsSpan([]string{"a"}, nil))

@@ -42,17 +42,36 @@ func Normalize(s string) string {
 
 // Tokens returns Normalize's words.
 func Tokens(s string) []string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsPunct(r) {
-			return -1
-		}
-		return unicode.ToLower(unicode.ToUpper(r))
-	}, s)
-	fields := strings.Fields(s)
-	out := fields[:0]
-	for _, f := range fields {
-		if !articles[f] {
-			out = append(out, f)
+	toks := tokens(s)
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = t.text
+	}
+	return out
+}
+
+// token is a normalized word and whether it was written like a name: with
+// a capital letter or a digit.
+type token struct {
+	text string
+	name bool
+}
+
+// tokens normalizes s word by word. Removing punctuation never joins or
+// splits words, so this is SQuAD's normalization.
+func tokens(s string) []token {
+	var out []token
+	for _, f := range strings.Fields(s) {
+		name := false
+		t := strings.Map(func(r rune) rune {
+			if unicode.IsPunct(r) {
+				return -1
+			}
+			name = name || unicode.IsUpper(r) || unicode.IsDigit(r)
+			return unicode.ToLower(unicode.ToUpper(r))
+		}, f)
+		if t != "" && !articles[t] {
+			out = append(out, token{t, name})
 		}
 	}
 	return out
@@ -88,23 +107,51 @@ func F1(answer, gold []string) float64 {
 	return 2 * p * r / (p + r)
 }
 
-// Core returns the tokens of text that say something the question does not:
-// text's tokens less the question's tokens and the stopwords. For the gold
-// sentence "Tearkbour Analytics was founded by Kexsox Houcourklend." and
-// the question "Who founded Tearkbour Analytics?" it is [kexsox
-// houcourklend], the span a reader would underline.
+// Core returns the words of text that say something the question does not:
+// text's words less the question's and the stopwords. For the answer "It
+// was Kexsox Houcourklend, I think." to "Who founded Tearkbour Analytics?"
+// it is [kexsox houcourklend i think].
 func Core(text, question string) []string {
+	var out []string
+	for _, t := range core(text, question) {
+		out = append(out, t.text)
+	}
+	return out
+}
+
+func core(text, question string) []token {
 	asked := map[string]bool{}
 	for _, t := range Tokens(question) {
 		asked[t] = true
 	}
-	var out []string
-	for _, t := range Tokens(text) {
-		if !asked[t] && !stopwords[t] {
+	var out []token
+	for _, t := range tokens(text) {
+		if !asked[t.text] && !stopwords[t.text] {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// Key returns the words of a gold answer that an answer must give: its Core,
+// narrowed to the words written like names (with a capital or a digit) when
+// it has any. For the gold sentence "Tearkbour Analytics is based in Lake
+// Saxmai." asked "Where is Tearkbour Analytics headquartered?" the core is
+// [based lake saxmai] and the key [lake saxmai]: the span a reader would
+// underline. It is empty when the question gives every word of the gold.
+func Key(gold, question string) []string {
+	c := core(gold, question)
+	var names, all []string
+	for _, t := range c {
+		all = append(all, t.text)
+		if t.name {
+			names = append(names, t.text)
+		}
+	}
+	if len(names) > 0 {
+		return names
+	}
+	return all
 }
 
 // ContainsSpan reports whether span occurs in tokens, contiguously.
