@@ -286,6 +286,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cause := context.Cause(ctx); runErr != nil && cause != nil && !errors.Is(cause, runErr) {
 		runErr = cause // the checkpoint failed, not the caller
 	}
+	if errors.Is(runErr, ragvsft.ErrUnreadableGold) {
+		// Nothing was asked, so there is nothing to resume.
+		return fmt.Errorf("%w\n-eval %s cannot score this knowledge base; -eval auto reads every answer type", runErr, cfg.Eval)
+	}
 	if rep != nil {
 		for _, m := range rep.ApplyPrices(be.prices) {
 			fmt.Fprintf(stderr, "cities: no price for model %s: its calls count as $0\n", m)
