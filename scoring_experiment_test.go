@@ -229,3 +229,33 @@ func ExampleAutoEvaluator() {
 	// money: correct=true extracted="GBP 82.31" expected="GBP 82.31"
 	// quantity: correct=true extracted="312.5 km" expected="312.5 km"
 }
+
+func ExampleTextEvaluator() {
+	q := ragvsft.Question{ID: "q", Text: "Where is Tearkbour Analytics headquartered?", Gold: "Tearkbour Analytics is based in Lake Saxmai."}
+	for _, reply := range []string{"Lake Saxmai.", "It has its headquarters in Lake Saxmay."} {
+		v, err := ragvsft.TextEvaluator{}.Evaluate(context.Background(), q, reply)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("correct=%v f1=%.2f\n", v.Correct, v.F1)
+		if v.Reason != "" {
+			fmt.Println("  " + v.Reason)
+		}
+	}
+	// Output:
+	// correct=true f1=1.00
+	// correct=false f1=0.40
+	//   F1 0.40 < 0.80: the answer's "headquarters lake saxmay" against the gold's key "lake saxmai"
+}
+
+func ExampleGoldChecker() {
+	q := ragvsft.Question{ID: "q", Text: "Who founded X?", Gold: "X was founded by Kexsox Houcourklend."}
+	for _, ev := range []ragvsft.Evaluator{ragvsft.NumericEvaluator{}, ragvsft.AutoEvaluator{}} {
+		if gc, ok := ev.(ragvsft.GoldChecker); ok {
+			fmt.Printf("%T: %v\n", ev, gc.CheckGold(q))
+		}
+	}
+	// Output:
+	// ragvsft.NumericEvaluator: gold answer "X was founded by Kexsox Houcourklend." has no number
+	// ragvsft.AutoEvaluator: <nil>
+}

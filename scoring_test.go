@@ -418,3 +418,34 @@ func TestGoldCheckers(t *testing.T) {
 		})
 	}
 }
+
+// questionSet supplies its own questions, which have no lines.
+type questionSet struct {
+	exampleSet
+	qs []Question
+}
+
+func (s questionSet) Questions() []Question { return s.qs }
+
+// noCheck is an Evaluator without GoldChecker: Run cannot ask it.
+type noCheck struct{ NumericEvaluator }
+
+func (noCheck) CheckGold() {} // not GoldChecker's signature
+
+func TestCheckGolds(t *testing.T) {
+	qs := []Question{{ID: "a", Text: "?", Gold: "42"}, {ID: "b", Text: "?", Gold: "Paris"}, {ID: "c", Text: "?", Gold: "Rome"}}
+	ds := questionSet{qs: qs}
+	err := checkGolds(NumericEvaluator{}, ds, qs)
+	require.ErrorIs(t, err, ErrUnreadableGold)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, []Problem{
+		{ID: "b", Message: `gold answer "Paris" has no number`},
+		{ID: "c", Message: `gold answer "Rome" has no number`},
+	}, ve.Problems, "questions of their own are named by id")
+	assert.Equal(t, "ragvsft: the evaluator cannot score some questions' gold answers; nothing was asked (ragvsft.NumericEvaluator): "+
+		"ragvsft: dataset: 2 problems:\n  id \"b\": gold answer \"Paris\" has no number\n  id \"c\": gold answer \"Rome\" has no number", err.Error())
+
+	require.NoError(t, checkGolds(AutoEvaluator{}, ds, qs))
+	require.NoError(t, checkGolds(noCheck{}, ds, qs), "an Evaluator that is no GoldChecker is not asked")
+}
