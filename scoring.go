@@ -401,13 +401,15 @@ func (e TextEvaluator) Evaluate(_ context.Context, q Question, reply string) (Ve
 // the typed extraction of internal/answer: the gold's value of the greatest
 // precedence among date > money > percentage > quantity (a number with a
 // unit) > year > plain number, else text (scored by Text). The answer's
-// first value that can stand for that type is compared with it, like with
-// like:
+// first value of that type (else the first that can stand in for one: a
+// year for a date or a number, an integer for a year) is compared with it,
+// like with like:
 //
 //   - date: a date or a year; every part the gold gives (day, month, year)
 //     must be given and equal, so "born on 11 1905" is wrong for "born on 11
 //     March 1974" (no month, year 1905). Forms read: "11 March 1905",
-//     "March 11, 1905", "1905-03-11", "11.03.1905" (always day first),
+//     "March 11, 1905", "1905-03-11", "11.03.1905" (always day first;
+//     years have four digits),
 //     "11/03/1905" (day first unless only month first can be; when both
 //     can, either reading matches), "am 11. März 1905", French and Spanish
 //     month names, month and year ("March 1905").
@@ -419,8 +421,8 @@ func (e TextEvaluator) Evaluate(_ context.Context, q Question, reply string) (Ve
 //     without a unit is wrong).
 //   - year: a four-digit year, a date's year or an integer ("1918" is right
 //     for "X was founded in 1918.").
-//   - number: a number as ExtractNumber reads it, but after dates, money
-//     and the rest are taken out.
+//   - number: a number as ExtractNumber reads it, once dates, money and
+//     the rest are taken out ("In 2023 it had 1,967,825" gives 1967825).
 //
 // Amounts (money, percentages, quantities, numbers) must be equal, or
 // within RelTolerance; years and dates always exactly. Verdict.Type names

@@ -206,6 +206,10 @@ func TestMatch(t *testing.T) {
 		{"year as grouped integer", "X was founded in 1918.", "1,918", 0, true, "1918", ""},
 		{"number", "City_1 has about 1967825 inhabitants.", "1.967.825", 0, true, "1967825", ""},
 		{"number tolerance", "City_1 has about 1967825 inhabitants.", "about 2 million", 0.02, true, "2000000", ""},
+		{"number before a year", "City_1 has about 1967825 inhabitants.", "In 2023, City_1 had 1,967,825 inhabitants.", 0, true, "1967825", ""},
+		{"a year stands in for a number", "City_1 has about 1967825 inhabitants.", "In 2023.", 0, false, "2023", "got 2023, want 1967825"},
+		{"year before an integer", "X was founded in 1918.", "After 12 attempts, in 1918.", 0, true, "1918", ""},
+		{"a date before a year", "born on 11 March 1974", "In 1990 he said: 11 March 1974.", 0, true, "1974-03-11", ""},
 		{"number exact by default", "City_1 has about 1967825 inhabitants.", "about 2 million", 0, false, "2000000",
 			"got 2000000, want 1967825"},
 	}

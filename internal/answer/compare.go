@@ -22,19 +22,22 @@ type Outcome struct {
 	Reason string
 }
 
-// Match compares the answer with the gold value want, like with like. The
-// answer's first value that can stand for want's kind is compared:
+// Match compares the answer with the gold value want, like with like. Of
+// the answer's values that can stand for want's kind, the first of the
+// best fit is compared:
 //
-//   - Date: a date, or a year (a date with only a year). Every part the
+//   - Date: a date, else a year (a date with only a year). Every part the
 //     gold gives (day, month, year) must be given and equal; parts the gold
 //     does not give are not looked at. So "11 1905" is no match for 11
 //     March 1974: it gives neither the month nor that year.
-//   - Money: money in the same currency, amounts equal.
+//   - Money: money (in any currency: a different one is wrong).
 //   - Percent: a percentage ("12" alone is not 12%).
-//   - Quantity: a quantity of the same dimension, converted to the gold's
-//     unit (length, area, volume, mass, temperature, duration, speed).
-//   - Year: a year, the year of a date, or an integer.
-//   - Number: a number or a year.
+//   - Quantity: a quantity (of any unit: another dimension is wrong), its
+//     amount converted to the gold's unit within a dimension (length, area,
+//     volume, mass, temperature, duration, speed).
+//   - Year: a year or a date's year, else an integer.
+//   - Number: a number, else a year; so "In 2023 it had 1,967,825" gives
+//     1967825 for a population, while a year gold takes 2023.
 //
 // Amounts (of money, percentages, quantities, numbers) must be equal
 // within relTol: |got-want| <= relTol*|want|, plus 1e-9 relative after a
@@ -42,48 +45,59 @@ type Outcome struct {
 // always exact.
 func Match(want Value, answer string, relTol float64) Outcome {
 	vals := Scan(answer)
+	best, bestFit := Value{}, 0
 	for _, got := range vals {
-		if got, ok := standFor(want, got); ok {
-			o := Outcome{Got: got, Found: true}
-			o.Correct, o.Reason = compare(want, got, relTol)
-			return o
+		if v, fit := standFor(want, got); fit > bestFit {
+			best, bestFit = v, fit
 		}
 	}
-	o := Outcome{Reason: fmt.Sprintf("no %s in answer", want.Kind)}
-	if len(vals) > 0 {
-		o.Reason += " (found " + describe(vals) + ")"
+	if bestFit == 0 {
+		o := Outcome{Reason: fmt.Sprintf("no %s in answer", want.Kind)}
+		if len(vals) > 0 {
+			o.Reason += " (found " + describe(vals) + ")"
+		}
+		return o
 	}
+	o := Outcome{Got: best, Found: true}
+	o.Correct, o.Reason = compare(want, best, relTol)
 	return o
 }
 
-// standFor returns got as a value of want's kind, if it can stand for one.
-func standFor(want, got Value) (Value, bool) {
+// standFor returns got as a value of want's kind and how well it fits: 2
+// for the same kind, 1 for a stand-in (a year for a date or a number, an
+// integer for a year), 0 when it cannot stand for one.
+func standFor(want, got Value) (Value, int) {
 	switch want.Kind {
 	case Date:
 		switch got.Kind {
 		case Date:
-			return got, true
+			return got, 2
 		case Year:
-			return Value{Kind: Date, Year: int(got.Num), Start: got.Start, End: got.End}, true
+			return Value{Kind: Date, Year: int(got.Num), Start: got.Start, End: got.End}, 1
 		}
 	case Year:
 		switch {
 		case got.Kind == Year:
-			return got, true
+			return got, 2
 		case got.Kind == Date:
-			return Value{Kind: Year, Num: float64(got.Year), Start: got.Start, End: got.End}, true
+			return Value{Kind: Year, Num: float64(got.Year), Start: got.Start, End: got.End}, 2
 		case got.Kind == Number && got.Num == math.Trunc(got.Num):
-			return Value{Kind: Year, Num: got.Num, Start: got.Start, End: got.End}, true
+			return Value{Kind: Year, Num: got.Num, Start: got.Start, End: got.End}, 1
 		}
 	case Number:
-		if got.Kind == Number || got.Kind == Year {
+		switch got.Kind {
+		case Number:
+			return got, 2
+		case Year:
 			got.Kind = Number
-			return got, true
+			return got, 1
 		}
 	default:
-		return got, got.Kind == want.Kind
+		if got.Kind == want.Kind {
+			return got, 2
+		}
 	}
-	return Value{}, false
+	return Value{}, 0
 }
 
 // compare judges got, already of want's kind, against want.
