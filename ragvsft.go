@@ -162,7 +162,9 @@ type Experiment struct {
 	// Retriever finds the context of the rag arms. Run indexes the
 	// Dataset's documents into it.
 	Retriever Retriever
-	// Evaluator judges answers; nil means NumericEvaluator, the article's rule.
+	// Evaluator judges answers; nil means NumericEvaluator, the article's
+	// rule. If it is a GoldChecker, Run asks it about every question first
+	// and stops before spending anything if it cannot score them all.
 	Evaluator Evaluator
 	// Arms to run, in report order; nil means AllArms.
 	Arms []Arm
@@ -252,7 +254,10 @@ func (e *Experiment) settings() (Experiment, error) {
 }
 
 // Run fine-tunes, indexes, asks every arm every question and scores the
-// answers. It returns a Report even when it fails part way: a cancelled ctx
+// answers. Before any of that it checks the questions: an Evaluator that is
+// a GoldChecker and cannot score some of them makes Run return an error
+// wrapping ErrUnreadableGold and a *ValidationError naming each one (by the
+// training example's line when the questions are the examples'). It returns a Report even when it fails part way: a cancelled ctx
 // makes Run return promptly with the results finished so far (Report.Complete
 // false) and ctx's error. A question whose model call fails is recorded as an
 // error, not as a wrong answer, and the run goes on.
@@ -286,6 +291,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 				return rep, err
 			}
 		}
+	}
+	// An evaluator that cannot read the gold answers would make every call
+	// a waste: find out before anything is indexed, trained or asked.
+	if err := checkGolds(s.Evaluator, s.Dataset, questions); err != nil {
+		return rep, err
 	}
 
 	var retrieved [][]Hit

@@ -4,13 +4,14 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // csvHeader names the columns of WriteCSV.
 var csvHeader = []string{
-	"arm", "question_id", "question", "gold", "answer", "correct", "extracted", "expected", "reason",
+	"arm", "question_id", "question", "gold", "answer", "correct", "type", "extracted", "expected", "reason",
 	"gold_rank", "retrieved_ids", "latency_ms", "prompt_tokens", "completion_tokens", "model", "error",
 	"cached_prompt_tokens", "cached", "cost_usd",
 }
@@ -18,7 +19,8 @@ var csvHeader = []string{
 // WriteCSV writes one row per item (arm and question), in the order of
 // Results, with a header row. retrieved_ids joins the context's document ids
 // with spaces, best first; gold_rank is -1 when the gold document was not
-// retrieved; cost_usd is the item's cost (empty until ApplyPrices).
+// retrieved; type is the answer type the verdict compared (Verdict.Type);
+// cost_usd is the item's cost (empty until ApplyPrices).
 //
 // When the report is priced, cost rows follow the items, told apart by an
 // empty question_id: arm "fine-tuning" (model: the base model,
@@ -37,7 +39,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		}
 		row := []string{
 			string(res.Arm), res.QuestionID, res.Question, res.Gold, res.Answer,
-			strconv.FormatBool(res.Verdict.Correct), res.Verdict.Extracted, res.Verdict.Expected, res.Verdict.Reason,
+			strconv.FormatBool(res.Verdict.Correct), res.Verdict.Type, res.Verdict.Extracted, res.Verdict.Expected, res.Verdict.Reason,
 			strconv.Itoa(res.GoldRank), strings.Join(ids, " "),
 			strconv.FormatFloat(float64(res.Latency.Microseconds())/1000, 'f', 3, 64),
 			strconv.Itoa(res.Usage.PromptTokens), strconv.Itoa(res.Usage.CompletionTokens), res.Model, res.Error,
@@ -59,6 +61,11 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	return nil
 }
 
+// csvColumn is the index of the column named name.
+func csvColumn(name string) int {
+	return slices.Index(csvHeader, name)
+}
+
 // csvCost formats a cost for WriteCSV: empty when the report is not priced.
 func (r *Report) csvCost(usd float64) string {
 	if r.Pricing == "" {
@@ -74,7 +81,7 @@ func (r *Report) csvCostRows() [][]string {
 	}
 	row := func(what, model, tokens string, usd float64) []string {
 		out := make([]string, len(csvHeader))
-		out[0], out[12], out[14], out[18] = what, tokens, model, r.csvCost(usd)
+		out[csvColumn("arm")], out[csvColumn("prompt_tokens")], out[csvColumn("model")], out[csvColumn("cost_usd")] = what, tokens, model, r.csvCost(usd)
 		return out
 	}
 	var rows [][]string

@@ -13,7 +13,7 @@ import (
 func TestWriteCSV(t *testing.T) {
 	r := &Report{Results: []Result{
 		{Arm: ArmRAG, QuestionID: "line 1", Question: "What is the population of City_1?", Gold: "City_1 has about 1967825 inhabitants.",
-			Answer: "City_1 has about 1,967,825 inhabitants, \"roughly\".", Verdict: Verdict{Correct: true, Extracted: "1967825", Expected: "1967825"},
+			Answer: "City_1 has about 1,967,825 inhabitants, \"roughly\".", Verdict: Verdict{Correct: true, Type: "number", Extracted: "1967825", Expected: "1967825"},
 			GoldRank: 0, Retrieved: []RetrievedDoc{{ID: "line 1"}, {ID: "line 10"}}, Latency: 1500 * time.Microsecond,
 			Usage: Usage{PromptTokens: 90, CompletionTokens: 12}, Model: "local-base"},
 		{Arm: ArmBase, QuestionID: "line 1", GoldRank: -1, Error: "upstream said 503"},
@@ -25,10 +25,10 @@ func TestWriteCSV(t *testing.T) {
 	require.Len(t, rows, 3)
 	assert.Equal(t, csvHeader, rows[0])
 	assert.Equal(t, []string{"rag", "line 1", "What is the population of City_1?", "City_1 has about 1967825 inhabitants.",
-		"City_1 has about 1,967,825 inhabitants, \"roughly\".", "true", "1967825", "1967825", "", "0", "line 1 line 10",
+		"City_1 has about 1,967,825 inhabitants, \"roughly\".", "true", "number", "1967825", "1967825", "", "0", "line 1 line 10",
 		"1.500", "90", "12", "local-base", "", "0", "false", ""}, rows[1])
-	assert.Equal(t, "upstream said 503", rows[2][15])
-	assert.Equal(t, "-1", rows[2][9])
+	assert.Equal(t, "upstream said 503", rows[2][16])
+	assert.Equal(t, "-1", rows[2][10])
 }
 
 // A priced report's CSV gives each item's cost, then the fine-tuning's, the

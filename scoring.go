@@ -1,63 +1,132 @@
 package ragvsft
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/ragvsft/ragvsft/internal/answer"
 )
 
 // Verdict is an Evaluator's judgement of one answer. It carries what was
-// extracted so a report can show why an answer was judged wrong.
+// compared so a report can show why an answer was judged wrong.
 type Verdict struct {
 	Correct bool `json:"correct"`
-	// Extracted is what the evaluator read from the answer.
+	// Type is the kind of answer that was compared: "date", "money",
+	// "percentage", "quantity", "year", "number" or "text"; "" from an
+	// Evaluator that does not say.
+	Type string `json:"type,omitempty"`
+	// Extracted is what the evaluator read from the answer, canonically
+	// written ("1905-03-11", "EUR 12.5", "3.2 km", a normalized text); ""
+	// when the answer held nothing of the gold's type.
 	Extracted string `json:"extracted"`
-	// Expected is what it read from the gold answer.
+	// Expected is what it read from the gold answer, written alike.
 	Expected string `json:"expected"`
-	// Reason explains a wrong verdict in a few words.
+	// Reason explains a wrong verdict in a few words, naming the values.
 	Reason string `json:"reason,omitempty"`
+	// F1 is the token F1 a text verdict rests on (see TextEvaluator); 0
+	// for other types.
+	F1 float64 `json:"f1,omitempty"`
 }
 
 // Evaluator judges an answer against a question's gold answer.
 //
-// Implementations must be safe for concurrent use.
+// Implementations must be safe for concurrent use. An Evaluator that can
+// tell before any model is asked whether it can score a question should
+// also implement GoldChecker.
 type Evaluator interface {
 	Evaluate(ctx context.Context, q Question, answer string) (Verdict, error)
 }
 
+// GoldChecker is implemented by an Evaluator that can tell, from the
+// question alone, whether it can score it: Experiment.Run asks it about
+// every question before anything is indexed, trained or asked, and stops
+// with every question it cannot score (see ErrUnreadableGold), so a
+// mismatch of evaluator and knowledge base costs nothing. The evaluators
+// of this package implement it.
+type GoldChecker interface {
+	// CheckGold returns nil if the evaluator can score q, else an error
+	// saying why in terms of the gold answer, without the question's id
+	// (Run adds the line or id): `gold answer "Paris" has no number`.
+	CheckGold(q Question) error
+}
+
+// ErrUnreadableGold is wrapped, together with a *ValidationError listing the
+// questions, by Experiment.Run when the Evaluator cannot score some of them.
+var ErrUnreadableGold = errors.New("ragvsft: the evaluator cannot score some questions' gold answers; nothing was asked")
+
+// checkGolds asks a GoldChecker evaluator about every question. A question
+// made from a training example is named by the example's line.
+func checkGolds(ev Evaluator, ds Dataset, questions []Question) error {
+	gc, ok := ev.(GoldChecker)
+	if !ok {
+		return nil
+	}
+	lines := map[string]int{}
+	if _, own := ds.(QuestionSource); !own {
+		for _, ex := range ds.Examples() {
+			lines[ex.ID] = ex.Line
+		}
+	}
+	var ps problems
+	for _, q := range questions {
+		if err := gc.CheckGold(q); err != nil {
+			ps.add(Problem{Line: lines[q.ID], ID: q.ID, Message: err.Error()})
+		}
+	}
+	if !ps.any() {
+		return nil
+	}
+	return fmt.Errorf("%w (%T): %w", ErrUnreadableGold, ev, ps.err(datasetName(ds)))
+}
+
 // NumericEvaluator is the article's rule made robust: it compares the first
 // number of the answer with the first number of the gold answer, both read
-// by ExtractNumber (see there for exactly what counts as a number).
+// by ExtractNumber (see there for exactly what counts as a number), whatever
+// they stand for. AutoEvaluator instead compares dates with dates, money
+// with money and so on.
 //
 // The zero value demands exact equality of the two values, which is the
 // article's rule; RelTolerance accepts |got-want| <= RelTolerance*|want|
 // (0.01 accepts 1% off). A negative or NaN RelTolerance is an error. A gold
-// answer without a number is an error naming the question, since such a
-// question cannot be scored this way; an answer without one is simply
-// wrong ("no number in answer"). Verdict.Extracted and Verdict.Expected hold
-// the two numbers in plain decimal notation ("1967825", "2.5"). ctx is not
-// used: evaluation is pure computation. Safe for concurrent use.
+// answer without a number cannot be scored (CheckGold says so before a run
+// spends anything); an answer without one is simply wrong ("no number in
+// answer"). Verdict.Type is "number", Verdict.Extracted and Verdict.Expected
+// hold the two numbers in plain decimal notation ("1967825", "2.5"). ctx is
+// not used: evaluation is pure computation. Safe for concurrent use.
 type NumericEvaluator struct {
 	// RelTolerance is the accepted relative error; 0 means exact equality.
 	RelTolerance float64
 }
 
-var _ Evaluator = NumericEvaluator{}
+var (
+	_ Evaluator   = NumericEvaluator{}
+	_ GoldChecker = NumericEvaluator{}
+)
+
+// CheckGold reports whether q.Gold holds a number and RelTolerance is valid.
+func (e NumericEvaluator) CheckGold(q Question) error {
+	if e.RelTolerance < 0 || math.IsNaN(e.RelTolerance) {
+		return fmt.Errorf("NumericEvaluator.RelTolerance must be >= 0, got %v", e.RelTolerance)
+	}
+	if _, _, ok := ExtractNumber(q.Gold); !ok {
+		return fmt.Errorf("gold answer %q has no number", q.Gold)
+	}
+	return nil
+}
 
 // Evaluate compares the first number of answer with that of q.Gold.
 func (e NumericEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
-	if e.RelTolerance < 0 || math.IsNaN(e.RelTolerance) {
-		return Verdict{}, fmt.Errorf("ragvsft: question %s: NumericEvaluator.RelTolerance must be >= 0, got %v", q.ID, e.RelTolerance)
+	if err := e.CheckGold(q); err != nil {
+		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
 	}
-	want, _, ok := ExtractNumber(q.Gold)
-	if !ok {
-		return Verdict{}, fmt.Errorf("ragvsft: question %s: gold answer %q has no number", q.ID, q.Gold)
-	}
-	v := Verdict{Expected: formatNumber(want)}
+	want, _, _ := ExtractNumber(q.Gold)
+	v := Verdict{Type: "number", Expected: formatNumber(want)}
 	got, _, ok := ExtractNumber(answer)
 	if !ok {
 		v.Reason = "no number in answer"
@@ -75,15 +144,7 @@ func (e NumericEvaluator) Evaluate(_ context.Context, q Question, answer string)
 	return v, nil
 }
 
-func formatNumber(v float64) string {
-	if v == 0 {
-		return "0" // not "-0"
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-// scales are the words ExtractNumber accepts after a number, as powers of ten.
-var scales = map[string]int{"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
+func formatNumber(v float64) string { return answer.FormatNumber(v) }
 
 // ExtractNumber finds the first number in s that stands as a word and
 // returns its value and the text it was read from (a substring of s).
@@ -91,166 +152,39 @@ var scales = map[string]int{"thousand": 3, "million": 6, "billion": 9, "trillion
 // What counts as a number:
 //   - ASCII digits, optionally preceded by a sign ('+', '-' or U+2212 '−')
 //     that follows a space, punctuation or the start of s.
-//   - Thousands separators: a comma, an apostrophe (' or U+2019), a
-//     no-break space (U+00A0, U+202F) or a thin space (U+2009), between
-//     groups of exactly three
-//     digits after a first group of one to three: "1,967,825",
-//     "1 967 825". An ordinary space counts only when it separates at least
-//     three groups ("1 967 825" is one number, "in 2023 100 people" is not
-//     read as 2023100). One number uses one kind of separator.
-//   - A decimal part: '.' followed by digits ("3.5"). The comma is never a
-//     decimal separator, and a period not followed by a digit ends the
-//     number, so the sentence's full stop in "1,967,825." is not part of it.
+//   - Thousands groups: after a first group of one to three digits, groups
+//     of exactly three digits behind one kind of separator: a comma, an
+//     apostrophe (' or U+2019), a no-break space (U+00A0, U+202F), a thin
+//     space (U+2009), an ordinary space or a period: "1,967,825", "1 967
+//     825", "1.967.825". An ordinary space counts only when it separates at
+//     least three groups ("in 2023 100 people" is not read as 2023100), a
+//     period only when it separates at least three groups or a decimal
+//     comma follows ("1.967,5").
+//   - A decimal part: a period or a comma (not the group separator)
+//     followed by digits: "3.5", "3,5", "12,50". A comma followed by
+//     exactly three digits after one to three digits is a thousands group,
+//     so the ambiguous "1,967" is 1967 and "1.967" is 1.967, as in English;
+//     every other European form reads as in Europe. A period not followed
+//     by a digit ends the number, so the full stop in "1,967,825." is not
+//     part of it.
 //   - An optional scale word after spaces: thousand, million, billion or
-//     trillion, in any case ("2.5 million" is 2500000).
+//     trillion, or the German, French and Spanish words (Tausend, Mio.,
+//     Millionen, Mrd., Milliarden, milliards, millones), in any case
+//     ("2.5 million" is 2500000).
 //
 // A number glued to a letter, digit, underscore or mark on either side is not
 // a number and is skipped: "City_17", "17th", "COVID-19" (a hyphen after a
 // word glues too), "2.5M", "v1.2". So is a digit run that continues with
 // '.', ',' or an apostrophe followed by a digit in a way the rules above do
-// not accept ("1.2.3", "3,5", "1,9678"), and a number right after a period
+// not accept ("1.2.3", "11.03.1905"), and a number right after a period
 // (".5" is not read as 5; write "0.5"). A value out of float64's range is
 // skipped. ok is false when s holds no number.
 func ExtractNumber(s string) (value float64, text string, ok bool) {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (isASCIIDigit(r) || isSign(r) && i+size < len(s) && isASCIIDigit(rune(s[i+size]))) && numberMayStart(s, i) {
-			if v, end, ok := parseNumber(s, i); ok {
-				return v, s[i:end], true
-			}
-		}
-		i += size
+	n, ok := answer.FirstNumber(s)
+	if !ok {
+		return 0, "", false
 	}
-	return 0, "", false
-}
-
-func isASCIIDigit(r rune) bool { return '0' <= r && r <= '9' }
-
-func isSign(r rune) bool { return r == '-' || r == '+' || r == '−' }
-
-// isWordRune reports whether r glues to a number next to it.
-func isWordRune(r rune) bool {
-	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
-}
-
-// isGroupSep reports whether r may separate groups of thousands.
-func isGroupSep(r rune) bool {
-	switch r {
-	case ',', '\'', '’', ' ', '\u00a0', '\u202f', '\u2009':
-		return true
-	}
-	return false
-}
-
-// numberMayStart reports whether a number may start at byte i of s: the
-// rune before it must not glue to it.
-func numberMayStart(s string, i int) bool {
-	if i == 0 {
-		return true
-	}
-	p, size := utf8.DecodeLastRuneInString(s[:i])
-	if isWordRune(p) || p == '.' {
-		// A leading '.' would make ".5" read as 5.
-		return false
-	}
-	// "1,9678", "1.2.3", "COVID-19": the rune before is a separator or a
-	// hyphen that itself follows a word.
-	if p == ',' || p == '\'' || p == '’' || isSign(p) {
-		if pp, _ := utf8.DecodeLastRuneInString(s[:i-size]); i-size > 0 && isWordRune(pp) {
-			return false
-		}
-	}
-	return true
-}
-
-// parseNumber reads the number starting at byte i of s; see ExtractNumber.
-func parseNumber(s string, i int) (value float64, end int, ok bool) {
-	var num strings.Builder
-	j := i
-	if r, size := utf8.DecodeRuneInString(s[j:]); isSign(r) {
-		if r != '+' {
-			num.WriteByte('-')
-		}
-		j += size
-	}
-	digits := func(from int) int {
-		k := from
-		for k < len(s) && isASCIIDigit(rune(s[k])) {
-			k++
-		}
-		return k
-	}
-	k := digits(j)
-	num.WriteString(s[j:k])
-	lead := k - j
-	j = k
-
-	if lead <= 3 && j < len(s) {
-		if sep, size := utf8.DecodeRuneInString(s[j:]); isGroupSep(sep) {
-			var groups strings.Builder
-			k, n := j, 0
-			for k+size+3 <= len(s) && strings.HasPrefix(s[k:], string(sep)) &&
-				digits(k+size) == k+size+3 {
-				groups.WriteString(s[k+size : k+size+3])
-				k += size + 3
-				n++
-			}
-			if n > 0 && (sep != ' ' || n >= 2) {
-				num.WriteString(groups.String())
-				j = k
-			}
-		}
-	}
-	if j+1 < len(s) && s[j] == '.' && isASCIIDigit(rune(s[j+1])) {
-		k := digits(j + 1)
-		num.WriteString(s[j:k])
-		j = k
-	}
-
-	// The number must end as a word ends.
-	if j < len(s) {
-		r, size := utf8.DecodeRuneInString(s[j:])
-		if isWordRune(r) {
-			return 0, 0, false
-		}
-		if (r == '.' || r == ',' || r == '\'' || r == '’') && j+size < len(s) && isASCIIDigit(rune(s[j+size])) {
-			return 0, 0, false
-		}
-	}
-
-	// An optional scale word: "2.5 million".
-	exp := 0
-	k = j
-	for k < len(s) {
-		r, size := utf8.DecodeRuneInString(s[k:])
-		if r != ' ' && r != '\u00a0' && r != '\u202f' && r != '\u2009' {
-			break
-		}
-		k += size
-	}
-	if k > j {
-		w := k
-		for w < len(s) {
-			r, size := utf8.DecodeRuneInString(s[w:])
-			if !unicode.IsLetter(r) {
-				break
-			}
-			w += size
-		}
-		if p, ok := scales[strings.ToLower(s[k:w])]; ok && w > k {
-			if r, _ := utf8.DecodeRuneInString(s[w:]); w == len(s) || !isWordRune(r) {
-				exp, j = p, w
-			}
-		}
-	}
-	if exp > 0 {
-		num.WriteString("e" + strconv.Itoa(exp))
-	}
-	v, err := strconv.ParseFloat(num.String(), 64)
-	if err != nil {
-		return 0, 0, false
-	}
-	return v, j, true
+	return n.Value, s[n.Start:n.End], true
 }
 
 // ExactEvaluator judges an answer correct when it equals the gold answer
@@ -264,21 +198,35 @@ func parseNumber(s string, i int) (value float64, end int, ok bool) {
 //   - one leading English article ("a", "an", "the") removed, so "The
 //     Hague" equals "Hague"; articles inside are kept.
 //
-// Verdict.Extracted and Verdict.Expected hold the normalized answer and gold.
-// A gold answer that normalizes to nothing is an error naming the question.
-// ctx is not used. Safe for concurrent use.
+// Verdict.Type is "text"; Verdict.Extracted and Verdict.Expected hold the
+// normalized answer and gold. A gold answer that normalizes to nothing
+// cannot be scored (see CheckGold). ctx is not used. Safe for concurrent
+// use.
 type ExactEvaluator struct{}
 
-var _ Evaluator = ExactEvaluator{}
+var (
+	_ Evaluator   = ExactEvaluator{}
+	_ GoldChecker = ExactEvaluator{}
+)
+
+// CheckGold reports whether q.Gold has something left after normalization.
+func (ExactEvaluator) CheckGold(q Question) error { return checkNormalizedGold(q) }
+
+func checkNormalizedGold(q Question) error {
+	if normalizeAnswer(q.Gold) == "" {
+		return fmt.Errorf("gold answer %q is empty after normalization", q.Gold)
+	}
+	return nil
+}
 
 // Evaluate compares the normalized answer with the normalized gold answer.
 func (ExactEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
-	want := normalizeAnswer(q.Gold)
-	if want == "" {
-		return Verdict{}, fmt.Errorf("ragvsft: question %s: gold answer %q is empty after normalization", q.ID, q.Gold)
+	if err := checkNormalizedGold(q); err != nil {
+		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
 	}
+	want := normalizeAnswer(q.Gold)
 	got := normalizeAnswer(answer)
-	v := Verdict{Correct: got == want, Extracted: got, Expected: want}
+	v := Verdict{Type: "text", Correct: got == want, Extracted: got, Expected: want}
 	if !v.Correct {
 		v.Reason = fmt.Sprintf("got %q, want %q", got, want)
 	}
@@ -290,21 +238,27 @@ func (ExactEvaluator) Evaluate(_ context.Context, q Question, answer string) (Ve
 // words: gold "Paris" is in "The capital is Paris, of course." but gold "1"
 // is not in "1967825" and "par" is not in "Paris".
 //
-// Verdict.Extracted holds the matched text, or "" when there is none, and
-// Verdict.Expected the normalized gold. A gold answer that normalizes to
-// nothing is an error naming the question. ctx is not used. Safe for
-// concurrent use.
+// Verdict.Type is "text", Verdict.Extracted holds the matched text, or ""
+// when there is none, and Verdict.Expected the normalized gold. A gold
+// answer that normalizes to nothing cannot be scored (see CheckGold). ctx is
+// not used. Safe for concurrent use.
 type ContainsEvaluator struct{}
 
-var _ Evaluator = ContainsEvaluator{}
+var (
+	_ Evaluator   = ContainsEvaluator{}
+	_ GoldChecker = ContainsEvaluator{}
+)
+
+// CheckGold reports whether q.Gold has something left after normalization.
+func (ContainsEvaluator) CheckGold(q Question) error { return checkNormalizedGold(q) }
 
 // Evaluate looks for the normalized gold answer in the normalized answer.
 func (ContainsEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
-	want := normalizeAnswer(q.Gold)
-	if want == "" {
-		return Verdict{}, fmt.Errorf("ragvsft: question %s: gold answer %q is empty after normalization", q.ID, q.Gold)
+	if err := checkNormalizedGold(q); err != nil {
+		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
 	}
-	v := Verdict{Expected: want}
+	want := normalizeAnswer(q.Gold)
+	v := Verdict{Type: "text", Expected: want}
 	if containsWords(normalizeAnswer(answer), want) {
 		v.Correct, v.Extracted = true, want
 	} else {
@@ -357,30 +311,181 @@ func isTrimmed(r rune) bool {
 	return unicode.IsSpace(r) || strings.ContainsRune(`.,;:!?…"'`+"`‘’“”„«»‹›()[]{}*_", r)
 }
 
-// AutoEvaluator scores each question by the kind of its gold answer: with
-// Numeric when the gold answer holds a number (as ExtractNumber reads it),
-// and with Text otherwise. It suits knowledge bases that mix numeric facts
-// ("founded in 1918") with names and places, where NumericEvaluator alone
-// would reject the questions without a number.
+// DefaultF1Threshold is TextEvaluator's threshold when its own is 0.
+const DefaultF1Threshold = 0.8
+
+// TextEvaluator scores text answers as SQuAD does, made fit for gold
+// answers written as whole sentences. Both texts are normalized as SQuAD
+// normalizes (lower case, punctuation removed, the articles a, an, the
+// removed, whitespace collapsed; for other languages every Unicode
+// punctuation rune is removed, and the German, Spanish and French articles
+// too, as MLQA does; accents are kept, so "Köln" is not "Koln"). The gold's
+// key is what the answer must give: the gold's words the question does not
+// give, less function words (English, German, French, Spanish), narrowed to
+// those written like names (with a capital or a digit) when there are any.
+// For the gold "Tearkbour Analytics is based in Lake Saxmai." asked "Where
+// is Tearkbour Analytics headquartered?" the key is "lake saxmai". An
+// answer is correct when
 //
-// The zero value uses NumericEvaluator{} (exact) and ContainsEvaluator.
-// Safe for concurrent use if Text is.
+//  1. it equals the gold answer (SQuAD's exact match), or
+//  2. it contains the whole normalized gold answer, as whole words, or
+//  3. it contains the key, contiguous and in order: "Lake Saxmai." is
+//     right, and so is "It has its headquarters in Lake Saxmai", or
+//  4. the token F1 of its own words (less the question's and function
+//     words) against the key is at least Threshold; against the whole
+//     normalized gold when the question gives every word of the gold.
+//
+// Verdict.Type is "text", Extracted and Expected hold the normalized answer
+// and gold, F1 the token F1 of rule 4 (1 for an exact match), and a wrong
+// verdict's Reason the words compared. A gold answer with no word left
+// after normalization cannot be scored (see CheckGold). Like the numeric
+// rule, it judges the value stated, not which entity the answer names. A
+// paraphrase that shares no words with the gold is judged wrong: that needs
+// a judge. The zero value uses DefaultF1Threshold. ctx is not used. Safe
+// for concurrent use.
+type TextEvaluator struct {
+	// Threshold is the least F1 accepted, in (0, 1]; 0 means
+	// DefaultF1Threshold.
+	Threshold float64
+}
+
+var (
+	_ Evaluator   = TextEvaluator{}
+	_ GoldChecker = TextEvaluator{}
+)
+
+// CheckGold reports whether q.Gold has words left after normalization and
+// Threshold is valid.
+func (e TextEvaluator) CheckGold(q Question) error {
+	if e.Threshold < 0 || e.Threshold > 1 || math.IsNaN(e.Threshold) {
+		return fmt.Errorf("TextEvaluator.Threshold must be in [0, 1], got %v", e.Threshold)
+	}
+	if len(answer.Tokens(q.Gold)) == 0 {
+		return fmt.Errorf("gold answer %q has no words after normalization", q.Gold)
+	}
+	return nil
+}
+
+// Evaluate scores answer against q.Gold by the four rules above.
+func (e TextEvaluator) Evaluate(_ context.Context, q Question, reply string) (Verdict, error) {
+	if err := e.CheckGold(q); err != nil {
+		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
+	}
+	threshold := cmp.Or(e.Threshold, DefaultF1Threshold)
+	gold, got := answer.Tokens(q.Gold), answer.Tokens(reply)
+	v := Verdict{Type: "text", Extracted: strings.Join(got, " "), Expected: strings.Join(gold, " ")}
+	key := answer.Key(q.Gold, q.Text)
+	gotCore := answer.Core(reply, q.Text)
+	if len(key) > 0 {
+		v.F1 = answer.F1(gotCore, key)
+	} else {
+		v.F1 = answer.F1(got, gold)
+	}
+	switch {
+	case v.Extracted == v.Expected:
+		v.Correct, v.F1 = true, 1
+	case answer.ContainsSpan(got, gold), answer.ContainsSpan(got, key):
+		v.Correct = true
+	case v.F1 >= threshold:
+		v.Correct = true
+	case len(key) > 0:
+		v.Reason = fmt.Sprintf("F1 %.2f < %.2f: the answer's %q against the gold's key %q",
+			v.F1, threshold, strings.Join(gotCore, " "), strings.Join(key, " "))
+	default:
+		v.Reason = fmt.Sprintf("F1 %.2f < %.2f against the whole gold answer", v.F1, threshold)
+	}
+	return v, nil
+}
+
+// AutoEvaluator scores each question by the type of its gold answer, read by
+// the typed extraction of internal/answer: the gold's value of the greatest
+// precedence among date > money > percentage > quantity (a number with a
+// unit) > year > plain number, else text (scored by Text). The answer's
+// first value of that type (else the first that can stand in for one: a
+// year for a date or a number, an integer for a year) is compared with it,
+// like with like:
+//
+//   - date: a date or a year; every part the gold gives (day, month, year)
+//     must be given and equal, so "born on 11 1905" is wrong for "born on 11
+//     March 1974" (no month, year 1905). Forms read: "11 March 1905",
+//     "March 11, 1905", "1905-03-11", "11.03.1905" (always day first;
+//     years have four digits),
+//     "11/03/1905" (day first unless only month first can be; when both
+//     can, either reading matches), "am 11. März 1905", French and Spanish
+//     month names, month and year ("March 1905").
+//   - money: the same currency ("$69.99" is USD 69.99, "€12,50" and "12,50
+//     EUR" are EUR 12.5, "USD 3 million"); the amounts equal.
+//   - percentage: "12%", "12 percent", "12 Prozent"; a bare 12 is wrong.
+//   - quantity: a number with a unit of the same dimension, converted to
+//     the gold's unit ("3.2 km" equals "3200 m" and "3,2 km"; a number
+//     without a unit is wrong).
+//   - year: a four-digit year, a date's year or an integer ("1918" is right
+//     for "X was founded in 1918.").
+//   - number: a number as ExtractNumber reads it, once dates, money and
+//     the rest are taken out ("In 2023 it had 1,967,825" gives 1967825).
+//
+// Amounts (money, percentages, quantities, numbers) must be equal, or
+// within RelTolerance; years and dates always exactly. Verdict.Type names
+// the type, Extracted and Expected hold the two values canonically written
+// ("1974-03-11", "EUR 12.5", "3.2 km"), and Reason says what differs
+// ("got 1905, want 1974-03-11: year 1905, not 1974, no month, no day").
+//
+// The zero value compares amounts exactly and scores text with
+// TextEvaluator{}. Safe for concurrent use if Text is.
 type AutoEvaluator struct {
-	// Numeric scores questions whose gold answer holds a number.
-	Numeric NumericEvaluator
-	// Text scores the others; nil means ContainsEvaluator{}.
+	// RelTolerance is the accepted relative error of amounts; 0 means
+	// exact equality. Years and dates are always compared exactly.
+	RelTolerance float64
+	// Text scores the questions whose gold answer holds no typed value;
+	// nil means TextEvaluator{}.
 	Text Evaluator
 }
 
-var _ Evaluator = AutoEvaluator{}
+var (
+	_ Evaluator   = AutoEvaluator{}
+	_ GoldChecker = AutoEvaluator{}
+)
 
-// Evaluate delegates to Numeric or Text, as the gold answer asks.
-func (e AutoEvaluator) Evaluate(ctx context.Context, q Question, answer string) (Verdict, error) {
-	if _, _, ok := ExtractNumber(q.Gold); ok {
-		return e.Numeric.Evaluate(ctx, q, answer)
-	}
+func (e AutoEvaluator) text() Evaluator {
 	if e.Text == nil {
-		return ContainsEvaluator{}.Evaluate(ctx, q, answer)
+		return TextEvaluator{}
 	}
-	return e.Text.Evaluate(ctx, q, answer)
+	return e.Text
+}
+
+// CheckGold reports whether RelTolerance is valid and q.Gold is typed or
+// scorable by Text (when Text is a GoldChecker).
+func (e AutoEvaluator) CheckGold(q Question) error {
+	if e.RelTolerance < 0 || math.IsNaN(e.RelTolerance) {
+		return fmt.Errorf("AutoEvaluator.RelTolerance must be >= 0, got %v", e.RelTolerance)
+	}
+	if _, ok := answer.Classify(q.Gold); ok {
+		return nil
+	}
+	if gc, ok := e.text().(GoldChecker); ok {
+		return gc.CheckGold(q)
+	}
+	return nil
+}
+
+// Evaluate compares answer with q.Gold as the gold's type asks.
+func (e AutoEvaluator) Evaluate(ctx context.Context, q Question, reply string) (Verdict, error) {
+	if e.RelTolerance < 0 || math.IsNaN(e.RelTolerance) {
+		return Verdict{}, fmt.Errorf("ragvsft: question %s: AutoEvaluator.RelTolerance must be >= 0, got %v", q.ID, e.RelTolerance)
+	}
+	want, ok := answer.Classify(q.Gold)
+	if !ok {
+		return e.text().Evaluate(ctx, q, reply)
+	}
+	o := answer.Match(want, reply, e.RelTolerance)
+	v := Verdict{Type: want.Kind.String(), Correct: o.Correct, Expected: want.String(), Reason: o.Reason}
+	if o.Found {
+		v.Extracted = o.Got.String()
+	}
+	return v, nil
+}
+
+// isWordRune reports whether r is part of a word for containsWords.
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }

@@ -45,8 +45,16 @@ func TestExtractNumber(t *testing.T) {
 		{"the 17th city has 5 inhabitants", 5, "5", true},
 		{"v1.2 then 3", 3, "3", true},
 		{"1.2.3 and 4", 4, "4", true},
-		{"3,5 or 6", 6, "6", true},
-		{"1,9678 or 9", 9, "9", true},
+		{"3,5 or 6", 3.5, "3,5", true},       // a decimal comma
+		{"1,967 or 6", 1967, "1,967", true},  // a thousands group, as in English
+		{"1.967 or 6", 1.967, "1.967", true}, // a decimal point, as in English
+		{"1.967.825 people", 1967825, "1.967.825", true},
+		{"1.967,5 people", 1967.5, "1.967,5", true},
+		{"12,50 €", 12.5, "12,50", true},
+		{"born 11.03.1905 or 7", 7, "7", true},
+		{"2,5 Millionen", 2500000, "2,5 Millionen", true},
+		{"1,9678 or 9", 1.9678, "1,9678", true},
+		{"1,967,82 or 9", 9, "9", true},
 		{".5 or 8", 8, "8", true},
 		{"5-3", 5, "5", true},
 		{"0", 0, "0", true},
@@ -78,17 +86,17 @@ func TestNumericEvaluator(t *testing.T) {
 		want   Verdict
 	}{
 		{"exact", NumericEvaluator{}, "City_1 has about 1,967,825 inhabitants.",
-			Verdict{Correct: true, Extracted: "1967825", Expected: "1967825"}},
+			Verdict{Type: "number", Correct: true, Extracted: "1967825", Expected: "1967825"}},
 		{"wrong", NumericEvaluator{}, "City_1 has about 519610 inhabitants.",
-			Verdict{Extracted: "519610", Expected: "1967825", Reason: "got 519610, want 1967825"}},
+			Verdict{Type: "number", Extracted: "519610", Expected: "1967825", Reason: "got 519610, want 1967825"}},
 		{"no number", NumericEvaluator{}, "I don't know.",
-			Verdict{Expected: "1967825", Reason: "no number in answer"}},
+			Verdict{Type: "number", Expected: "1967825", Reason: "no number in answer"}},
 		{"scale word rounds off", NumericEvaluator{}, "About 2 million.",
-			Verdict{Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
+			Verdict{Type: "number", Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
 		{"within tolerance", NumericEvaluator{RelTolerance: 0.02}, "About 2 million.",
-			Verdict{Correct: true, Extracted: "2000000", Expected: "1967825"}},
+			Verdict{Type: "number", Correct: true, Extracted: "2000000", Expected: "1967825"}},
 		{"outside tolerance", NumericEvaluator{RelTolerance: 0.01}, "About 2 million.",
-			Verdict{Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
+			Verdict{Type: "number", Extracted: "2000000", Expected: "1967825", Reason: "got 2000000, want 1967825"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +119,7 @@ func TestNumericEvaluator(t *testing.T) {
 	t.Run("negative zero prints as 0", func(t *testing.T) {
 		v, err := NumericEvaluator{}.Evaluate(ctx, Question{ID: "z", Gold: "0"}, "-0")
 		require.NoError(t, err)
-		assert.Equal(t, Verdict{Correct: true, Extracted: "0", Expected: "0"}, v)
+		assert.Equal(t, Verdict{Type: "number", Correct: true, Extracted: "0", Expected: "0"}, v)
 	})
 }
 
@@ -148,10 +156,10 @@ func TestExactEvaluator(t *testing.T) {
 		answer string
 		want   Verdict
 	}{
-		{"the hague.", Verdict{Correct: true, Extracted: "hague", Expected: "hague"}},
-		{"“THE  HAGUE”", Verdict{Correct: true, Extracted: "hague", Expected: "hague"}},
-		{"It is The Hague.", Verdict{Extracted: "it is the hague", Expected: "hague", Reason: `got "it is the hague", want "hague"`}},
-		{"", Verdict{Expected: "hague", Reason: `got "", want "hague"`}},
+		{"the hague.", Verdict{Type: "text", Correct: true, Extracted: "hague", Expected: "hague"}},
+		{"“THE  HAGUE”", Verdict{Type: "text", Correct: true, Extracted: "hague", Expected: "hague"}},
+		{"It is The Hague.", Verdict{Type: "text", Extracted: "it is the hague", Expected: "hague", Reason: `got "it is the hague", want "hague"`}},
+		{"", Verdict{Type: "text", Expected: "hague", Reason: `got "", want "hague"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.answer, func(t *testing.T) {
@@ -259,8 +267,7 @@ func ExampleNumericEvaluator() {
 
 func TestAutoEvaluator(t *testing.T) {
 	ctx := context.Background()
-	numeric := Question{ID: "n", Gold: "Tearkbour Analytics was founded in 1918."}
-	text := Question{ID: "t", Gold: "Kexsox Houcourklend"}
+	q := func(gold string) Question { return Question{ID: "q", Text: "Tell me.", Gold: gold} }
 	tests := []struct {
 		name   string
 		eval   AutoEvaluator
@@ -268,24 +275,177 @@ func TestAutoEvaluator(t *testing.T) {
 		answer string
 		want   Verdict
 	}{
-		{"numeric right", AutoEvaluator{}, numeric, "In 1918.", Verdict{Correct: true, Extracted: "1918", Expected: "1918"}},
-		{"numeric wrong", AutoEvaluator{}, numeric, "It was founded in 1920.",
-			Verdict{Extracted: "1920", Expected: "1918", Reason: "got 1920, want 1918"}},
-		{"numeric tolerance", AutoEvaluator{Numeric: NumericEvaluator{RelTolerance: 0.01}}, numeric, "1920",
-			Verdict{Correct: true, Extracted: "1920", Expected: "1918"}},
-		{"text contained", AutoEvaluator{}, text, "It was founded by Kexsox Houcourklend.",
-			Verdict{Correct: true, Extracted: "kexsox houcourklend", Expected: "kexsox houcourklend"}},
-		{"text with exact", AutoEvaluator{Text: ExactEvaluator{}}, text, "It was founded by Kexsox Houcourklend.",
-			Verdict{Extracted: "it was founded by kexsox houcourklend", Expected: "kexsox houcourklend",
-				Reason: `got "it was founded by kexsox houcourklend", want "kexsox houcourklend"`}},
+		{"the issue's date", AutoEvaluator{}, q("Radek Szabo was born on 11 March 1974."), "Radek Szabo was born on 11 1905.",
+			Verdict{Type: "date", Extracted: "1905", Expected: "1974-03-11", Reason: "got 1905, want 1974-03-11: year 1905, not 1974, no month, no day"}},
+		{"the issue's year", AutoEvaluator{}, q("Tearkbour Analytics was founded in 1918."), "1918",
+			Verdict{Type: "year", Correct: true, Extracted: "1918", Expected: "1918"}},
+		{"date, German answer", AutoEvaluator{}, q("Radek Szabo was born on 11 March 1974."), "Er wurde am 11. März 1974 geboren.",
+			Verdict{Type: "date", Correct: true, Extracted: "1974-03-11", Expected: "1974-03-11"}},
+		{"money", AutoEvaluator{}, q("The Zorbix Kettle costs €12,50."), "It is 12.50 EUR.",
+			Verdict{Type: "money", Correct: true, Extracted: "EUR 12.5", Expected: "EUR 12.5"}},
+		{"money, wrong currency", AutoEvaluator{}, q("The Zorbix Kettle costs $69.99."), "€69.99",
+			Verdict{Type: "money", Extracted: "EUR 69.99", Expected: "USD 69.99", Reason: "got EUR 69.99, want USD 69.99: currency EUR, not USD"}},
+		{"percentage", AutoEvaluator{}, q("Turnout was 12%."), "twelve, or 12",
+			Verdict{Type: "percentage", Expected: "12%", Reason: "no percentage in answer (found number 12)"}},
+		{"quantity converted", AutoEvaluator{}, q("The Virode River is 3.2 km long."), "3200 metres",
+			Verdict{Type: "quantity", Correct: true, Extracted: "3200 m", Expected: "3.2 km"}},
+		{"quantity within tolerance", AutoEvaluator{RelTolerance: 0.05}, q("The Virode River is 3.2 km long."), "about 3.1 km",
+			Verdict{Type: "quantity", Correct: true, Extracted: "3.1 km", Expected: "3.2 km"}},
+		{"number", AutoEvaluator{}, q("City_1 has about 1967825 inhabitants."), "1,967,825",
+			Verdict{Type: "number", Correct: true, Extracted: "1967825", Expected: "1967825"}},
+		{"text by TextEvaluator", AutoEvaluator{}, Question{ID: "t", Text: "Who founded Tearkbour Analytics?", Gold: "Tearkbour Analytics was founded by Kexsox Houcourklend."},
+			"Kexsox Houcourklend.",
+			Verdict{Type: "text", Correct: true, Extracted: "kexsox houcourklend", Expected: "tearkbour analytics was founded by kexsox houcourklend", F1: 1}},
+		{"text by Text", AutoEvaluator{Text: ExactEvaluator{}}, q("Kexsox Houcourklend"), "It was Kexsox Houcourklend.",
+			Verdict{Type: "text", Extracted: "it was kexsox houcourklend", Expected: "kexsox houcourklend",
+				Reason: `got "it was kexsox houcourklend", want "kexsox houcourklend"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, tt.eval.CheckGold(tt.q))
 			v, err := tt.eval.Evaluate(ctx, tt.q, tt.answer)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, v)
 		})
 	}
 	_, err := AutoEvaluator{}.Evaluate(ctx, Question{ID: "e", Gold: "!!"}, "x")
-	require.ErrorContains(t, err, "question e")
+	require.EqualError(t, err, `ragvsft: question e: gold answer "!!" has no words after normalization`)
+	_, err = AutoEvaluator{RelTolerance: -1}.Evaluate(ctx, q("1918"), "1918")
+	require.ErrorContains(t, err, "RelTolerance must be >= 0")
+}
+
+func TestTextEvaluator(t *testing.T) {
+	ctx := context.Background()
+	founder := Question{ID: "f", Text: "Who founded Tearkbour Analytics?", Gold: "Tearkbour Analytics was founded by Kexsox Houcourklend."}
+	hq := Question{ID: "h", Text: "Where is Tearkbour Analytics headquartered?", Gold: "Tearkbour Analytics is based in Lake Saxmai."}
+	sku := Question{ID: "s", Text: "What is the SKU of the Zorbix Kettle?", Gold: "The SKU of the Zorbix Kettle is ZK-4821-B."}
+	tests := []struct {
+		name    string
+		eval    TextEvaluator
+		q       Question
+		answer  string
+		correct bool
+		f1      float64
+		reason  string
+	}{
+		{"exact match", TextEvaluator{}, founder, "tearkbour analytics WAS founded by Kexsox Houcourklend", true, 1, ""},
+		{"core span", TextEvaluator{}, founder, "It was Kexsox Houcourklend, I think.", true, 2.0 / 3, ""}, // F1 counts "i think"
+		{"whole gold inside", TextEvaluator{}, sku, "Sure: the SKU of the Zorbix Kettle is ZK-4821-B!", true, 2.0 / 3, ""},
+		{"SKU alone", TextEvaluator{}, sku, "ZK-4821-B", true, 1, ""},
+		{"wrong SKU", TextEvaluator{}, sku, "ZK-4821-C", false, 0,
+			`F1 0.00 < 0.80: the answer's "zk4821c" against the gold's key "zk4821b"`},
+		{"same template, other name", TextEvaluator{}, founder, "Tearkbour Analytics was founded by Kexsox Zab.", false, 0.5,
+			`F1 0.50 < 0.80: the answer's "kexsox zab" against the gold's key "kexsox houcourklend"`},
+		{"half a name at a low threshold", TextEvaluator{Threshold: 0.5}, founder, "Kexsox Zab", true, 0.5, ""},
+		{"key alone", TextEvaluator{}, hq, "Lake Saxmai", true, 1, ""},
+		{"key in a paraphrase", TextEvaluator{}, hq, "Its headquarters are in Lake Saxmai.", true, 0.8, ""}, // F1 counts "headquarters"
+		{"half the key", TextEvaluator{}, hq, "It has its headquarters in Lake.", false, 0.5,
+			`F1 0.50 < 0.80: the answer's "headquarters lake" against the gold's key "lake saxmai"`},
+		{"another company, the right place", TextEvaluator{}, hq, "Rankearknork Labs is based in Lake Saxmai.", true, 0.4 / 0.7, ""}, // the value, not the entity, as the numeric rule
+		{"abstention", TextEvaluator{}, hq, "I don't know.", false, 0,
+			`F1 0.00 < 0.80: the answer's "i dont know" against the gold's key "lake saxmai"`},
+		{"no question text: every word is core", TextEvaluator{}, Question{ID: "n", Gold: "Lake Saxmai"}, "saxmai", false, 2.0 / 3,
+			`F1 0.67 < 0.80: the answer's "saxmai" against the gold's key "lake saxmai"`},
+		{"gold all in the question: whole-text F1", TextEvaluator{}, Question{ID: "w", Text: "Is it Lake Saxmai?", Gold: "Lake Saxmai"}, "no",
+			false, 0, "F1 0.00 < 0.80 against the whole gold answer"},
+		{"German", TextEvaluator{}, Question{ID: "d", Text: "In welchem Land liegt Dorvingen?", Gold: "Dorvingen liegt in Österreich."},
+			"Österreich.", true, 1, ""},
+		{"accents are kept", TextEvaluator{}, Question{ID: "d", Text: "In welchem Land liegt Dorvingen?", Gold: "Dorvingen liegt in Österreich."},
+			"Osterreich", false, 0, `F1 0.00 < 0.80: the answer's "osterreich" against the gold's key "österreich"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := tt.eval.Evaluate(ctx, tt.q, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, "text", v.Type)
+			assert.Equal(t, tt.correct, v.Correct)
+			assert.InDelta(t, tt.f1, v.F1, 1e-9)
+			assert.Equal(t, tt.reason, v.Reason)
+			assert.Equal(t, normalizedForTest(tt.q.Gold), v.Expected)
+		})
+	}
+	for _, bad := range []float64{-0.1, 1.1, math.NaN()} {
+		require.ErrorContains(t, TextEvaluator{Threshold: bad}.CheckGold(founder), "Threshold must be in [0, 1]")
+	}
+}
+
+// normalizedForTest is SQuAD's normalization of the gold answers above,
+// written out by hand.
+func normalizedForTest(gold string) string {
+	return map[string]string{
+		"Tearkbour Analytics was founded by Kexsox Houcourklend.": "tearkbour analytics was founded by kexsox houcourklend",
+		"Tearkbour Analytics is based in Lake Saxmai.":            "tearkbour analytics is based in lake saxmai",
+		"The SKU of the Zorbix Kettle is ZK-4821-B.":              "sku of zorbix kettle is zk4821b",
+		"Lake Saxmai":                    "lake saxmai",
+		"Dorvingen liegt in Österreich.": "dorvingen liegt in österreich",
+	}[gold]
+}
+
+func TestGoldCheckers(t *testing.T) {
+	text := Question{ID: "t", Text: "Who founded X?", Gold: "X was founded by Kexsox Houcourklend."}
+	numeric := Question{ID: "n", Text: "When was X founded?", Gold: "X was founded in 1918."}
+	blank := Question{ID: "b", Text: "?", Gold: "…!"}
+	tests := []struct {
+		eval GoldChecker
+		q    Question
+		err  string
+	}{
+		{NumericEvaluator{}, numeric, ""},
+		{NumericEvaluator{}, text, `gold answer "X was founded by Kexsox Houcourklend." has no number`},
+		{NumericEvaluator{RelTolerance: -1}, numeric, "NumericEvaluator.RelTolerance must be >= 0, got -1"},
+		{ExactEvaluator{}, text, ""},
+		{ExactEvaluator{}, blank, `gold answer "…!" is empty after normalization`},
+		{ContainsEvaluator{}, blank, `gold answer "…!" is empty after normalization`},
+		{TextEvaluator{}, text, ""},
+		{TextEvaluator{}, blank, `gold answer "…!" has no words after normalization`},
+		{AutoEvaluator{}, text, ""},
+		{AutoEvaluator{}, numeric, ""},
+		{AutoEvaluator{}, blank, `gold answer "…!" has no words after normalization`},
+		{AutoEvaluator{Text: ContainsEvaluator{}}, blank, `gold answer "…!" is empty after normalization`},
+		{AutoEvaluator{RelTolerance: math.NaN()}, numeric, "AutoEvaluator.RelTolerance must be >= 0, got NaN"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%T %s", tt.eval, tt.q.ID), func(t *testing.T) {
+			err := tt.eval.CheckGold(tt.q)
+			if tt.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tt.err)
+			// Evaluate refuses the same question, naming it.
+			_, err = tt.eval.(Evaluator).Evaluate(context.Background(), tt.q, "1918")
+			require.EqualError(t, err, "ragvsft: question "+tt.q.ID+": "+tt.err)
+		})
+	}
+}
+
+// questionSet supplies its own questions, which have no lines.
+type questionSet struct {
+	exampleSet
+	qs []Question
+}
+
+func (s questionSet) Questions() []Question { return s.qs }
+
+// noCheck is an Evaluator without GoldChecker: Run cannot ask it.
+type noCheck struct{ NumericEvaluator }
+
+func (noCheck) CheckGold() {} // not GoldChecker's signature
+
+func TestCheckGolds(t *testing.T) {
+	qs := []Question{{ID: "a", Text: "?", Gold: "42"}, {ID: "b", Text: "?", Gold: "Paris"}, {ID: "c", Text: "?", Gold: "Rome"}}
+	ds := questionSet{qs: qs}
+	err := checkGolds(NumericEvaluator{}, ds, qs)
+	require.ErrorIs(t, err, ErrUnreadableGold)
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, []Problem{
+		{ID: "b", Message: `gold answer "Paris" has no number`},
+		{ID: "c", Message: `gold answer "Rome" has no number`},
+	}, ve.Problems, "questions of their own are named by id")
+	assert.Equal(t, "ragvsft: the evaluator cannot score some questions' gold answers; nothing was asked (ragvsft.NumericEvaluator): "+
+		"ragvsft: dataset: 2 problems:\n  id \"b\": gold answer \"Paris\" has no number\n  id \"c\": gold answer \"Rome\" has no number", err.Error())
+
+	require.NoError(t, checkGolds(AutoEvaluator{}, ds, qs))
+	require.NoError(t, checkGolds(noCheck{}, ds, qs), "an Evaluator that is no GoldChecker is not asked")
 }

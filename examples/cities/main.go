@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		ftBaseURL   = fs.String("finetuned-base-url", "", "`URL` of the OpenAI-compatible API serving -finetuned-model (vLLM, Ollama, llama.cpp...; key from "+ragvsft.FineTunedAPIKeyEnv+", else OPENAI_API_KEY); default: the base model's")
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small; local: the embedded one, for a server that embeds nothing)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
-		eval        = fs.String("eval", "auto", "scoring: numeric (the article's rule), exact, contains, or auto (numeric when every gold answer holds a number, else contains)")
+		eval        = fs.String("eval", "auto", "scoring: auto (per question, by the gold answer's type: date, money, percentage, quantity, year, number or text), numeric (the article's rule), text (SQuAD-style F1), exact or contains")
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
 		retryErrors = fs.Bool("retry-errors", false, "with -resume: ask again the items recorded as errors")
 		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
@@ -203,11 +203,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	evaluator, evalName, err := pickEvaluator(cfg.Eval, ds)
+	evaluator, err := pickEvaluator(cfg.Eval)
 	if err != nil {
 		return err
 	}
-	cfg.Eval = evalName
 	dir := cfg.Out
 	if *resume != "" {
 		dir = *resume
@@ -285,7 +284,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			dir, kept, total, total-kept)
 	}
 	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
-		len(questions), ds.Name(), len(ragvsft.AllArms), what, cfg.K, evalName)
+		len(questions), ds.Name(), len(ragvsft.AllArms), what, cfg.K, cfg.Eval)
 	if be.name == "openai" && total > kept {
 		est := "no fine-tuning (the fine-tuned arms' model was fine-tuned elsewhere)"
 		if be.estimate != nil {
@@ -325,6 +324,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	prog.finish()
 	if cause := context.Cause(ctx); runErr != nil && cause != nil && !errors.Is(cause, runErr) {
 		runErr = cause // the checkpoint failed, not the caller
+	}
+	if errors.Is(runErr, ragvsft.ErrUnreadableGold) {
+		// Nothing was asked, so there is nothing to resume.
+		return fmt.Errorf("%w\n-eval %s cannot score this knowledge base; -eval auto reads every answer type", runErr, cfg.Eval)
 	}
 	if rep != nil {
 		if cfg.Data == "" {
@@ -439,7 +442,6 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 			if s, err := parseSweep(v); err != nil || joinInts(s) != old {
 				problems = append(problems, fmt.Sprintf("-sweep %q (the run has %q)", v, old))
 			}
-		case name == "eval" && v == "auto":
 		case v != old:
 			problems = append(problems, fmt.Sprintf("-%s %q (the run has %q)", name, v, old))
 		}
@@ -510,30 +512,22 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 	return writeJSON(filepath.Join(dir, "epochs.json"), points)
 }
 
-// pickEvaluator resolves -eval.
-func pickEvaluator(name string, ds ragvsft.Dataset) (ragvsft.Evaluator, string, error) {
-	if name == "auto" {
-		name = "numeric"
-		qs, err := ragvsft.Questions(ds)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, q := range qs {
-			if _, _, ok := ragvsft.ExtractNumber(q.Gold); !ok {
-				name = "contains"
-				break
-			}
-		}
-	}
+// pickEvaluator resolves -eval. "auto" is the library's AutoEvaluator,
+// which picks per question from the gold answer's type.
+func pickEvaluator(name string) (ragvsft.Evaluator, error) {
 	switch name {
+	case "auto":
+		return ragvsft.AutoEvaluator{}, nil
 	case "numeric":
-		return ragvsft.NumericEvaluator{}, name, nil
+		return ragvsft.NumericEvaluator{}, nil
+	case "text":
+		return ragvsft.TextEvaluator{}, nil
 	case "exact":
-		return ragvsft.ExactEvaluator{}, name, nil
+		return ragvsft.ExactEvaluator{}, nil
 	case "contains":
-		return ragvsft.ContainsEvaluator{}, name, nil
+		return ragvsft.ContainsEvaluator{}, nil
 	}
-	return nil, "", fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, exact or contains)", name)
+	return nil, fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, text, exact or contains)", name)
 }
 
 // loadDataset returns the raw bytes written to the run folder and the parsed

@@ -70,7 +70,7 @@ func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
 	dir := t.TempDir()
 	out, err := runCities(t, "-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-out", dir, "-sweep", "3")
 	require.NoError(t, err, out)
-	assert.Contains(t, out, "contains scoring")
+	assert.Contains(t, out, "auto scoring")
 	rep := readReport(t, dir)
 	assert.Equal(t, 180, rep.Settings.Questions, "-n does not cut a -data file unless given")
 	rag, _ := rep.Arm(ragvsft.ArmRAG)
@@ -95,6 +95,8 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{"k zero", []string{"-k", "0"}, []string{"-k must be positive"}},
 		{"bad sweep", []string{"-sweep", "1,x"}, []string{`"x"`}},
 		{"bad eval", []string{"-eval", "vibes"}, []string{"vibes"}},
+		{"text answers, numeric rule", []string{"-data", filepath.Join("..", "..", "testdata", "companies.jsonl"), "-eval", "numeric"},
+			[]string{"nothing was asked", "line 2: gold answer", "has no number", "-eval auto reads every answer type"}},
 		{"stray argument", []string{"extra"}, []string{"extra"}},
 		{"cache and no cache", []string{"-cache", dir, "-no-cache"}, []string{"-cache and -no-cache"}},
 		{"poll zero", []string{"-poll", "0s"}, []string{"-poll must be positive"}},
