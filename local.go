@@ -207,7 +207,7 @@ var ErrBadLocalModel = localmodel.ErrBadFile
 // WriteTo saves the model, its name and its parametric memory, so that
 // ReadLocalModel gives back a model that answers exactly as m does. The
 // format is versioned and checksummed; see internal/localmodel/file.go
-// for its layout (about 4 bytes per weight: 0.8 MB for the cities after
+// for its layout (about 4 bytes per weight: 1.5 MB for the cities after
 // 30 epochs). Saving the same model twice gives the same bytes.
 func (m *LocalModel) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
