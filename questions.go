@@ -274,6 +274,7 @@ func readConversation(c *cursor) ([]Message, []string) {
 	c.i++
 	var msgs []Message
 	var out []string
+	var lastRole string
 	n := 0
 	for c.more() {
 		n++
@@ -281,6 +282,7 @@ func readConversation(c *cursor) ([]Message, []string) {
 		if c.peek() != '{' {
 			out = append(out, at+"a message must be a JSON object, not "+c.kind())
 			c.skipValue()
+			lastRole = ""
 			continue
 		}
 		c.i++
@@ -340,17 +342,17 @@ func readConversation(c *cursor) ([]Message, []string) {
 			out = append(out, at+"empty content")
 			ok = false
 		}
+		lastRole = ""
 		if ok {
 			msgs = append(msgs, m)
-		} else {
-			msgs = append(msgs, Message{}) // keeps the count for the last-turn check
+			lastRole = m.Role
 		}
 	}
 	switch {
 	case n == 0:
 		out = append(out, "\"messages\" is empty")
-	case msgs[len(msgs)-1].Role != RoleUser && msgs[len(msgs)-1].Role != "":
-		out = append(out, fmt.Sprintf("the conversation must end in the user turn asked, not a %s turn (message %d)", msgs[len(msgs)-1].Role, n))
+	case lastRole != RoleUser && lastRole != "": // "": a bad last message, already a problem
+		out = append(out, fmt.Sprintf("the conversation must end in the user turn asked, not in an %s turn (message %d)", lastRole, n))
 	}
 	return msgs, out
 }
