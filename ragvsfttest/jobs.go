@@ -70,11 +70,8 @@ const typeForbidden = "request_forbidden"
 // github.com/ed-donner/llm_engineering issue 3258). The shape is that of
 // OpenAI's documented 403, with no code: the message is ours, its facts
 // are those of OpenAI's deprecations page.
-const refusedMessage = "This organization can no longer create fine-tuning jobs: OpenAI is winding down self-serve fine-tuning " +
-	"(organizations that had never fine-tuned lost access on 2026-05-07, those with no inference on a fine-tuned model " +
-	"in the previous 60 days on 2026-07-02, and no organization can create jobs from 2027-01-06). Inference on models " +
-	"already fine-tuned remains available until their base models shut down. " +
-	"See https://developers.openai.com/api/docs/deprecations."
+const refusedMessage = "This organization can no longer create fine-tuning jobs: self-serve fine-tuning is being wound down " +
+	"(see https://developers.openai.com/api/docs/deprecations)."
 
 // event is one fine-tuning job event.
 type event struct {

@@ -431,10 +431,7 @@ func TestRefuseFineTuning(t *testing.T) {
 		assert.Equal(t, http.StatusForbidden, e.StatusCode)
 		assert.Equal(t, "request_forbidden", e.Type)
 		assert.Empty(t, e.Param)
-		for _, date := range []string{ragvsft.FineTuningClosedToNewOrgs, ragvsft.FineTuningClosedToInactiveOrgs, ragvsft.FineTuningClosed} {
-			assert.Contains(t, e.Message, date)
-		}
-		assert.Contains(t, e.Message, "https://developers.openai.com/api/docs/deprecations")
+		assert.Equal(t, refusedMessage, e.Message)
 	}
 	page, err := c.FineTuning.Jobs.List(ctx, openai.FineTuningJobListParams{})
 	require.NoError(t, err)
