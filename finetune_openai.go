@@ -135,9 +135,11 @@ var ErrFineTuningUnavailable = errors.New("ragvsft: OpenAI refuses to create fin
 type FineTuningUnavailableError struct {
 	// BaseModel is the model the job was to fine-tune.
 	BaseModel string
-	// TrainingFileID is the uploaded file, kept (and recorded in the
-	// fine-tuner's RunDir) so that a rerun does not upload it again.
+	// TrainingFileID is the uploaded file, which stays on the server.
 	TrainingFileID string
+	// RunDir is the fine-tuner's RunDir, whose record keeps TrainingFileID
+	// so that a rerun does not upload the file again; "" when none is kept.
+	RunDir string
 	// Status and Message are the server's HTTP status and error message.
 	Status  int
 	Message string
@@ -148,20 +150,28 @@ type FineTuningUnavailableError struct {
 // do instead.
 func (e *FineTuningUnavailableError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "ragvsft: OpenAI refused to create a fine-tuning job for %s (HTTP %d", e.BaseModel, e.Status)
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
+	fmt.Fprintf(&b, "ragvsft: OpenAI refused to create a fine-tuning job for %s (HTTP %d)", e.BaseModel, e.Status)
+	if m := strings.TrimSpace(e.Message); m != "" {
+		b.WriteString(": " + m)
+		if !strings.HasSuffix(m, ".") {
+			b.WriteString(".")
+		}
+	} else {
+		b.WriteString(".")
 	}
-	fmt.Fprintf(&b, "). OpenAI is winding down self-serve fine-tuning: organizations that had never fine-tuned lost access on %s, "+
+	fmt.Fprintf(&b, " OpenAI is winding down self-serve fine-tuning: organizations that had never fine-tuned lost access on %s, "+
 		"those with no inference on a fine-tuned model in the previous 60 days on %s, and no organization can create jobs from %s; "+
 		"models already fine-tuned keep answering until their base model shuts down. ",
 		FineTuningClosedToNewOrgs, FineTuningClosedToInactiveOrgs, FineTuningClosed)
-	if e.TrainingFileID != "" {
-		fmt.Fprintf(&b, "The training file %s stays uploaded and recorded: a rerun will not upload it again. ", e.TrainingFileID)
+	switch {
+	case e.TrainingFileID != "" && e.RunDir != "":
+		fmt.Fprintf(&b, "The training file %s stays uploaded and recorded in %s: a rerun will not upload it again. ", e.TrainingFileID, e.RunDir)
+	case e.TrainingFileID != "":
+		fmt.Fprintf(&b, "The training file %s stays uploaded. ", e.TrainingFileID)
 	}
 	b.WriteString("To measure a fine-tuned model anyway, serve one already fine-tuned (on OpenAI or elsewhere) behind an " +
 		"OpenAI-compatible endpoint and name it (examples/cities: -finetuned-model NAME -finetuned-base-url URL), " +
-		"or train one yourself with your own training command (a command fine-tuner)")
+		"or train one yourself with your own training command (ragvsft.CommandFineTuner)")
 	return b.String()
 }
 
@@ -708,6 +718,9 @@ func (f *OpenAIFineTuner) waitProcessed(ctx context.Context, c *openAIClient, fi
 	if f.PollInterval > 0 {
 		interval = min(f.PollInterval, firstFilePoll)
 	}
+	stopped := func(err error) error {
+		return fmt.Errorf("ragvsft: stopped waiting for %s file %s to be processed (it stays recorded; run again to reuse it): %w", which, file.ID, err)
+	}
 	failures := 0
 	for logged := false; ; {
 		switch file.Status {
@@ -725,12 +738,15 @@ func (f *OpenAIFineTuner) waitProcessed(ctx context.Context, c *openAIClient, fi
 			logged = true
 		}
 		if err := sleep(ctx, interval); err != nil {
-			return fmt.Errorf("ragvsft: stopped waiting for %s file %s to be processed (it stays recorded; run again to reuse it): %w", which, file.ID, err)
+			return stopped(err)
 		}
 		interval = min(2*interval, maxFilePoll)
 		next, err := c.files.Get(ctx, file.ID)
 		if err != nil {
-			if ctx.Err() != nil || !transient(err) || failures >= maxPollFailures {
+			if ctx.Err() != nil {
+				return stopped(c.wrap("getting the status of "+which+" file "+file.ID, err))
+			}
+			if !transient(err) || failures >= maxPollFailures {
 				return c.wrap("getting the status of "+which+" file "+file.ID, err)
 			}
 			failures++
@@ -791,6 +807,7 @@ func (f *OpenAIFineTuner) create(ctx context.Context, c *openAIClient, p *fineTu
 			return nil, &FineTuningUnavailableError{
 				BaseModel:      p.req.BaseModel,
 				TrainingFileID: rec.TrainingFileID,
+				RunDir:         f.RunDir,
 				Status:         apiErr.StatusCode,
 				Message:        c.redact(apiErr.Message),
 				err:            c.wrap("creating fine-tuning job on "+rec.TrainingFileID, err),

@@ -256,21 +256,25 @@ func TestJobHyperparameters(t *testing.T) {
 
 func TestFineTuningUnavailableError(t *testing.T) {
 	apiErr := &openai.Error{StatusCode: http.StatusForbidden, Message: "no more fine-tuning"}
-	var err error = &FineTuningUnavailableError{BaseModel: DefaultBaseModel, TrainingFileID: "file-abc", Status: 403, Message: apiErr.Message, err: apiErr}
-	assert.Equal(t, "ragvsft: OpenAI refused to create a fine-tuning job for gpt-4.1-mini-2025-04-14 (HTTP 403: no more fine-tuning). "+
+	var err error = &FineTuningUnavailableError{BaseModel: DefaultBaseModel, TrainingFileID: "file-abc", RunDir: "runs/1", Status: 403, Message: apiErr.Message, err: apiErr}
+	assert.Equal(t, "ragvsft: OpenAI refused to create a fine-tuning job for gpt-4.1-mini-2025-04-14 (HTTP 403): no more fine-tuning. "+
 		"OpenAI is winding down self-serve fine-tuning: organizations that had never fine-tuned lost access on 2026-05-07, "+
 		"those with no inference on a fine-tuned model in the previous 60 days on 2026-07-02, and no organization can create jobs from 2027-01-06; "+
 		"models already fine-tuned keep answering until their base model shuts down. "+
-		"The training file file-abc stays uploaded and recorded: a rerun will not upload it again. "+
+		"The training file file-abc stays uploaded and recorded in runs/1: a rerun will not upload it again. "+
 		"To measure a fine-tuned model anyway, serve one already fine-tuned (on OpenAI or elsewhere) behind an OpenAI-compatible endpoint "+
 		"and name it (examples/cities: -finetuned-model NAME -finetuned-base-url URL), "+
-		"or train one yourself with your own training command (a command fine-tuner)", err.Error())
+		"or train one yourself with your own training command (ragvsft.CommandFineTuner)", err.Error())
 	wrapped := fmt.Errorf("run: %w", err)
 	assert.ErrorIs(t, wrapped, ErrFineTuningUnavailable)
 	var got *openai.Error
 	require.ErrorAs(t, wrapped, &got)
 	assert.Same(t, apiErr, got)
 	assert.NotErrorIs(t, &FineTuneJobError{JobID: "x"}, ErrFineTuningUnavailable)
+	assert.True(t, strings.HasPrefix((&FineTuningUnavailableError{BaseModel: "m", Status: 403}).Error(),
+		"ragvsft: OpenAI refused to create a fine-tuning job for m (HTTP 403). OpenAI is winding down"))
+	assert.Contains(t, (&FineTuningUnavailableError{BaseModel: "m", Status: 403, TrainingFileID: "file-x"}).Error(),
+		"The training file file-x stays uploaded. To measure", "no RunDir: no promise about a rerun")
 }
 
 func TestFineTuningRefusal(t *testing.T) {
