@@ -488,7 +488,11 @@ func TestOpenAIFineTunerUnderRandomFailures(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{
 		Rate: 0.25, RateFault: ragvsfttest.Fault{Status: 500, RetryAfter: time.Millisecond}, Seed: 3,
-	}})
+	},
+		// Processed by the time the upload answers: no poll of the file, so
+		// the seeded faults fall on the same requests in every run.
+		FileProcessingDelay: time.Nanosecond,
+	})
 	var log eventLog
 	f := newTuner(s, t.TempDir(), &log, nil)
 	f.Config.MaxRetries = 1 // so that some failures reach the fine-tuner itself
