@@ -353,19 +353,12 @@ func TestCreateJobOnFileNotProcessed(t *testing.T) {
 	require.Len(t, page.Data, 1)
 	assert.Equal(t, openai.FileObjectStatusUploaded, page.Data[0].Status)
 
-	for _, params := range []openai.FineTuningJobNewParams{
-		{Model: "gpt-4o-mini-2024-07-18", TrainingFile: f.ID},
-		{Model: "gpt-4o-mini-2024-07-18", TrainingFile: upload(t, newClient(newServer(t, ServerConfig{})), "x.jsonl", "{}").ID}, // not this server's
-	} {
-		_, err = c.FineTuning.Jobs.New(ctx, params)
-		e := asAPIError(t, err)
-		assert.Equal(t, http.StatusBadRequest, e.StatusCode)
-		assert.Equal(t, "invalid_request_error", e.Type)
-		assert.Equal(t, "training_file", e.Param)
-	}
 	_, err = c.FineTuning.Jobs.New(ctx, openai.FineTuningJobNewParams{Model: "gpt-4o-mini-2024-07-18", TrainingFile: f.ID})
-	assert.Equal(t, "File '"+f.ID+"' is still being processed and is not ready to be used for fine-tuning. Please try again later.",
-		asAPIError(t, err).Message)
+	e := asAPIError(t, err)
+	assert.Equal(t, http.StatusBadRequest, e.StatusCode)
+	assert.Equal(t, "invalid_request_error", e.Type)
+	assert.Equal(t, "training_file", e.Param)
+	assert.Equal(t, "File '"+f.ID+"' is still being processed and is not ready to be used for fine-tuning. Please try again later.", e.Message)
 	assert.Equal(t, 0, s.Stats().JobsCreated)
 }
 
