@@ -556,7 +556,7 @@ func recordedServer(t *testing.T, cfg ragvsfttest.ServerConfig, before func(meth
 		cfg.JobStepDelay = 5 * time.Millisecond
 	}
 	if cfg.Now == nil {
-		cfg.Now = wireDay
+		cfg.Now = onWireDay
 	}
 	api := ragvsfttest.NewOpenAIHandler(cfg)
 	log := &wireLog{counts: map[string]int{}, before: before}
@@ -584,7 +584,7 @@ func recordedServer(t *testing.T, cfg ragvsfttest.ServerConfig, before func(meth
 		srv.Close()
 		api.Close()
 	})
-	return api, log, ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: srv.URL + "/v1", Now: wireDay}
+	return api, log, ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: srv.URL + "/v1", Now: onWireDay}
 }
 
 // tunerFor is newTuner for a config of recordedServer.
