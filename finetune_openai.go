@@ -171,7 +171,7 @@ func (e *FineTuningUnavailableError) Error() string {
 	}
 	b.WriteString("To measure a fine-tuned model anyway, serve one already fine-tuned (on OpenAI or elsewhere) behind an " +
 		"OpenAI-compatible endpoint and name it (examples/cities: -finetuned-model NAME -finetuned-base-url URL), " +
-		"or train one yourself with your own training command (ragvsft.CommandFineTuner)")
+		"or train one yourself with your own training command (ragvsft.CommandFineTuner; examples/cities: -train-command CMD)")
 	return b.String()
 }
 

@@ -264,7 +264,7 @@ func TestFineTuningUnavailableError(t *testing.T) {
 		"The training file file-abc stays uploaded and recorded in runs/1: a rerun will not upload it again. "+
 		"To measure a fine-tuned model anyway, serve one already fine-tuned (on OpenAI or elsewhere) behind an OpenAI-compatible endpoint "+
 		"and name it (examples/cities: -finetuned-model NAME -finetuned-base-url URL), "+
-		"or train one yourself with your own training command (ragvsft.CommandFineTuner)", err.Error())
+		"or train one yourself with your own training command (ragvsft.CommandFineTuner; examples/cities: -train-command CMD)", err.Error())
 	wrapped := fmt.Errorf("run: %w", err)
 	assert.ErrorIs(t, wrapped, ErrFineTuningUnavailable)
 	var got *openai.Error

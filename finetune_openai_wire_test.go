@@ -790,7 +790,7 @@ func TestOpenAIFineTunerFineTuningUnavailable(t *testing.T) {
 	t.Logf("the refusal reads: %s", msg)
 	assert.True(t, strings.HasPrefix(msg, "ragvsft: "), msg)
 	for _, want := range []string{ragvsft.FineTuningClosedToNewOrgs, ragvsft.FineTuningClosedToInactiveOrgs, ragvsft.FineTuningClosed,
-		"-finetuned-model NAME -finetuned-base-url URL", "OpenAI-compatible endpoint", "training command", fe.TrainingFileID, dir} {
+		"-finetuned-model NAME -finetuned-base-url URL", "OpenAI-compatible endpoint", "-train-command CMD", fe.TrainingFileID, dir} {
 		assert.Contains(t, msg, want)
 	}
 	assert.NotContains(t, msg, wireKey)
