@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -316,6 +317,9 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			Seed:            s.Seed,
 		})
 		if err != nil {
+			if strings.HasPrefix(err.Error(), "ragvsft: ") {
+				return rep, err // ours already say what failed, without "ragvsft: " twice
+			}
 			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
 		}
 	}

@@ -30,6 +30,11 @@
 //	                  uploads nothing twice
 //	-latency 0        latency added to every request
 //	-fail-rate 0      fraction of requests refused with 429 (retry-after 1s)
+//	-models a,b       model ids served besides OpenAI's catalog and the
+//	                  fine-tunes, as a vLLM or Ollama server names its
+//	                  models (answered by the embedded base model)
+//	-now YYYY-MM-DD   the day the catalog's shutdown dates are checked
+//	                  against (default: today)
 //	-v                log every request
 package main
 
@@ -44,6 +49,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -96,9 +102,25 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 	refuse := fs.Bool("refuse-fine-tuning", false, "refuse every fine-tuning job creation with 403, as OpenAI refuses most organizations since its wind-down of self-serve fine-tuning")
 	latency := fs.Duration("latency", 0, "latency added to every request")
 	failRate := fs.Float64("fail-rate", 0, "fraction of requests answered with 429 rate_limit_exceeded (retry-after 1s)")
+	models := fs.String("models", "", "comma-separated `ids` served besides OpenAI's catalog and the fine-tunes (e.g. llama3,qwen2.5), answered by the embedded base model")
+	day := fs.String("now", "", "the `day` (YYYY-MM-DD) the catalog's shutdown dates are checked against (default: today)")
 	verbose := fs.Bool("v", false, "log every request")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
+	}
+	var now func() time.Time
+	if *day != "" {
+		t, err := time.Parse(time.DateOnly, *day)
+		if err != nil {
+			return options{}, fmt.Errorf("-now %q: want YYYY-MM-DD", *day)
+		}
+		now = func() time.Time { return t }
+	}
+	var extra []string
+	for m := range strings.SplitSeq(*models, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			extra = append(extra, m)
+		}
 	}
 	if *key == "" {
 		*key = getenv("OPENAI_SERVER_API_KEY")
@@ -108,6 +130,8 @@ func parseFlags(args []string, getenv func(string) string) (options, error) {
 		JobStepDelay:        *step,
 		FileProcessingDelay: *processing,
 		RefuseFineTuning:    *refuse,
+		Models:              extra,
+		Now:                 now,
 		Faults: ragvsfttest.Faults{
 			Latency:   *latency,
 			Rate:      *failRate,

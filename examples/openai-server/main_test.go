@@ -89,6 +89,11 @@ func TestParseFlags(t *testing.T) {
 			assert.Equal(t, 250*time.Millisecond, o.cfg.FileProcessingDelay)
 			assert.Equal(t, 10*time.Millisecond, o.cfg.JobStepDelay)
 		}},
+		{"models and day", []string{"-models", "llama3, qwen2.5,", "-now", "2027-01-14"}, "", func(t *testing.T, o options) {
+			assert.Equal(t, []string{"llama3", "qwen2.5"}, o.cfg.Models)
+			require.NotNil(t, o.cfg.Now)
+			assert.Equal(t, "2027-01-14", o.cfg.Now().Format(time.DateOnly))
+		}},
 		{"key from the environment", nil, "envkey", func(t *testing.T, o options) { assert.Equal(t, "envkey", o.cfg.APIKey) }},
 		{"flag key wins", []string{"-key", "flagkey", "-v"}, "envkey", func(t *testing.T, o options) {
 			assert.Equal(t, "flagkey", o.cfg.APIKey)
@@ -137,4 +142,9 @@ func TestRunRefusingFineTuning(t *testing.T) {
 	page, err := c.FineTuning.Jobs.List(ctx, openai.FineTuningJobListParams{})
 	require.NoError(t, err)
 	assert.Empty(t, page.Data)
+}
+
+func TestParseFlagsRefusesABadDay(t *testing.T) {
+	_, err := parseFlags([]string{"-now", "14.01.2027"}, func(string) string { return "" })
+	assert.ErrorContains(t, err, `-now "14.01.2027": want YYYY-MM-DD`)
 }
