@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -316,7 +317,15 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			Seed:            s.Seed,
 		})
 		if err != nil {
+			if strings.HasPrefix(err.Error(), "ragvsft: ") {
+				return rep, err // ours already say what failed, without "ragvsft: " twice
+			}
 			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
+		}
+		if ft == nil || ft.Model == nil {
+			// A FineTuner of the user's that returns no model must not
+			// crash a worker later.
+			return rep, fmt.Errorf("%w: the FineTuner (%T) returned no fine-tuned Model", ErrMissing, s.FineTuner)
 		}
 	}
 	rep.FineTune = ft

@@ -82,6 +82,9 @@ type config struct {
 	BaseURL          string `json:"base_url,omitempty"`
 	FineTunedModel   string `json:"finetuned_model,omitempty"`
 	FineTunedBaseURL string `json:"finetuned_base_url,omitempty"`
+	// TrainCommand and LoadLoRA are -train-command and -load-lora.
+	TrainCommand string `json:"train_command,omitempty"`
+	LoadLoRA     bool   `json:"load_lora,omitempty"`
 }
 
 // Files of a run folder.
@@ -110,6 +113,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		baseURL     = fs.String("base-url", "", "`URL` of the base model's OpenAI-compatible API, overriding OPENAI_BASE_URL (openai backend)")
 		ftModel     = fs.String("finetuned-model", "", "ask this model, fine-tuned elsewhere, in the fine-tuned arms: nothing is uploaded or trained (openai backend)")
 		ftBaseURL   = fs.String("finetuned-base-url", "", "`URL` of the OpenAI-compatible API serving -finetuned-model (vLLM, Ollama, llama.cpp...; key from "+ragvsft.FineTunedAPIKeyEnv+", else OPENAI_API_KEY); default: the base model's")
+		trainCmd    = fs.String("train-command", "", "train the fine-tuned arms' model with this `command` of yours (split at spaces; see ragvsft.CommandFineTuner for what it receives and must print), served at -finetuned-base-url (openai backend)")
+		loadLoRA    = fs.Bool("load-lora", false, "with -train-command: load the trained adapter into the vLLM at -finetuned-base-url (POST /v1/load_lora_adapter)")
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small; local: the embedded one, for a server that embeds nothing)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
 		eval        = fs.String("eval", "auto", "scoring: auto (per question, by the gold answer's type: date, money, percentage, quantity, year, number or text), numeric (the article's rule), text (SQuAD-style F1), exact or contains")
@@ -164,6 +169,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		cfg = config{Data: *data, Questions: *questions, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
 			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
+			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
 		var err error
 		if cfg.Sweep, err = parseSweep(*sweep); err != nil {
@@ -186,7 +192,16 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return errors.New("-finetuned-model, -finetuned-base-url and -base-url need -backend openai: " +
 			"the local backend's fine-tuned arms are the embedded model, trained here")
 	}
-	if cfg.FineTunedBaseURL != "" && cfg.FineTunedModel == "" {
+	if cfg.Backend != "openai" && cfg.TrainCommand != "" {
+		return errors.New("-train-command needs -backend openai: the trained model is asked on an OpenAI-compatible endpoint (-finetuned-base-url)")
+	}
+	if cfg.TrainCommand != "" && cfg.FineTunedModel != "" {
+		return errors.New("-train-command and -finetuned-model contradict each other: train a model, or measure one trained elsewhere")
+	}
+	if cfg.LoadLoRA && cfg.TrainCommand == "" {
+		return errors.New("-load-lora needs -train-command: it loads what the command trained")
+	}
+	if cfg.FineTunedBaseURL != "" && cfg.FineTunedModel == "" && cfg.TrainCommand == "" {
 		return errors.New("-finetuned-base-url needs -finetuned-model: the name the server there knows the model by")
 	}
 	if cfg.Backend == "openai" {
@@ -261,6 +276,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
 		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
+		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA,
 		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
 	if err != nil {
 		return err
@@ -461,6 +477,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"seed": strconv.FormatInt(cfg.Seed, 10), "epochs": strconv.Itoa(cfg.Epochs), "sweep": joinInts(cfg.Sweep),
 		"backend": cfg.Backend, "model": cfg.Model, "embedding-model": cfg.EmbeddingModel, "eval": cfg.Eval,
 		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
+		"train-command": cfg.TrainCommand, "load-lora": strconv.FormatBool(cfg.LoadLoRA),
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
