@@ -6,7 +6,9 @@
 // With no flags it runs offline on ragvsft's embedded local model, prints a
 // Markdown table and writes a run folder (see -out) with the dataset, the
 // configuration and report.json. -data runs the same experiment on your own
-// chat fine-tuning JSONL file.
+// chat fine-tuning JSONL file; -questions asks the questions of a questions
+// file (held-out wordings, say) instead of the training prompts, and the
+// report gives each arm's accuracy on seen and held-out wordings.
 //
 // Every answer is appended to the run folder's checkpoint.jsonl as soon as
 // it is scored, so a run stopped at any moment, even by kill -9, continues
@@ -58,7 +60,10 @@ func main() {
 // config is what a run was asked to do; it is written to config.json, and
 // -resume reads it back.
 type config struct {
-	Data           string   `json:"data,omitempty"`
+	Data string `json:"data,omitempty"`
+	// Questions is -questions, the questions file the run was started
+	// with; the run folder keeps a copy (questions.jsonl).
+	Questions      string   `json:"questions,omitempty"`
 	N              int      `json:"n"`
 	K              int      `json:"k"`
 	Seed           int64    `json:"seed"`
@@ -86,6 +91,7 @@ type config struct {
 const (
 	configFile     = "config.json"
 	datasetFile    = "dataset.jsonl"
+	questionsFile  = "questions.jsonl"
 	checkpointFile = "checkpoint.jsonl"
 )
 
@@ -95,6 +101,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fs.SetOutput(stderr)
 	var (
 		data        = fs.String("data", "", "your own OpenAI chat fine-tuning JSONL `file` instead of the generated cities")
+		questions   = fs.String("questions", "", "ask the questions of this questions `file` (JSONL: id, question or messages, answer, optional doc_id and aliases) instead of the training prompts")
 		n           = fs.Int("n", ragvsft.CitiesCount, "number of cities to generate; with -data, use the first n examples (0 = all)")
 		k           = fs.Int("k", ragvsft.DefaultK, "documents retrieved per question")
 		seed        = fs.Int64("seed", ragvsft.CitiesSeed, "seed of the generated cities, the fine-tuning shuffle and chat sampling")
@@ -160,7 +167,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if *data != "" && !set["n"] {
 			*n = 0 // all of the user's examples unless -n says otherwise
 		}
-		cfg = config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
+		cfg = config{Data: *data, Questions: *questions, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
 			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
 			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
@@ -206,9 +213,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 
 	var (
-		raw []byte
-		ds  *ragvsft.JSONLDataset
-		err error
+		raw, rawQuestions []byte
+		ds                *ragvsft.JSONLDataset
+		err               error
 	)
 	if *resume != "" {
 		raw, ds, err = loadRunDataset(*resume, cfg)
@@ -217,6 +224,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if err != nil {
 		return err
+	}
+	// asking is what the experiment asks: ds, or ds with the questions
+	// file's questions.
+	var asking ragvsft.Dataset = ds
+	if cfg.Questions != "" {
+		path := cfg.Questions
+		if *resume != "" {
+			path = filepath.Join(*resume, questionsFile)
+		}
+		if rawQuestions, asking, err = loadQuestions(path, cfg.Questions, ds); err != nil {
+			return err
+		}
 	}
 	evaluator, err := pickEvaluator(cfg.Eval)
 	if err != nil {
@@ -238,6 +257,11 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		if err := writeFileAtomic(filepath.Join(dir, datasetFile), raw); err != nil {
 			return err
+		}
+		if rawQuestions != nil {
+			if err := writeFileAtomic(filepath.Join(dir, questionsFile), rawQuestions); err != nil {
+				return err
+			}
 		}
 		if err := writeJSON(filepath.Join(dir, configFile), cfg); err != nil {
 			return err
@@ -266,14 +290,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return err
 	}
 	defer ckpt.Close()
-	questions, err := ragvsft.Questions(ds)
+	asked, err := ragvsft.Questions(asking)
 	if err != nil {
 		return err
 	}
-	kept := keptResults(previous, questions, *retryErrors)
+	kept := keptResults(previous, asked, *retryErrors)
 
 	exp := &ragvsft.Experiment{
-		Dataset:         ds,
+		Dataset:         asking,
 		Base:            be.base,
 		BaseModel:       be.baseModel,
 		FineTuner:       be.fineTuner,
@@ -294,13 +318,17 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			what += fmt.Sprintf(", fine-tuned arms %s on %s (fine-tuned elsewhere)", ft.ModelID, ft.Endpoint)
 		}
 	}
-	total := len(ragvsft.AllArms) * len(questions)
+	total := len(ragvsft.AllArms) * len(asked)
 	if *resume != "" {
 		fmt.Fprintf(stdout, "ragvsft: resuming %s: %d of %d items are in its checkpoint, %d to ask\n",
 			dir, kept, total, total-kept)
 	}
+	from := ds.Name()
+	if cfg.Questions != "" {
+		from = fmt.Sprintf("%s (trained on %s)", cfg.Questions, ds.Name())
+	}
 	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
-		len(questions), ds.Name(), len(ragvsft.AllArms), what, cfg.K, cfg.Eval)
+		len(asked), from, len(ragvsft.AllArms), what, cfg.K, cfg.Eval)
 	if be.name == "openai" && total > kept {
 		est := "no fine-tuning (the fine-tuned arms' model was fine-tuned elsewhere)"
 		if be.estimate != nil {
@@ -310,7 +338,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			}
 		}
 		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions and the embeddings of %d documents and questions.\n",
-			est, total-kept, 2*len(questions))
+			est, total-kept, 2*len(asked))
 		if *resume != "" && be.estimate != nil {
 			fmt.Fprintln(stdout, "A fine-tuning job this run folder already started is reused, not paid again.")
 		}
@@ -379,11 +407,15 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
 
 	if len(cfg.Sweep) > 0 && be.name == "local" {
-		if err := memorizationSweep(ctx, stdout, dir, ds, evaluator, cfg.Sweep, cfg.Seed); err != nil {
+		if err := memorizationSweep(ctx, stdout, dir, asking, evaluator, cfg.Sweep, cfg.Seed); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "\nRun folder: %s (dataset.jsonl, config.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir)
+	files := "dataset.jsonl, "
+	if cfg.Questions != "" {
+		files += questionsFile + ", "
+	}
+	fmt.Fprintf(stdout, "\nRun folder: %s (%sconfig.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir, files)
 	if be.name == "local" {
 		fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
 	}
@@ -441,7 +473,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		return nil, fmt.Errorf("-resume: reading %s: %w", filepath.Join(dir, configFile), err)
 	}
 	was := map[string]string{
-		"data": cfg.Data, "n": strconv.Itoa(cfg.N), "k": strconv.Itoa(cfg.K),
+		"data": cfg.Data, "questions": cfg.Questions, "n": strconv.Itoa(cfg.N), "k": strconv.Itoa(cfg.K),
 		"seed": strconv.FormatInt(cfg.Seed, 10), "epochs": strconv.Itoa(cfg.Epochs), "sweep": joinInts(cfg.Sweep),
 		"backend": cfg.Backend, "model": cfg.Model, "embedding-model": cfg.EmbeddingModel, "eval": cfg.Eval,
 		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
@@ -545,6 +577,24 @@ func pickEvaluator(name string) (ragvsft.Evaluator, error) {
 		return ragvsft.ContainsEvaluator{}, nil
 	}
 	return nil, fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, text, exact or contains)", name)
+}
+
+// loadQuestions reads the questions file at path, named name in errors,
+// and attaches it to ds; it returns the raw bytes the run folder keeps.
+func loadQuestions(path, name string, ds *ragvsft.JSONLDataset) ([]byte, ragvsft.Dataset, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading -questions: %w", err)
+	}
+	qs, err := ragvsft.ReadQuestions(bytes.NewReader(raw), name)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := ragvsft.WithQuestions(ds, qs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, data, nil
 }
 
 // loadDataset returns the raw bytes written to the run folder and the parsed
