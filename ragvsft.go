@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -286,7 +287,7 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	if needFineTune && s.FineTuned == nil {
 		// Any Dataset, not only one read by ReadJSONL, is checked with
 		// OpenAI's rules before anything is indexed, trained or spent.
-		if _, ok := s.Dataset.(*JSONLDataset); !ok {
+		if _, ok := trainingSet(s.Dataset).(*JSONLDataset); !ok {
 			if _, err := NewDataset(datasetName(s.Dataset), s.Dataset.Examples()); err != nil {
 				return rep, err
 			}
@@ -316,12 +317,21 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			Seed:            s.Seed,
 		})
 		if err != nil {
+			if strings.HasPrefix(err.Error(), "ragvsft: ") {
+				return rep, err // ours already say what failed, without "ragvsft: " twice
+			}
 			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
+		}
+		if ft == nil || ft.Model == nil {
+			// A FineTuner of the user's that returns no model must not
+			// crash a worker later.
+			return rep, fmt.Errorf("%w: the FineTuner (%T) returned no fine-tuned Model", ErrMissing, s.FineTuner)
 		}
 	}
 	rep.FineTune = ft
 
-	return rep, s.askAll(ctx, rep, questions, retrieved, ft)
+	seen := trainingWordings(s.Dataset)
+	return rep, s.askAll(ctx, rep, questions, retrieved, ft, seen)
 }
 
 // retrieveAll indexes the documents and retrieves once per question; the
@@ -336,7 +346,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 	}
 	hits := make([][]Hit, len(questions))
 	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {
-		h, err := s.Retriever.Retrieve(ctx, questions[i].Text, s.K)
+		h, err := s.Retriever.Retrieve(ctx, retrievalQuery(questions[i]), s.K)
 		if err != nil {
 			return fmt.Errorf("ragvsft: retrieving for question %s: %w", questions[i].ID, err)
 		}
@@ -348,7 +358,10 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 
 // askAll asks every arm every question on a bounded pool and stores the
 // results in arm-major, question-minor order whatever the completion order.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned) error {
+//
+// seen holds the training prompts (trainingWordings) by which each result is
+// marked seen in training or held out.
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned, seen map[string]bool) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
 	prev := map[[2]string]Result{}
@@ -359,6 +372,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 	for i := range results {
 		arm, q := s.Arms[i/n], questions[i%n]
 		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
+			r.SeenInTraining = seen[normalizeWording(q.Text)] // a fact of the data, even in an older checkpoint
 			results[i] = &r
 			continue
 		}
@@ -376,6 +390,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		if err != nil {
 			return err // only a cancelled ctx stops the run
 		}
+		res.SeenInTraining = seen[normalizeWording(q.Text)]
 		mu.Lock()
 		defer mu.Unlock()
 		results[i] = res
@@ -399,9 +414,9 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 	if arm.fineTuned() {
 		model = ft.Model
 	}
-	msgs := s.Prompts.closedBook(q.Text)
+	msgs := s.Prompts.closedBook(q)
 	if arm.retrieves() {
-		msgs = s.Prompts.rag(q.Text, hits)
+		msgs = s.Prompts.rag(q, hits)
 	}
 	res := &Result{Arm: arm, QuestionID: q.ID, Question: q.Text, Gold: q.Gold, GoldRank: -1}
 	if arm.retrieves() {

@@ -109,6 +109,11 @@ type Result struct {
 	Truncated bool `json:"truncated,omitempty"`
 	// Error is why the item has no answer: it is counted apart, not as wrong.
 	Error string `json:"error,omitempty"`
+	// SeenInTraining is true when the question's wording (Question.Text,
+	// case and white space folded) is a user turn of some training
+	// example; false for a held-out wording, such as a paraphrase from a
+	// questions file. The Markdown report splits each arm's accuracy by it.
+	SeenInTraining bool `json:"seen_in_training"`
 }
 
 // RetrievedDoc is one document of a Result's context.
@@ -526,6 +531,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if ft := r.FineTune; ft != nil && ft.Endpoint != "" {
 		fmt.Fprintf(&b, "\nFine-tuned model: %s on %s, fine-tuned elsewhere: this run trained nothing and paid for no training.\n", ft.ModelID, ft.Endpoint)
+	}
+	if w := r.wordingLines(); w != "" {
+		b.WriteString("\n" + w + "\n")
 	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",
