@@ -415,7 +415,7 @@ func calibrateAbstention(ctx context.Context, seqs []localmodel.Sequence, opt lo
 	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 	held := min(max(int(math.Round(localCalibrationShare*float64(len(seqs)))), 1), len(seqs)-1)
 	if held < 1 {
-		return nil, fmt.Errorf("%w: %d assistant replies, at least 2 needed to hold some out", ErrNoTrainingData, len(seqs))
+		return nil, fmt.Errorf("%d assistant replies, at least 2 needed to hold some out: %w", len(seqs), ErrNoTrainingData)
 	}
 	var train []localmodel.Sequence
 	for _, i := range order[held:] {

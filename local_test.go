@@ -1,6 +1,7 @@
 package ragvsft
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -145,6 +146,12 @@ func TestLocalFineTuneAbstainCalibrated(t *testing.T) {
 		assert.Greater(t, lm.minConfidence, 0.0)
 		assert.NotEqual(t, plain[i].ModelID, ft.ModelID)
 		assert.Equal(t, plain[i].Model.(*LocalModel).mem, lm.mem, "the same weights, only a gate")
+		var buf bytes.Buffer
+		_, err := lm.WriteTo(&buf)
+		require.NoError(t, err)
+		loaded, err := ReadLocalModel(&buf)
+		require.NoError(t, err)
+		assert.Equal(t, lm.minConfidence, loaded.minConfidence, "the gate is saved with the model")
 		correct, abstained := closedBookAccuracy(t, lm, qs)
 		t.Logf("%d epochs, calibrated gate %.3f: %d correct, %d abstained", ft.Hyperparameters.Epochs, lm.minConfidence, correct, abstained)
 		switch ft.Hyperparameters.Epochs {
@@ -513,4 +520,12 @@ func TestLocalKnowsOnlyItsTrainingData(t *testing.T) {
 	resp, err := onCities.Chat(context.Background(), unseen)
 	require.NoError(t, err)
 	t.Logf("cities model on City_101: %q", resp.Content)
+}
+
+// Calibrating needs a reply to hold out and one to train on.
+func TestLocalFineTuneAbstainNeedsTwoReplies(t *testing.T) {
+	t.Parallel()
+	_, err := LocalFineTuner{Abstain: true}.FineTune(context.Background(), FineTuneRequest{Training: citiesForTest(t)[:1]})
+	require.ErrorIs(t, err, ErrNoTrainingData)
+	assert.ErrorContains(t, err, "ragvsft: local fine-tune: calibrating abstention: 1 assistant replies, at least 2 needed")
 }
