@@ -455,6 +455,8 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 			return nil, ctx.Err()
 		}
 		res.Error = fmt.Sprintf("evaluating: %v", err)
+		// A judge that failed was still asked, and billed.
+		res.Verdict = Verdict{Judge: v.Judge}
 		return res, nil
 	}
 	res.Verdict = v
