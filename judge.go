@@ -56,7 +56,7 @@ type JudgePrompts struct {
 // another part.
 var DefaultJudgePrompts = JudgePrompts{
 	System: "You are the judge of a question-answering experiment (" + JudgeMarker + "). " +
-		"You are given a QUESTION, its GOLD answer, which is known to be true, and a CANDIDATE answer. " +
+		"You are given a question (between <question> tags), its gold answer, which is known to be true (<gold>), and a candidate answer (<answer>). " +
 		"Decide whether the candidate answer states the fact of the gold answer.\n\n" +
 		`- "correct": the candidate states that fact. Other wording, formats, units or extra details that do not contradict it are fine.` + "\n" +
 		`- "incorrect": the candidate states another value or fact, contradicts the gold answer, or hedges between several answers.` + "\n" +

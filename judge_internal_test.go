@@ -1,6 +1,7 @@
 package ragvsft
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -93,5 +94,14 @@ func TestParseJudgeReply(t *testing.T) {
 		require.NoError(t, err, tt.reply)
 		assert.Equal(t, tt.verdict, v)
 		assert.Equal(t, tt.reason, reason)
+	}
+}
+
+// The README shows the judge's prompts and schema word for word.
+func TestREADMEShowsTheJudgePrompt(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	for _, s := range []string{DefaultJudgePrompts.System, DefaultJudgePrompts.User, JudgeSchema} {
+		assert.Contains(t, string(b), "\n"+s+"\n```")
 	}
 }
