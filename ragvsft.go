@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -340,6 +341,9 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			Seed:            s.Seed,
 		})
 		if err != nil {
+			if strings.HasPrefix(err.Error(), "ragvsft: ") {
+				return rep, err // ours already say what failed, without "ragvsft: " twice
+			}
 			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
 		}
 	}

@@ -90,6 +90,11 @@ type backendOptions struct {
 	// judgeModel, if set, is -eval judge's model, served at judgeBaseURL
 	// ("" means where the base model is; required by the local backend).
 	judgeModel, judgeBaseURL string
+	// trainCommand, if set, trains the fine-tuned arms' model with the
+	// user's own command (ragvsft.CommandFineTuner), served at ftBaseURL
+	// and loaded there as a LoRA adapter with loadLoRA (openai).
+	trainCommand []string
+	loadLoRA     bool
 }
 
 // newBackend returns the components of the backend o names.
@@ -129,11 +134,17 @@ func newBackend(o backendOptions) (*backend, error) {
 			}
 			be.embed, be.embedModel, be.embedder = embedder.Embed, embedder.Model(), embedder
 		}
-		if o.ftModel != "" {
+		switch {
+		case o.ftModel != "":
 			if be.fineTuned, err = fineTunedElsewhere(cfg, o); err != nil {
 				return nil, err
 			}
-		} else {
+		case len(o.trainCommand) > 0:
+			be.fineTuner = trainedByCommand(cfg, o)
+			be.estimate = func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
+				return fmt.Sprintf("training by your command %q (not billed here)", strings.Join(o.trainCommand, " ")), nil
+			}
+		default:
 			ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, PollInterval: o.poll}
 			be.fineTuner = ft
 			be.estimate = func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
@@ -223,6 +234,17 @@ func fineTunedElsewhere(base ragvsft.OpenAIConfig, o backendOptions) (*ragvsft.F
 			o.ftBaseURL, ragvsft.FineTunedAPIKeyEnv, err)
 	}
 	return ft, err
+}
+
+// trainedByCommand is the user's own training command, its records in the
+// run folder (so -resume never trains twice), its model served where
+// -finetuned-base-url says, with that endpoint's key.
+func trainedByCommand(base ragvsft.OpenAIConfig, o backendOptions) *ragvsft.CommandFineTuner {
+	serving := ragvsft.FineTunedConfigFromEnv(base, o.ftBaseURL)
+	if o.ftBaseURL != "" {
+		serving.RateLimits = nil
+	}
+	return &ragvsft.CommandFineTuner{Command: o.trainCommand, RunDir: o.runDir, Serving: serving, LoadLoRA: o.loadLoRA, Out: o.progress}
 }
 
 // errNotConfirmed is returned when the user did not agree to spend money.

@@ -84,6 +84,9 @@ type config struct {
 	BaseURL          string `json:"base_url,omitempty"`
 	FineTunedModel   string `json:"finetuned_model,omitempty"`
 	FineTunedBaseURL string `json:"finetuned_base_url,omitempty"`
+	// TrainCommand and LoadLoRA are -train-command and -load-lora.
+	TrainCommand string `json:"train_command,omitempty"`
+	LoadLoRA     bool   `json:"load_lora,omitempty"`
 
 	// JudgeModel and JudgeBaseURL are -judge-model (resolved: the base
 	// model when not given) and -judge-base-url, with -eval judge.
@@ -115,6 +118,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		baseURL     = fs.String("base-url", "", "`URL` of the base model's OpenAI-compatible API, overriding OPENAI_BASE_URL (openai backend)")
 		ftModel     = fs.String("finetuned-model", "", "ask this model, fine-tuned elsewhere, in the fine-tuned arms: nothing is uploaded or trained (openai backend)")
 		ftBaseURL   = fs.String("finetuned-base-url", "", "`URL` of the OpenAI-compatible API serving -finetuned-model (vLLM, Ollama, llama.cpp...; key from "+ragvsft.FineTunedAPIKeyEnv+", else OPENAI_API_KEY); default: the base model's")
+		trainCmd    = fs.String("train-command", "", "train the fine-tuned arms' model with this `command` of yours (split at spaces; see ragvsft.CommandFineTuner for what it receives and must print), served at -finetuned-base-url (openai backend)")
+		loadLoRA    = fs.Bool("load-lora", false, "with -train-command: load the trained adapter into the vLLM at -finetuned-base-url (POST /v1/load_lora_adapter)")
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small; local: the embedded one, for a server that embeds nothing)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
 		eval        = fs.String("eval", "auto", "scoring: auto (per question, by the gold answer's type: date, money, percentage, quantity, year, number or text), numeric (the article's rule), text (SQuAD-style F1), exact, contains, or judge (a model judges each answer; openai backend or -judge-base-url)")
@@ -172,6 +177,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		cfg = config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
 			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
 			JudgeModel: *judgeModel, JudgeBaseURL: *judgeURL,
+			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
 		if cfg.Eval == "judge" {
 			cfg.JudgeModel = cmp.Or(cfg.JudgeModel, cfg.Model)
@@ -200,7 +206,16 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err := checkJudgeFlags(cfg); err != nil {
 		return err
 	}
-	if cfg.FineTunedBaseURL != "" && cfg.FineTunedModel == "" {
+	if cfg.Backend != "openai" && cfg.TrainCommand != "" {
+		return errors.New("-train-command needs -backend openai: the trained model is asked on an OpenAI-compatible endpoint (-finetuned-base-url)")
+	}
+	if cfg.TrainCommand != "" && cfg.FineTunedModel != "" {
+		return errors.New("-train-command and -finetuned-model contradict each other: train a model, or measure one trained elsewhere")
+	}
+	if cfg.LoadLoRA && cfg.TrainCommand == "" {
+		return errors.New("-load-lora needs -train-command: it loads what the command trained")
+	}
+	if cfg.FineTunedBaseURL != "" && cfg.FineTunedModel == "" && cfg.TrainCommand == "" {
 		return errors.New("-finetuned-base-url needs -finetuned-model: the name the server there knows the model by")
 	}
 	if cfg.Backend == "openai" {
@@ -259,6 +274,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
 		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
 		judgeModel: cfg.JudgeModel, judgeBaseURL: cfg.JudgeBaseURL,
+		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA,
 		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
 	if err != nil {
 		return err
@@ -477,6 +493,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"backend": cfg.Backend, "model": cfg.Model, "embedding-model": cfg.EmbeddingModel, "eval": cfg.Eval,
 		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
 		"judge-model": cfg.JudgeModel, "judge-base-url": cfg.JudgeBaseURL,
+		"train-command": cfg.TrainCommand, "load-lora": strconv.FormatBool(cfg.LoadLoRA),
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
