@@ -121,6 +121,9 @@ type JudgeEvaluator struct {
 	// Seed is sent with every request; 0 means DefaultSeed.
 	Seed int64
 	// MaxTokens caps the judge's reply; 0 means DefaultJudgeMaxTokens.
+	// A reasoning model spends part of it thinking (and is asked at its
+	// own temperature, not 0): give it a few thousand, or its judgements
+	// end as *CutShortError.
 	MaxTokens int
 }
 
