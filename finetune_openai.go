@@ -430,7 +430,10 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	}
 	if rec.Status == string(openai.FineTuningJobStatusSucceeded) && rec.ModelID != "" {
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", rec.JobID, rec.ModelID, p.key)
-		ft := f.result(rec)
+		ft, err := f.result(rec)
+		if err != nil {
+			return nil, err
+		}
 		ft.Reused = true
 		return ft, nil
 	}
@@ -440,17 +443,27 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	if err := f.saveRecord(rec); err != nil {
 		return nil, err
 	}
+	recorded := rec.JobID
 	job, err := f.attach(ctx, c, p, rec)
 	if err != nil {
 		return nil, err
 	}
-	if job.Status == openai.FineTuningJobStatusSucceeded {
-		// Finished before this call: its events were another run's.
+	if job.Status == openai.FineTuningJobStatusSucceeded && job.ID != recorded {
+		// Finished before this call, started by another run folder: its
+		// events were that run's, and so was the bill. A job this run
+		// folder started and stopped waiting for (a restart) is waited
+		// for below instead, which delivers the events it missed.
 		f.succeeded(rec, job)
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", job.ID, rec.ModelID, p.key)
-		ft := f.result(rec)
+		if err := f.saveRecord(rec); err != nil {
+			return nil, err
+		}
+		ft, err := f.result(rec)
+		if err != nil {
+			return nil, err
+		}
 		ft.Reused = true
-		return ft, f.saveRecord(rec)
+		return ft, nil
 	}
 	return f.wait(ctx, c, rec, job)
 }
@@ -866,7 +879,7 @@ func (f *OpenAIFineTuner) wait(ctx context.Context, c *openAIClient, rec *fineTu
 				if err := f.saveRecord(rec); err != nil {
 					return nil, err
 				}
-				return f.result(rec), nil
+				return f.result(rec)
 			case openai.FineTuningJobStatusFailed:
 				if err := f.saveRecord(rec); err != nil {
 					return nil, err
@@ -986,17 +999,20 @@ func jobHyperparameters(job *openai.FineTuningJob, resolved Hyperparameters) Hyp
 }
 
 // result is the FineTuned of a succeeded record.
-func (f *OpenAIFineTuner) result(rec *fineTuneRecord) *FineTuned {
-	ft := &FineTuned{
+func (f *OpenAIFineTuner) result(rec *fineTuneRecord) (*FineTuned, error) {
+	// A model that cannot be asked (its base shut down since, say) is an
+	// error here, not a FineTuned without a Model for a worker to trip on.
+	m, err := NewOpenAIModel(f.Config, rec.ModelID)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: fine-tuned model %s of job %s: %w", rec.ModelID, rec.JobID, err)
+	}
+	return &FineTuned{
+		Model:           m,
 		ModelID:         rec.ModelID,
 		JobID:           rec.JobID,
 		Hyperparameters: rec.Hyperparameters,
 		TrainedTokens:   rec.TrainedTokens,
-	}
-	if m, err := NewOpenAIModel(f.Config, rec.ModelID); err == nil {
-		ft.Model = m
-	}
-	return ft
+	}, nil
 }
 
 func (f *OpenAIFineTuner) logf(format string, args ...any) {

@@ -346,6 +346,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			}
 			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
 		}
+		if ft == nil || ft.Model == nil {
+			// A FineTuner of the user's that returns no model must not
+			// crash a worker later.
+			return rep, fmt.Errorf("%w: the FineTuner (%T) returned no fine-tuned Model", ErrMissing, s.FineTuner)
+		}
 	}
 	rep.FineTune = ft
 

@@ -177,3 +177,17 @@ func TestSummarizeRetrieval(t *testing.T) {
 	assert.InDelta(t, (1+0.5)/3, rs.MRR, 1e-12)
 	assert.Equal(t, []string{"q3"}, rs.Missed)
 }
+
+// nilModelFineTuner is a FineTuner of a user's that forgets the Model.
+type nilModelFineTuner struct{}
+
+func (nilModelFineTuner) FineTune(context.Context, FineTuneRequest) (*FineTuned, error) {
+	return &FineTuned{ModelID: "forgotten"}, nil
+}
+
+func TestRunRefusesAFineTunerWithoutModel(t *testing.T) {
+	exp := &Experiment{Dataset: cityExamples(10), Base: NewLocalModel(), FineTuner: nilModelFineTuner{}, Arms: []Arm{ArmBase, ArmFineTuned}}
+	_, err := exp.Run(context.Background())
+	require.ErrorIs(t, err, ErrMissing)
+	assert.Contains(t, err.Error(), "nilModelFineTuner) returned no fine-tuned Model")
+}
