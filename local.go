@@ -43,21 +43,16 @@ const (
 //
 // It answers the last user message with two parts, the reader first:
 //
-//   - A reader, which reads the prompt. The message is split into sentences
-//     (at newlines and at '.', '!' or '?' followed by a space; leading labels
-//     such as "Note:" or "[2]:" removed). The question is the last sentence
-//     ending in '?'; the other sentences are candidates. A candidate scores
-//     the IDF weight (over the candidates) of the non-stopword question
-//     words it contains, counting only words found in some candidate, names
-//     (capitalized, or with a digit or underscore) weighing double. A
-//     candidate is eligible only if it contains the question's rarest name,
-//     and only if it offers what the question asks for: a number for
-//     "when", "what year" or "how many", a capitalized name for "who", a
-//     capitalized name after in/at/from/near for "where" or "which city".
-//     If the best eligible candidate covers at least half of the weight and
-//     no different one ties with it, the model answers with that sentence
-//     verbatim. So given retrieved passages it answers from them, even
-//     about facts it was never trained on, and given none it falls through.
+//   - A reader (localmodel.Read), which reads the whole conversation: in
+//     the last user message it finds the question (however worded: no
+//     '?', "State...", "Nenne...") and the passages from the prompt's own
+//     labels, and quotes the passage sentence that holds the question's
+//     entity (from an earlier turn for a pronoun), meets its attribute
+//     words through stems, a small attribute-word table, units and
+//     acronyms, and offers the type asked (a date for "when", a place for
+//     "where"...); when no sentence clearly does, it falls through. So
+//     given retrieved passages it answers from them, even about facts it
+//     was never trained on, in English or German.
 //   - A parametric memory: a hashed log-linear (single-layer softmax)
 //     neural language model of the reply, conditioned on the user message,
 //     with a copy mechanism (see internal/localmodel's Model). The logits
@@ -104,10 +99,10 @@ const (
 // Limits: the memory generalizes through shared words, word pairs and
 // trigrams only, it copies names but not lower-case words, and a question
 // about an entity it never saw gets the entity's name with a made-up fact.
-// The reader quotes a sentence, never composes one; it misses
-// answers that mention the entity by another name, and its English cues are
-// few. Usage counts tokens with the model's own tokenizer, message contents
-// only.
+// The reader quotes a sentence, never composes one; it misses answers that
+// mention the entity by another name, and knows only the attribute words
+// of its table. Usage counts tokens with the model's own tokenizer, message
+// contents only.
 //
 // A LocalModel is never modified after it is built, so it is safe for
 // concurrent use.
@@ -160,7 +155,11 @@ func (m *LocalModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, e
 			prompt = msg.Content
 		}
 	}
-	answer, ok := localmodel.Read(prompt)
+	turns := make([]localmodel.Turn, len(req.Messages))
+	for i, msg := range req.Messages {
+		turns[i] = localmodel.Turn{Role: msg.Role, Content: msg.Content}
+	}
+	answer, ok := localmodel.Read(turns)
 	if !ok {
 		answer = localAbstention
 		var mem *localmodel.Model

@@ -2,6 +2,7 @@ package ragvsft
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +48,29 @@ type ChatRequest struct {
 	// included (OpenAI's max_completion_tokens); 0 means the provider's
 	// default.
 	MaxTokens int
+	// ResponseFormat, if set, asks for a reply that is one JSON value
+	// conforming to a schema (OpenAI's structured outputs): OpenAIModel
+	// sends it as response_format json_schema. A Model that cannot honour
+	// it ignores it, so a caller parses the reply strictly either way.
+	ResponseFormat *ResponseFormat
+}
+
+// ResponseFormat is a JSON Schema a Model's reply must conform to, as
+// OpenAI's response_format {"type": "json_schema", "json_schema": {...}}.
+// JudgePrompts' verdict schema is one. The zero value is not valid: Name
+// and Schema are required.
+type ResponseFormat struct {
+	// Name names the format to the model: letters, digits, '_' and '-', at
+	// most 64.
+	Name string `json:"name"`
+	// Description, optional, tells the model what the format is for.
+	Description string `json:"description,omitempty"`
+	// Schema is the JSON Schema object, as JSON.
+	Schema json.RawMessage `json:"schema"`
+	// Strict asks the provider to enforce the schema exactly (OpenAI's
+	// strict structured outputs, which need every property required and
+	// additionalProperties false).
+	Strict bool `json:"strict,omitempty"`
 }
 
 // Usage counts the tokens one call consumed, as the provider reports them.
@@ -446,6 +470,8 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 			return nil, ctx.Err()
 		}
 		res.Error = fmt.Sprintf("evaluating: %v", err)
+		// A judge that failed was still asked, and billed.
+		res.Verdict = Verdict{Judge: v.Judge}
 		return res, nil
 	}
 	res.Verdict = v

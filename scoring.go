@@ -18,8 +18,8 @@ import (
 type Verdict struct {
 	Correct bool `json:"correct"`
 	// Type is the kind of answer that was compared: "date", "money",
-	// "percentage", "quantity", "year", "number" or "text"; "" from an
-	// Evaluator that does not say.
+	// "percentage", "quantity", "year", "number" or "text"; "judge" from a
+	// JudgeEvaluator; "" from an Evaluator that does not say.
 	Type string `json:"type,omitempty"`
 	// Extracted is what the evaluator read from the answer, canonically
 	// written ("1905-03-11", "EUR 12.5", "3.2 km", a normalized text); ""
@@ -27,7 +27,8 @@ type Verdict struct {
 	Extracted string `json:"extracted"`
 	// Expected is what it read from the gold answer, written alike.
 	Expected string `json:"expected"`
-	// Reason explains a wrong verdict in a few words, naming the values.
+	// Reason explains a wrong verdict in a few words, naming the values;
+	// a judge's reason explains any verdict.
 	Reason string `json:"reason,omitempty"`
 	// F1 is the token F1 a text verdict rests on (see TextEvaluator); 0
 	// for other types.
@@ -36,6 +37,9 @@ type Verdict struct {
 	// matched, when it did not match the gold answer; Expected is then
 	// read from the alias. "" when the gold answer matched or none did.
 	Alias string `json:"alias,omitempty"`
+	// Judge is the model call of a judge's verdict (JudgeEvaluator); nil
+	// for the rule-based evaluators, which call nothing.
+	Judge *JudgeCall `json:"judge,omitempty"`
 }
 
 // Evaluator judges an answer against a question's gold answer.

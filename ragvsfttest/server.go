@@ -74,6 +74,13 @@ type ServerConfig struct {
 	// means the embedded local embedding function
 	// (ragvsft.NewLocalEmbeddingFunc), which computes any length natively.
 	Embed func(ctx context.Context, text string) ([]float32, error)
+
+	// JudgeReply, if set, rewrites the replies of the judging mode (see
+	// judge.go's comment and the OpenAIServer doc): it gets the rule's
+	// verdict and reason and returns the reply to send, e.g. prose or JSON
+	// with a key missing, to test how a judge's malformed output is
+	// handled. Nil sends the verdict JSON.
+	JudgeReply func(verdict, reason string) string
 }
 
 // Stats counts what an OpenAIServer did. Requests counts every request by
@@ -90,7 +97,9 @@ type Stats struct {
 	DeprecatedHyperparameters int
 	JobsCancelled             int
 	ChatCompletions           int
-	Embeddings                int // embedding requests, not vectors
+	// Judgements counts the chat choices the judging mode answered.
+	Judgements int
+	Embeddings int // embedding requests, not vectors
 	// Faults counts injected failures.
 	Faults int
 }
@@ -158,7 +167,20 @@ type Stats struct {
 //     OpenAI's: a prompt of 1024 tokens or more (estimated at four bytes
 //     each) whose beginning an earlier request to the model had reports
 //     that beginning, in steps of 128 tokens, as
-//     prompt_tokens_details.cached_tokens.
+//     prompt_tokens_details.cached_tokens. response_format is checked as
+//     OpenAI checks it (type text, json_object or json_schema; a
+//     json_schema needs a name); the local model writes no JSON, but the
+//     judging mode does.
+//   - The judging mode: a chat request whose first message holds
+//     ragvsft.JudgeMarker and whose last user message has the <question>,
+//     <gold> and <answer> sections of ragvsft.DefaultJudgePrompts is
+//     answered by a rule, deterministically, for any chat model: the JSON
+//     {"verdict", "reason"} of ragvsft.JudgeSchema, "correct" when
+//     ragvsft.AutoEvaluator scores the answer right, else "abstained" when
+//     the answer declines ("I don't know", "I do not know", "not sure",
+//     "cannot answer", "can't answer", "no information"), else "incorrect"
+//     with AutoEvaluator's reason. ServerConfig.JudgeReply can make it
+//     malformed; Stats.Judgements counts it.
 //   - POST /embeddings: the embedding models of ragvsft.DefaultCatalog and
 //     ServerConfig.Models, others 404 model_not_found; input as a string or
 //     an array of strings; encoding_format float or base64; dimensions.

@@ -42,6 +42,8 @@ type backend struct {
 	// counts the texts the index asked for, the cache's included.
 	embedder *ragvsft.OpenAIEmbedder
 	asked    atomic.Int64
+	// judge is the -eval judge model, cached; nil without it.
+	judge ragvsft.Model
 }
 
 // embeddingSummary is what the run's embeddings cost, nil on the local
@@ -85,6 +87,9 @@ type backendOptions struct {
 	// ftModel, if set, is a model fine-tuned elsewhere, served at ftBaseURL
 	// ("" means where the base model is): nothing is trained (openai).
 	ftModel, ftBaseURL string
+	// judgeModel, if set, is -eval judge's model, served at judgeBaseURL
+	// ("" means where the base model is; required by the local backend).
+	judgeModel, judgeBaseURL string
 	// trainCommand, if set, trains the fine-tuned arms' model with the
 	// user's own command (ragvsft.CommandFineTuner), served at ftBaseURL
 	// and loaded there as a LoRA adapter with loadLoRA (openai).
@@ -98,7 +103,14 @@ func newBackend(o backendOptions) (*backend, error) {
 	switch name {
 	case "local":
 		base := ragvsft.NewLocalModel()
-		return &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}, nil
+		be := &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}
+		if o.judgeModel != "" {
+			var err error
+			if be.judge, err = newJudge(ragvsft.OpenAIConfigFromEnv(), o); err != nil {
+				return nil, err
+			}
+		}
+		return be, nil
 	case "openai":
 		cfg := ragvsft.OpenAIConfigFromEnv()
 		if o.baseURL != "" {
@@ -143,6 +155,11 @@ func newBackend(o backendOptions) (*backend, error) {
 				return est.String(), nil
 			}
 		}
+		if o.judgeModel != "" {
+			if be.judge, err = newJudge(cfg, o); err != nil {
+				return nil, err
+			}
+		}
 		if c := o.cache; c != nil {
 			// Another server may serve another model under the same name:
 			// a model on an endpoint given by flag is cached under its host.
@@ -164,6 +181,25 @@ func newBackend(o backendOptions) (*backend, error) {
 		return be, nil
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
+}
+
+// newJudge is the -eval judge model on the base model's endpoint (cfg,
+// sharing its rate limiters) or at judgeBaseURL, answering through the
+// cache when there is one.
+func newJudge(cfg ragvsft.OpenAIConfig, o backendOptions) (ragvsft.Model, error) {
+	url := o.baseURL
+	if o.judgeBaseURL != "" {
+		cfg.BaseURL, url = o.judgeBaseURL, o.judgeBaseURL
+		cfg.RateLimits = nil
+	}
+	m, err := ragvsft.NewOpenAIModel(cfg, o.judgeModel)
+	if err != nil {
+		return nil, fmt.Errorf("-judge-model %s: %w", o.judgeModel, err)
+	}
+	if o.cache == nil {
+		return m, nil
+	}
+	return o.cache.Model(cacheName(url, o.judgeModel), m), nil
 }
 
 // cacheName is the name model's answers are cached under: its own, or

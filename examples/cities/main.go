@@ -23,6 +23,13 @@
 // is, and nothing is uploaded or trained. -base-url points the base model
 // elsewhere than OPENAI_BASE_URL. AZURE_OPENAI_ENDPOINT and
 // AZURE_OPENAI_API_KEY select an Azure OpenAI resource's v1 endpoint.
+//
+// -eval judge scores every answer by asking a model, the judge
+// (-judge-model, default the base model), whether it states the gold fact
+// (ragvsft.JudgeEvaluator), on the base model's endpoint or on
+// -judge-base-url; the report gives its cost and its agreement with the
+// rule-based -eval auto (Cohen's kappa). The embedded local model cannot
+// judge: with -backend local, -eval judge needs -judge-base-url.
 package main
 
 import (
@@ -86,6 +93,11 @@ type config struct {
 	// TrainCommand and LoadLoRA are -train-command and -load-lora.
 	TrainCommand string `json:"train_command,omitempty"`
 	LoadLoRA     bool   `json:"load_lora,omitempty"`
+
+	// JudgeModel and JudgeBaseURL are -judge-model (resolved: the base
+	// model when not given) and -judge-base-url, with -eval judge.
+	JudgeModel   string `json:"judge_model,omitempty"`
+	JudgeBaseURL string `json:"judge_base_url,omitempty"`
 }
 
 // Files of a run folder.
@@ -118,7 +130,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		loadLoRA    = fs.Bool("load-lora", false, "with -train-command: load the trained adapter into the vLLM at -finetuned-base-url (POST /v1/load_lora_adapter)")
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small; local: the embedded one, for a server that embeds nothing)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
-		eval        = fs.String("eval", "auto", "scoring: auto (per question, by the gold answer's type: date, money, percentage, quantity, year, number or text), numeric (the article's rule), text (SQuAD-style F1), exact or contains")
+		eval        = fs.String("eval", "auto", "scoring: auto (per question, by the gold answer's type: date, money, percentage, quantity, year, number or text), numeric (the article's rule), text (SQuAD-style F1), exact, contains, or judge (a model judges each answer; openai backend or -judge-base-url)")
+		judgeModel  = fs.String("judge-model", "", "with -eval judge: the judge `model` (default: -model)")
+		judgeURL    = fs.String("judge-base-url", "", "with -eval judge: `URL` of the OpenAI-compatible API serving the judge (key from OPENAI_API_KEY; default: the base model's)")
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
 		retryErrors = fs.Bool("retry-errors", false, "with -resume: ask again the items recorded as errors")
 		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
@@ -170,8 +184,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		cfg = config{Data: *data, Questions: *questions, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
 			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
+			JudgeModel: *judgeModel, JudgeBaseURL: *judgeURL,
 			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
+		if cfg.Eval == "judge" {
+			cfg.JudgeModel = cmp.Or(cfg.JudgeModel, cfg.Model)
+		}
 		var err error
 		if cfg.Sweep, err = parseSweep(*sweep); err != nil {
 			return err
@@ -192,6 +210,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cfg.Backend != "openai" && (cfg.FineTunedModel != "" || cfg.FineTunedBaseURL != "" || cfg.BaseURL != "") {
 		return errors.New("-finetuned-model, -finetuned-base-url and -base-url need -backend openai: " +
 			"the local backend's fine-tuned arms are the embedded model, trained here")
+	}
+	if err := checkJudgeFlags(cfg); err != nil {
+		return err
 	}
 	if cfg.Backend != "openai" && cfg.TrainCommand != "" {
 		return errors.New("-train-command needs -backend openai: the trained model is asked on an OpenAI-compatible endpoint (-finetuned-base-url)")
@@ -270,17 +291,22 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 
 	var cache *ragvsft.Cache
-	if cfg.Backend == "openai" && !*noCache {
+	if (cfg.Backend == "openai" || cfg.JudgeModel != "") && !*noCache {
 		if cache, err = ragvsft.OpenCache(cmp.Or(*cacheDir, filepath.Join(filepath.Dir(dir), "cache"))); err != nil {
 			return err
 		}
 	}
 	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
 		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
+		judgeModel: cfg.JudgeModel, judgeBaseURL: cfg.JudgeBaseURL,
 		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA,
 		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
 	if err != nil {
 		return err
+	}
+	if j, ok := evaluator.(ragvsft.JudgeEvaluator); ok {
+		j.Model = be.judge
+		evaluator = j
 	}
 	retriever, err := openIndex(filepath.Join(dir, "index"), be, stderr)
 	if err != nil {
@@ -328,8 +354,22 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cfg.Questions != "" {
 		from = fmt.Sprintf("%s (trained on %s)", cfg.Questions, ds.Name())
 	}
+	scoring := cfg.Eval
+	if cfg.JudgeModel != "" {
+		scoring += " (" + cfg.JudgeModel + ")"
+	}
 	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
-		len(asked), from, len(ragvsft.AllArms), what, cfg.K, cfg.Eval)
+		len(asked), from, len(ragvsft.AllArms), what, cfg.K, scoring)
+	judgeCalls := ""
+	if cfg.JudgeModel != "" {
+		judgeCalls = fmt.Sprintf(" and %d calls to the judge %s", total-kept, cfg.JudgeModel)
+	}
+	if be.name != "openai" && cfg.JudgeModel != "" && total > kept {
+		fmt.Fprintf(stdout, "Cost estimate: the local model bills nothing; %d calls to the judge %s at %s.\n", total-kept, cfg.JudgeModel, cfg.JudgeBaseURL)
+		if err := confirm(*yes, stdin, stdout); err != nil {
+			return err
+		}
+	}
 	if be.name == "openai" && total > kept {
 		est := "no fine-tuning (the fine-tuned arms' model was fine-tuned elsewhere)"
 		if be.estimate != nil {
@@ -338,8 +378,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions and the embeddings of %d documents and questions.\n",
-			est, total-kept, 2*len(asked))
+		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions%s and the embeddings of %d documents and questions.\n",
+			est, total-kept, judgeCalls, 2*len(asked))
 		if *resume != "" && be.estimate != nil {
 			fmt.Fprintln(stdout, "A fine-tuning job this run folder already started is reused, not paid again.")
 		}
@@ -408,7 +448,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
 
 	if len(cfg.Sweep) > 0 && be.name == "local" {
-		if err := memorizationSweep(ctx, stdout, dir, asking, evaluator, cfg.Sweep, cfg.Seed); err != nil {
+		sweepEval := evaluator
+		if cfg.JudgeModel != "" {
+			// Every epoch would ask the judge again: the sweep is scored
+			// by the judge's rule-based reference instead.
+			fmt.Fprintln(stdout, "\nThe sweep is scored by -eval auto, not by the judge.")
+			sweepEval = ragvsft.AutoEvaluator{}
+		}
+		if err := memorizationSweep(ctx, stdout, dir, asking, sweepEval, cfg.Sweep, cfg.Seed); err != nil {
 			return err
 		}
 	}
@@ -478,6 +525,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"seed": strconv.FormatInt(cfg.Seed, 10), "epochs": strconv.Itoa(cfg.Epochs), "sweep": joinInts(cfg.Sweep),
 		"backend": cfg.Backend, "model": cfg.Model, "embedding-model": cfg.EmbeddingModel, "eval": cfg.Eval,
 		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
+		"judge-model": cfg.JudgeModel, "judge-base-url": cfg.JudgeBaseURL,
 		"train-command": cfg.TrainCommand, "load-lora": strconv.FormatBool(cfg.LoadLoRA),
 	}
 	var problems []string
@@ -607,8 +655,25 @@ func pickEvaluator(name string) (ragvsft.Evaluator, error) {
 		return ragvsft.ExactEvaluator{}, nil
 	case "contains":
 		return ragvsft.ContainsEvaluator{}, nil
+	case "judge":
+		// The judge's Model is the backend's, set once it is built.
+		return ragvsft.JudgeEvaluator{}, nil
 	}
-	return nil, fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, text, exact or contains)", name)
+	return nil, fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, text, exact, contains or judge)", name)
+}
+
+// checkJudgeFlags refuses -judge-model and -judge-base-url without -eval
+// judge, and a judge nobody can serve: the embedded local model does not
+// judge.
+func checkJudgeFlags(cfg config) error {
+	switch {
+	case cfg.Eval != "judge" && (cfg.JudgeModel != "" || cfg.JudgeBaseURL != ""):
+		return errors.New("-judge-model and -judge-base-url need -eval judge")
+	case cfg.Eval == "judge" && cfg.Backend != "openai" && cfg.JudgeBaseURL == "":
+		return errors.New("-eval judge needs -backend openai, or -judge-base-url for a judge served elsewhere: " +
+			"the embedded local model cannot judge")
+	}
+	return nil
 }
 
 // loadQuestions reads the questions file at path, named name in errors,
