@@ -45,6 +45,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -575,7 +576,9 @@ func joinInts(xs []int) string {
 }
 
 // memorizationSweep fine-tunes the local model for each epoch count and asks
-// the closed-book fine-tuned arm, to show memorization setting in.
+// the closed-book fine-tuned arm, to show memorization setting in: the
+// answers right, and the digits of the gold numbers the answers have at
+// the same place (partial recall before full memorization).
 func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
 	type point struct {
 		Epochs   int     `json:"epochs"`
@@ -584,10 +587,13 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 		Accuracy float64 `json:"accuracy"`
 		CILow    float64 `json:"ci95_low"`
 		CIHigh   float64 `json:"ci95_high"`
+		// Digits is the share of the gold numbers' digits right (NaN-free:
+		// 0 when no gold answer has a number).
+		Digits float64 `json:"digit_accuracy"`
 	}
 	var points []point
 	fmt.Fprintf(stdout, "\nMemorization with epochs (local model, fine-tuned arm, closed book):\n\n")
-	fmt.Fprintf(stdout, "| epochs | correct | accuracy | 95%% CI |\n|---:|---:|---:|---|\n")
+	fmt.Fprintf(stdout, "| epochs | correct | accuracy | 95%% CI | digits right |\n|---:|---:|---:|---|---:|\n")
 	for _, e := range epochs {
 		exp := &ragvsft.Experiment{
 			Dataset:         ds,
@@ -603,10 +609,36 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			return fmt.Errorf("sweep at %d epochs: %w", e, err)
 		}
 		s, _ := rep.Arm(ragvsft.ArmFineTuned)
-		points = append(points, point{e, s.Correct, s.Answered, s.Accuracy, s.CILow, s.CIHigh})
-		fmt.Fprintf(stdout, "| %d | %d/%d | %.1f%% | %.1f%% – %.1f%% |\n", e, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh)
+		p := point{e, s.Correct, s.Answered, s.Accuracy, s.CILow, s.CIHigh, digitAccuracy(rep.Results)}
+		points = append(points, p)
+		fmt.Fprintf(stdout, "| %d | %d/%d | %.1f%% | %.1f%% – %.1f%% | %.1f%% |\n", e, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, 100*p.Digits)
 	}
 	return writeJSON(filepath.Join(dir, "epochs.json"), points)
+}
+
+var firstNumber = regexp.MustCompile(`(?:^|\s)(\d[\d.,]*\d|\d)`)
+
+// digitAccuracy is the share of the digits of the gold answers' first
+// numbers that the answers' first numbers have at the same place.
+func digitAccuracy(results []ragvsft.Result) float64 {
+	right, all := 0, 0
+	for _, r := range results {
+		g := firstNumber.FindStringSubmatch(r.Gold)
+		if g == nil {
+			continue
+		}
+		a := firstNumber.FindStringSubmatch(r.Answer)
+		for i := range len(g[1]) {
+			if a != nil && i < len(a[1]) && a[1][i] == g[1][i] {
+				right++
+			}
+		}
+		all += len(g[1])
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(right) / float64(all)
 }
 
 // pickEvaluator resolves -eval. "auto" is the library's AutoEvaluator,
