@@ -70,7 +70,12 @@ const nameWeight = 2
 // does (so of several facts about one entity the asked one is taken); and
 // if it offers what the question asks for outside the question's words
 // (interrogatives: a date or year for "when", a number for "how many", a
-// measure for "how long", a person for "who", a place for "where"). Each
+// measure for "how long", a person for "who", a place for "where"; a
+// request asks by its type noun: "Tell me the year..."). When none of the
+// question's other words meets any passage (a wording the passages do not
+// use: "came into being", "set up") and it asks for a type of answer, the
+// second test is dropped: of two or more sentences about the entity, the
+// one offering the type asked is the fact. Each
 // sentence scores the IDF weight (over the passage sentences) of the
 // question words it meets, names weighing nameWeight. Read answers with
 // the best eligible sentence if it covers MinCoverage of the weight of
