@@ -159,7 +159,7 @@ func TestChromemRetrieverIndexErrors(t *testing.T) {
 		require.NoError(t, err)
 		err = r.Index(ctx, testCities(3))
 		require.ErrorIs(t, err, boom)
-		require.ErrorContains(t, err, "ragvsft: indexing 3 documents")
+		require.ErrorContains(t, err, "ragvsft: indexing: embedding document \"city-")
 	})
 }
 
