@@ -239,9 +239,6 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 		if err := r.embedAll(ctx, add); err != nil {
 			return err
 		}
-		if err := r.coll.AddDocuments(ctx, add, r.concurrency); err != nil {
-			return fmt.Errorf("ragvsft: indexing %d documents: %w", len(add), err)
-		}
 	}
 	// chromem stops early without an error when ctx is cancelled before its
 	// workers start, so check: a half-built index must not look complete.
@@ -262,9 +259,11 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 	return nil
 }
 
-// embedAll sets the Embedding of docs: with EmbedBatch, in batches on
-// r.concurrency goroutines; else through Embed, one by one on as many.
-// Either way Progress is told as documents are done.
+// embedAll embeds docs and adds them to the collection as they are done:
+// with EmbedBatch, in batches on r.concurrency goroutines; else through
+// Embed, one by one on as many. What is added before a failure or a
+// cancellation stays, so the next Index reuses it. Progress is told as
+// documents are done.
 func (r *ChromemRetriever) embedAll(ctx context.Context, docs []chromem.Document) error {
 	size := 1
 	if r.embedBatch != nil {
@@ -299,6 +298,9 @@ func (r *ChromemRetriever) embedAll(ctx context.Context, docs []chromem.Document
 				}
 				batch[i].Embedding = vs[i]
 			}
+		}
+		if err := r.coll.AddDocuments(ctx, batch, 1); err != nil {
+			return fmt.Errorf("ragvsft: indexing: adding documents %q to %q: %w", batch[0].ID, batch[len(batch)-1].ID, err)
 		}
 		if r.progress != nil {
 			mu.Lock()
