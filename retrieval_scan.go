@@ -190,15 +190,29 @@ func (ix *vectorIndex) searchBatch(ctx context.Context, qs [][]float32, k int) (
 		for i := range heaps {
 			heaps[i] = newTopK(k)
 		}
-		scores := make([]float32, chunk*lanes)
+		// Four queries at a time share each document's load.
+		q4 := make([]float32, 4*ix.dim)
+		scores := make([]float32, 4*chunk*lanes)
+		size := ix.dim * lanes
 		for b := 0; b < nb; b += chunk {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			e := min(b+chunk, nb)
-			for i, q := range group {
-				ix.scoreBlocks(q, b, e, scores)
-				heaps[i].addBlocks(scores[:(e-b)*lanes], b*lanes, ix.len())
+			m := (e - b) * lanes
+			i := 0
+			for ; i+4 <= len(group); i += 4 {
+				for j := range 4 {
+					copy(q4[j*ix.dim:], group[i+j])
+				}
+				dot4Blocks(q4, ix.blocks[b*size:e*size], scores[:4*m])
+				for j := range 4 {
+					heaps[i+j].addBlocks(scores[j*m:(j+1)*m], b*lanes, ix.len())
+				}
+			}
+			for ; i < len(group); i++ {
+				ix.scoreBlocks(group[i], b, e, scores)
+				heaps[i].addBlocks(scores[:m], b*lanes, ix.len())
 			}
 		}
 		for i := range heaps {

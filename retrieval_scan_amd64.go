@@ -2,6 +2,7 @@ package ragvsft
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/cpu"
@@ -13,6 +14,13 @@ import (
 //
 //go:noescape
 func dotBlocksAVX2(q *float32, dim int, blocks *float32, nblocks int, out *float32)
+
+// dot4BlocksAVX2 scores four queries, stored one after the other in q,
+// against npairs pairs of blocks; query i's scores go to out+i*ostride. The
+// sums are rounded as in dotBlocksAVX2.
+//
+//go:noescape
+func dot4BlocksAVX2(q *float32, dim int, blocks *float32, npairs int, out *float32, ostride int)
 
 // useAVX2 reports whether the AVX2 kernel may be used: the CPU has it, and
 // it gives bit for bit what dotBlocksGo gives as compiled here (a build
@@ -35,8 +43,14 @@ var useAVX2 = sync.OnceValue(func() bool {
 		want, got := make([]float32, nb*lanes), make([]float32, nb*lanes)
 		dotBlocksGo(q, blocks, want)
 		dotBlocksAVX2(&q[0], dim, &blocks[0], nb, &got[0])
-		for i := range want {
-			if want[i] != got[i] {
+		if !slices.Equal(want, got) {
+			return false
+		}
+		q4 := slices.Concat(q, q, q, q)
+		got4 := make([]float32, 4*nb*lanes)
+		dot4BlocksAVX2(&q4[0], dim, &blocks[0], nb/2, &got4[0], nb*lanes)
+		for i := range 4 {
+			if !slices.Equal(want[:nb/2*2*lanes], got4[i*nb*lanes:i*nb*lanes+nb/2*2*lanes]) {
 				return false
 			}
 		}
@@ -57,4 +71,29 @@ func dotBlocks(q, blocks, out []float32) {
 		return
 	}
 	dotBlocksGo(q, blocks, out)
+}
+
+// dot4Blocks writes to out the dot products of four queries, stored one
+// after the other in q4, with the documents of blocks: query i's scores at
+// out[i*m : (i+1)*m], m = len(out)/4, as dotBlocks would write them, but
+// reading each document once for the four.
+func dot4Blocks(q4, blocks, out []float32) {
+	dim, m := len(q4)/4, len(out)/4
+	nb := m / lanes
+	if nb == 0 || dim == 0 {
+		return
+	}
+	_ = blocks[nb*dim*lanes-1]
+	pairs := 0
+	if useAVX2() {
+		pairs = nb / 2
+		if pairs > 0 {
+			dot4BlocksAVX2(&q4[0], dim, &blocks[0], pairs, &out[0], m)
+		}
+	}
+	if done := pairs * 2; done < nb {
+		for i := range 4 {
+			dotBlocks(q4[i*dim:(i+1)*dim], blocks[done*dim*lanes:], out[i*m+done*lanes:(i+1)*m])
+		}
+	}
 }

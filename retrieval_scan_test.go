@@ -151,6 +151,15 @@ func TestDotBlocksKernels(t *testing.T) {
 			dotBlocksGo(q, blocks, want)
 			dotBlocks(q, blocks, got)
 			require.Equal(t, want, got, "dim=%d blocks=%d", dim, nb)
+			// Four queries at once: each as on its own.
+			qs := [][]float32{q, randomUnit(rng, dim), randomUnit(rng, dim), randomUnit(rng, dim)}
+			got4 := make([]float32, 4*nb*lanes)
+			dot4Blocks(slices.Concat(qs...), blocks, got4)
+			for i, qi := range qs {
+				one := make([]float32, nb*lanes)
+				dotBlocksGo(qi, blocks, one)
+				require.Equal(t, one, got4[i*nb*lanes:(i+1)*nb*lanes], "dim=%d blocks=%d query %d", dim, nb, i)
+			}
 			// And the portable kernel is chromem's sum, lane by lane.
 			for j := range nb * lanes {
 				b, lane := j/lanes, j%lanes
