@@ -15,7 +15,7 @@ import (
 
 // Benchmarks of issue 11, item 1 (retrieval near the memory limit). Run
 //
-//	go test -run '^$' -bench 'TopK|RetrieveBatch' -benchtime 20x -count 5 . | tee topk.txt
+//	go test -run '^$' -bench 'TopK|BatchSearch' -benchtime 20x -count 5 . | tee topk.txt
 //
 // BenchmarkTopK compares, over the same random documents, a top-5 query of
 // the search copy (scan), of chromem's QueryEmbedding (chromem), and a
@@ -160,10 +160,10 @@ func BenchmarkTopK(b *testing.B) {
 	}
 }
 
-// BenchmarkRetrieveBatch: top-5 for 10,000 queries over 10,000 documents,
+// BenchmarkBatchSearch: top-5 for 10,000 queries over 10,000 documents,
 // one search per query (as the Experiment did, on all cores) against one
 // searchBatch call. Run it with -benchtime 1x: one op is all 10,000 queries.
-func BenchmarkRetrieveBatch(b *testing.B) {
+func BenchmarkBatchSearch(b *testing.B) {
 	for _, dim := range []int{384, 1536} {
 		f := topKSetup(b, 10_000, dim, 10_000)
 		b.Run(fmt.Sprintf("dim=%d/per-query", dim), func(b *testing.B) {
