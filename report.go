@@ -56,6 +56,9 @@ type Report struct {
 	// caller recorded none (the Experiment cannot see inside a Retriever:
 	// set it from OpenAIEmbedder.Usage before ApplyPrices).
 	Embedding *EmbeddingSummary `json:"embedding,omitempty"`
+	// Judge is what a JudgeEvaluator judged and cost, and its agreement
+	// with its reference evaluator; nil when no item was judged.
+	Judge *JudgeSummary `json:"judge,omitempty"`
 	// Results hold every scored item, arm by arm in question order.
 	Results []Result `json:"results"`
 }
@@ -87,7 +90,8 @@ type Result struct {
 	Question   string `json:"question"`
 	Gold       string `json:"gold"`
 	Answer     string `json:"answer"`
-	// Verdict is zero when Error is set.
+	// Verdict is zero when Error is set, but for Verdict.Judge when a
+	// judge was asked: its call was billed.
 	Verdict Verdict `json:"verdict"`
 	// Retrieved are the documents in the prompt, best first (rag arms).
 	Retrieved []RetrievedDoc `json:"retrieved,omitempty"`
@@ -109,6 +113,11 @@ type Result struct {
 	Truncated bool `json:"truncated,omitempty"`
 	// Error is why the item has no answer: it is counted apart, not as wrong.
 	Error string `json:"error,omitempty"`
+	// SeenInTraining is true when the question's wording (Question.Text,
+	// case and white space folded) is a user turn of some training
+	// example; false for a held-out wording, such as a paraphrase from a
+	// questions file. The Markdown report splits each arm's accuracy by it.
+	SeenInTraining bool `json:"seen_in_training"`
 }
 
 // RetrievedDoc is one document of a Result's context.
@@ -226,6 +235,7 @@ func (r *Report) summarizeRetrieval(questions []Question, hits [][]Hit) {
 
 // summarize computes the per-arm summaries and the McNemar test from Results.
 func (r *Report) summarize() {
+	r.summarizeJudge()
 	r.Arms = r.Arms[:0]
 	byArm := map[Arm]map[string]bool{} // arm -> question -> correct, answered only
 	for _, a := range r.Settings.Arms {
@@ -319,9 +329,9 @@ type EmbeddingSummary struct {
 }
 
 // ApplyPrices works out what the run cost and records it in each
-// Result.CostUSD and ArmSummary.CostUSD, FineTuneCostUSD, Embedding.CostUSD
-// and Pricing. catalog's entries take precedence over DefaultCatalog's; nil
-// uses DefaultCatalog alone. Call it after Run (and after setting
+// Result.CostUSD and ArmSummary.CostUSD, FineTuneCostUSD, Embedding.CostUSD,
+// Judge's costs and Pricing. catalog's entries take precedence over
+// DefaultCatalog's; nil uses DefaultCatalog alone. Call it after Run (and after setting
 // Embedding).
 //
 // Each result is priced by the model that answered it (Result.Model, else
@@ -329,7 +339,8 @@ type EmbeddingSummary struct {
 // model's prices, the fine-tuned arms ("ft:" ids) at the base's
 // FineTunedPrice, cached prompt tokens at CachedInput. The fine-tuning costs
 // its trained tokens at the base model's Training price, the embeddings
-// their prompt tokens at the embedding model's Input price.
+// their prompt tokens at the embedding model's Input price, the judge's
+// calls (Report.Judge) at the judge model's chat prices.
 //
 // The embedded local model ("local-base" and its fine-tunes) bills
 // nothing; a report of it alone (base model and every answer) gets Pricing
@@ -402,6 +413,7 @@ func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 			e.CostUSD = float64(e.Usage.PromptTokens) * p.Input / 1e6
 		}
 	}
+	r.priceJudge(price)
 	r.Pricing = PricingCatalog
 	if !billed {
 		r.Pricing = PricingLocal
@@ -430,6 +442,9 @@ func (r *Report) TotalCostUSD() float64 {
 	}
 	if r.Embedding != nil {
 		total += r.Embedding.CostUSD
+	}
+	if r.Judge != nil {
+		total += r.Judge.CostUSD
 	}
 	return total
 }
@@ -474,6 +489,8 @@ func (r *Report) costLines() string {
 	if e := r.Embedding; e != nil {
 		fmt.Fprintf(&b, "; embeddings $%.4f (%s, %d tokens)", e.CostUSD, e.Model, e.Usage.PromptTokens)
 	}
+	b.WriteString(r.judgeCost())
+	unpriced = unpriced || r.Judge != nil && r.Judge.Unpriced > 0
 	total := "total"
 	if unpriced {
 		total = "total of what is priced"
@@ -490,6 +507,9 @@ func (r *Report) costLines() string {
 	}
 	if e := r.Embedding; e != nil && e.Cached > 0 {
 		fmt.Fprintf(&b, "\n%d embeddings came from the cache, not paid again.", e.Cached)
+	}
+	if j := r.Judge; j != nil && j.Cached > 0 {
+		fmt.Fprintf(&b, "\n%d judgements came from the cache: this run paid $%.4f for judging.", j.Cached, j.SpentUSD)
 	}
 	return b.String()
 }
@@ -527,6 +547,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if ft := r.FineTune; ft != nil && ft.Endpoint != "" {
 		fmt.Fprintf(&b, "\nFine-tuned model: %s on %s, fine-tuned elsewhere: this run trained nothing and paid for no training.\n", ft.ModelID, ft.Endpoint)
 	}
+	if w := r.wordingLines(); w != "" {
+		b.WriteString("\n" + w + "\n")
+	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",
 			rs.Questions, 100*rs.HitAt1, rs.K, 100*rs.HitAtK, rs.MRR)
@@ -534,6 +557,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if t := r.McNemar; t != nil {
 		fmt.Fprintf(&b, "\nMcNemar exact test, %s vs %s: %d questions only %s got right, %d only %s; p = %s.\n",
 			t.A, t.B, t.OnlyA, t.A, t.OnlyB, t.B, formatP(t.PValue))
+	}
+	if j := r.judgeLines(); j != nil {
+		b.WriteString("\n" + strings.Join(j, "\n") + "\n")
 	}
 	if !r.Complete {
 		fmt.Fprintf(&b, "\nIncomplete run: %d of %d items finished.\n", len(r.Results), len(r.Settings.Arms)*r.Settings.Questions)
