@@ -372,7 +372,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 	if br, ok := s.Retriever.(BatchRetriever); ok {
 		texts := make([]string, len(questions))
 		for i, q := range questions {
-			texts[i] = q.Text
+			texts[i] = retrievalQuery(q)
 		}
 		hits, err := br.RetrieveBatch(ctx, texts, s.K)
 		if err != nil {
