@@ -358,8 +358,9 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	return rep, s.askAll(ctx, rep, questions, retrieved, ft, seen)
 }
 
-// retrieveAll indexes the documents and retrieves once per question; the
-// two rag arms share the hits.
+// retrieveAll indexes the documents and retrieves for every question, in
+// one call when the Retriever is a BatchRetriever; the two rag arms share
+// the hits.
 func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][]Hit, error) {
 	docs, err := Documents(s.Dataset)
 	if err != nil {
@@ -367,6 +368,20 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 	}
 	if err := s.Retriever.Index(ctx, docs); err != nil {
 		return nil, fmt.Errorf("ragvsft: building the index of the rag arms: %w", err)
+	}
+	if br, ok := s.Retriever.(BatchRetriever); ok {
+		texts := make([]string, len(questions))
+		for i, q := range questions {
+			texts[i] = retrievalQuery(q)
+		}
+		hits, err := br.RetrieveBatch(ctx, texts, s.K)
+		if err != nil {
+			return nil, fmt.Errorf("ragvsft: retrieving for %d questions: %w", len(questions), err)
+		}
+		if len(hits) != len(questions) {
+			return nil, fmt.Errorf("ragvsft: retrieving for %d questions: the retriever returned %d results", len(questions), len(hits))
+		}
+		return hits, nil
 	}
 	hits := make([][]Hit, len(questions))
 	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {

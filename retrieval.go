@@ -25,6 +25,18 @@ type Retriever interface {
 	Retrieve(ctx context.Context, query string, k int) ([]Hit, error)
 }
 
+// BatchRetriever is the optional ability of a Retriever to answer many
+// queries at once, faster than one Retrieve call per query (one pass over
+// the documents for a group of queries, queries embedded in batches). An
+// Experiment finds it by type assertion, as database/sql finds a driver's
+// optional interfaces, and then retrieves for all its questions in one call.
+//
+// RetrieveBatch returns, for each query in order, what Retrieve(ctx,
+// queries[i], k) returns.
+type BatchRetriever interface {
+	RetrieveBatch(ctx context.Context, queries []string, k int) ([][]Hit, error)
+}
+
 // GoldRank returns the Rank of the hit whose document has ID docID, or -1
 // when docID is empty or was not retrieved. An Experiment records it per
 // question to compute hit@k and the mean reciprocal rank.
