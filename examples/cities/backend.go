@@ -32,6 +32,8 @@ type backend struct {
 	// local embedding.
 	embed      chromem.EmbeddingFunc
 	embedModel string
+	// embedBatch, if set, embeds the documents many per request (openai).
+	embedBatch ragvsft.BatchEmbeddingFunc
 	// estimate, if set, tells what the run will cost before anything is spent.
 	estimate func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error)
 	// billed is false for the local backend, which costs nothing; catalog
@@ -133,6 +135,7 @@ func newBackend(o backendOptions) (*backend, error) {
 				return nil, err
 			}
 			be.embed, be.embedModel, be.embedder = embedder.Embed, embedder.Model(), embedder
+			be.embedBatch = embedder.EmbedBatch
 		}
 		switch {
 		case o.ftModel != "":
@@ -164,6 +167,13 @@ func newBackend(o backendOptions) (*backend, error) {
 			// Another server may serve another model under the same name:
 			// a model on an endpoint given by flag is cached under its host.
 			be.base = c.Model(cacheName(o.baseURL, model), base)
+			if be.embedBatch != nil {
+				cachedBatch := c.EmbeddingBatch(be.embedModel, be.embedBatch)
+				be.embedBatch = func(ctx context.Context, texts []string) ([][]float32, error) {
+					be.asked.Add(int64(len(texts)))
+					return cachedBatch(ctx, texts)
+				}
+			}
 			if be.embed != nil {
 				cached := c.Embedding(be.embedModel, be.embed)
 				be.embed = func(ctx context.Context, text string) ([]float32, error) {

@@ -475,7 +475,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 // short while it was written) is deleted and rebuilt; with the cache, its
 // embeddings cost nothing.
 func openIndex(dir string, be *backend, stderr io.Writer) (*ragvsft.ChromemRetriever, error) {
-	opts := ragvsft.ChromemOptions{Dir: dir, Embed: be.embed, Model: be.embedModel}
+	opts := ragvsft.ChromemOptions{Dir: dir, Embed: be.embed, EmbedBatch: be.embedBatch, Model: be.embedModel}
 	r, err := ragvsft.NewChromemRetriever(opts)
 	if err == nil {
 		return r, nil
