@@ -166,6 +166,10 @@ type Experiment struct {
 	// rule. If it is a GoldChecker, Run asks it about every question first
 	// and stops before spending anything if it cannot score them all.
 	Evaluator Evaluator
+	// Abstention tells refusals ("I don't know.") from answers: a refusal
+	// is recorded as OutcomeAbstained, not evaluated, never correct. nil
+	// means DefaultAbstentionPatterns(); AbstentionPatterns{} turns it off.
+	Abstention Abstention
 	// Arms to run, in report order; nil means AllArms.
 	Arms []Arm
 	// K is how many documents are retrieved per question; 0 means 5.
@@ -249,6 +253,14 @@ func (e *Experiment) settings() (Experiment, error) {
 	if s.Evaluator == nil {
 		s.Evaluator = NumericEvaluator{}
 	}
+	if s.Abstention == nil {
+		s.Abstention = DefaultAbstentionPatterns()
+	}
+	if p, ok := s.Abstention.(AbstentionPatterns); ok {
+		if err := p.CheckPatterns(); err != nil {
+			return s, err
+		}
+	}
 	s.Prompts = s.Prompts.withDefaults()
 	return s, nil
 }
@@ -325,7 +337,8 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 }
 
 // retrieveAll indexes the documents and retrieves once per question; the
-// two rag arms share the hits.
+// two rag arms share the hits. Hits that break the Retriever contract fail
+// the run before any model is asked (see checkRetrieval).
 func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][]Hit, error) {
 	docs, err := Documents(s.Dataset)
 	if err != nil {
@@ -343,7 +356,10 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 		hits[i] = h
 		return nil
 	})
-	return hits, err
+	if err != nil {
+		return hits, err
+	}
+	return hits, checkRetrieval(s.Retriever, docs, questions, hits, s.K)
 }
 
 // askAll asks every arm every question on a bounded pool and stores the
@@ -359,6 +375,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 	for i := range results {
 		arm, q := s.Arms[i/n], questions[i%n]
 		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
+			r.Outcome = s.derivedOutcome(r) // a checkpoint older than outcomes has none
 			results[i] = &r
 			continue
 		}
@@ -421,19 +438,23 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Error = err.Error()
+		res.Error, res.Outcome = err.Error(), OutcomeError
 		return res, nil
 	}
 	res.Answer, res.Truncated = resp.Content, resp.Truncated
+	if s.Abstention.Abstains(resp.Content) {
+		res.Outcome = OutcomeAbstained // not evaluated: a refusal is never correct
+		return res, nil
+	}
 	v, err := s.Evaluator.Evaluate(ctx, q, resp.Content)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Error = fmt.Sprintf("evaluating: %v", err)
+		res.Error, res.Outcome = fmt.Sprintf("evaluating: %v", err), OutcomeError
 		return res, nil
 	}
-	res.Verdict = v
+	res.Verdict, res.Outcome = v, verdictOutcome(v)
 	return res, nil
 }
 
