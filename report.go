@@ -153,9 +153,9 @@ type ArmSummary struct {
 	// HallucinationRate is Wrong / (Correct + Wrong): how often an answer
 	// given without abstaining was wrong. 0 (null in JSON) when every
 	// answer was an abstention.
-	HallucinationRate float64 `json:"hallucination_rate"`
-	MeanLatency time.Duration `json:"mean_latency_ns"`
-	Usage       Usage         `json:"usage"`
+	HallucinationRate float64       `json:"hallucination_rate"`
+	MeanLatency       time.Duration `json:"mean_latency_ns"`
+	Usage             Usage         `json:"usage"`
 	// CostUSD is what the arm's calls cost in US dollars, set by
 	// ApplyPrices: the base and rag arms at the base model's prices, the
 	// fine-tuned arms at the fine-tuned model's; 0 for a local model.
