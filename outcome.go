@@ -50,29 +50,30 @@ func verdictOutcome(v Verdict) Outcome {
 	return OutcomeWrong
 }
 
-// outcome is res.Outcome, or, for a result that has none (one built by
-// hand, or read from a checkpoint written before outcomes existed), the
-// outcome its Error and Verdict give.
+// outcome is OutcomeError for a result with an Error, else res.Outcome, or,
+// for a result that has none (one built by hand, or read from a checkpoint
+// written before outcomes existed), the outcome its Verdict gives.
 func (res Result) outcome() Outcome {
 	switch {
-	case res.Outcome.valid():
-		return res.Outcome
 	case res.Error != "":
 		return OutcomeError
+	case res.Outcome.valid():
+		return res.Outcome
 	}
 	return verdictOutcome(res.Verdict)
 }
 
-// derivedOutcome is the outcome of a result recorded without one (a
-// checkpoint written before outcomes existed): an error if it has an Error,
-// else abstained if its answer is a refusal by s.Abstention, else what its
-// verdict says. A resumed run thus counts old and new items alike.
+// derivedOutcome is the outcome of an earlier run's result: an error if it
+// has an Error, else its Outcome, else (a checkpoint written before
+// outcomes existed) abstained if its answer is a refusal by s.Abstention,
+// else what its verdict says. A resumed run thus counts old and new items
+// alike.
 func (s *Experiment) derivedOutcome(res Result) Outcome {
 	switch {
-	case res.Outcome.valid():
-		return res.Outcome
 	case res.Error != "":
 		return OutcomeError
+	case res.Outcome.valid():
+		return res.Outcome
 	case s.Abstention.Abstains(res.Answer):
 		return OutcomeAbstained
 	}

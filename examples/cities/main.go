@@ -478,19 +478,24 @@ func joinInts(xs []int) string {
 }
 
 // memorizationSweep fine-tunes the local model for each epoch count and asks
-// the closed-book fine-tuned arm, to show memorization setting in.
+// the closed-book fine-tuned arm, to show memorization setting in, and how
+// often what it does not know it makes up rather than abstains.
 func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
 	type point struct {
-		Epochs   int     `json:"epochs"`
-		Correct  int     `json:"correct"`
-		Answered int     `json:"answered"`
-		Accuracy float64 `json:"accuracy"`
-		CILow    float64 `json:"ci95_low"`
-		CIHigh   float64 `json:"ci95_high"`
+		Epochs    int     `json:"epochs"`
+		Correct   int     `json:"correct"`
+		Wrong     int     `json:"wrong"`
+		Abstained int     `json:"abstained"`
+		Answered  int     `json:"answered"`
+		Accuracy  float64 `json:"accuracy"`
+		CILow     float64 `json:"ci95_low"`
+		CIHigh    float64 `json:"ci95_high"`
+		// HallucinationRate is null when every answer was an abstention.
+		HallucinationRate *float64 `json:"hallucination_rate"`
 	}
 	var points []point
 	fmt.Fprintf(stdout, "\nMemorization with epochs (local model, fine-tuned arm, closed book):\n\n")
-	fmt.Fprintf(stdout, "| epochs | correct | accuracy | 95%% CI |\n|---:|---:|---:|---|\n")
+	fmt.Fprintf(stdout, "| epochs | correct | wrong | abstained | accuracy | 95%% CI | hallucination rate |\n|---:|---:|---:|---:|---:|---|---:|\n")
 	for _, e := range epochs {
 		exp := &ragvsft.Experiment{
 			Dataset:         ds,
@@ -506,8 +511,15 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			return fmt.Errorf("sweep at %d epochs: %w", e, err)
 		}
 		s, _ := rep.Arm(ragvsft.ArmFineTuned)
-		points = append(points, point{e, s.Correct, s.Answered, s.Accuracy, s.CILow, s.CIHigh})
-		fmt.Fprintf(stdout, "| %d | %d/%d | %.1f%% | %.1f%% – %.1f%% |\n", e, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh)
+		p := point{e, s.Correct, s.Wrong, s.Abstained, s.Answered, s.Accuracy, s.CILow, s.CIHigh, nil}
+		hallucination := "n/a"
+		if s.HasHallucinationRate() {
+			p.HallucinationRate = &s.HallucinationRate
+			hallucination = fmt.Sprintf("%.1f%%", 100*s.HallucinationRate)
+		}
+		points = append(points, p)
+		fmt.Fprintf(stdout, "| %d | %d | %d | %d | %.1f%% | %.1f%% – %.1f%% | %s |\n",
+			e, s.Correct, s.Wrong, s.Abstained, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, hallucination)
 	}
 	return writeJSON(filepath.Join(dir, "epochs.json"), points)
 }
