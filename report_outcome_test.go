@@ -46,7 +46,7 @@ func outcomesReport() *Report {
 func TestSummaryCountsOutcomes(t *testing.T) {
 	r := outcomesReport()
 	for _, tt := range []struct {
-		arm                                Arm
+		arm                               Arm
 		correct, wrong, abstained, errors int
 		accuracy, hallucination           string
 	}{
