@@ -29,7 +29,7 @@ const cacheVersion = 2
 // Wrap each Model with Model, each embedding function with Embedding and a
 // FineTuner with FineTuner (which wraps the fine-tuned model it returns).
 // A chat answer is keyed by the model's name and the whole request: the
-// messages, temperature, seed and max tokens; an embedding by the model's
+// messages, temperature, seed, max tokens and response format; an embedding by the model's
 // name and the text. The key is the SHA-256 of a canonical JSON of those,
 // and each entry is one small JSON file under dir (chat/ab/abcd....json,
 // embedding/ab/abcd....json), so a cache folder can be inspected, copied or
@@ -149,6 +149,7 @@ func (m *cachedModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, 
 	key := cacheKey(chatKey{
 		Version: cacheVersion, Kind: "chat", Model: m.name, Messages: req.Messages,
 		Temperature: req.Temperature, Seed: req.Seed, MaxTokens: req.MaxTokens,
+		ResponseFormat: req.ResponseFormat,
 	})
 	var e chatEntry
 	var failed ChatResponse
@@ -246,6 +247,9 @@ type chatKey struct {
 	Temperature float64   `json:"temperature"`
 	Seed        int64     `json:"seed"`
 	MaxTokens   int       `json:"max_tokens"`
+	// ResponseFormat is omitted when nil, so the keys of requests without
+	// one are those of earlier versions.
+	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
 }
 
 type embeddingKey struct {

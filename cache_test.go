@@ -103,6 +103,12 @@ func TestCacheKeyCoversTheWholeRequest(t *testing.T) {
 		{"system message", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Content = "You are terse." })},
 		{"role", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Messages[0].Role = ragvsft.RoleDeveloper })},
 		{"one message less", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) { r.Messages = r.Messages[1:] })},
+		{"response format", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) {
+			r.ResponseFormat = &ragvsft.ResponseFormat{Name: "v", Schema: []byte(`{"type": "object"}`)}
+		})},
+		{"another schema", "gpt-4.1-mini-2025-04-14", change(func(r *ragvsft.ChatRequest) {
+			r.ResponseFormat = &ragvsft.ResponseFormat{Name: "v", Schema: []byte(`{"type": "string"}`)}
+		})},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

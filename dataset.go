@@ -33,13 +33,25 @@ type Document struct {
 }
 
 // Question is one evaluation item: what every arm is asked, and the answer
-// it is scored against.
+// it is scored against. Questions from a training file are made by
+// Questions; an evaluation set of its own is read by ReadQuestions.
 type Question struct {
 	ID string `json:"id"`
-	// Text is the question as the user asks it.
+	// Text is the question as the user asks it: the last user turn.
 	Text string `json:"text"`
+	// Messages is the conversation before Text, oldest first, when the
+	// question is asked in the middle of one ("Where was she born?" after
+	// "Tell me about Anna Kovacs."); nil for a question on its own. Every
+	// arm is asked with the Experiment's system prompt, then Messages as
+	// they are, then Text in the arm's template (see Prompts).
+	Messages []Message `json:"messages,omitempty"`
 	// Gold is the reference answer.
 	Gold string `json:"gold"`
+	// Aliases are other accepted answers ("Houcourklend" for "Kexsox
+	// Houcourklend"): the evaluators of this package judge an answer
+	// correct when it matches Gold or any alias, and Verdict.Alias says
+	// which alias it matched.
+	Aliases []string `json:"aliases,omitempty"`
 	// DocID names the Document that holds the answer, so retrieval can be
 	// diagnosed; empty when unknown.
 	DocID string `json:"doc_id,omitempty"`
@@ -48,10 +60,11 @@ type Question struct {
 // Dataset is a knowledge base written as chat fine-tuning examples.
 //
 // The examples are what a FineTuner trains on. By default the questions are
-// each example's last user turn with its final assistant turn as the gold
-// answer, and the documents are the assistant answers, as in the article. A
+// each example's last user turn, asked after the conversation before it,
+// with its final assistant turn as the gold answer, and the documents are
+// the assistant turns, as in the article (see Questions and Documents). A
 // Dataset that also implements DocumentSource or QuestionSource supplies its
-// own.
+// own; WithQuestions attaches an evaluation set read by ReadQuestions.
 type Dataset interface {
 	Examples() []Example
 }
@@ -401,11 +414,21 @@ func WriteJSONL(w io.Writer, examples []Example) error {
 
 // Questions returns the evaluation questions of ds: ds.Questions() when ds
 // is a QuestionSource, else one per example: the last user message before
-// the example's final assistant message, with that assistant message as
-// the gold answer and the example's ID as both the question's ID and its
-// DocID. It is an error (a *ValidationError) when there are no questions,
-// when two share an ID, when a text or gold answer is empty, or when a
-// DocID names no document of Documents(ds).
+// the example's final assistant message is the Text, with that assistant
+// message as the gold answer and the example's ID as both the question's
+// ID and its DocID. The turns before that user message are the question's
+// Messages, so a multi-turn example is asked as the conversation it is:
+// its user turns and its assistant turns that have content, each as role
+// and content. Its system and developer turns are left out, as for a
+// single-turn example, because the Experiment's system prompt stands in
+// for them; tool and function turns cannot be sent to a chat model and are
+// left out too.
+//
+// It is an error (a *ValidationError) when there are no questions, when
+// two share an ID, when a text, gold answer or alias is empty, when a
+// message of Messages has a role other than system, developer, user or
+// assistant or no content, or when a DocID names no document of
+// Documents(ds).
 func Questions(ds Dataset) ([]Question, error) {
 	name := datasetName(ds)
 	var qs []Question
@@ -430,7 +453,8 @@ func Questions(ds Dataset) ([]Question, error) {
 				ps.add(Problem{Line: ex.Line, ID: ex.ID, Message: "no user message before a final assistant message: cannot make a question"})
 				continue
 			}
-			qs = append(qs, Question{ID: ex.ID, Text: ex.Messages[user].Content, Gold: ex.Messages[final].Content, DocID: ex.ID})
+			qs = append(qs, Question{ID: ex.ID, Text: ex.Messages[user].Content, Messages: conversation(ex.Messages[:user]),
+				Gold: ex.Messages[final].Content, DocID: ex.ID})
 		}
 	}
 	if len(qs) == 0 && !ps.any() {
@@ -452,6 +476,9 @@ func Questions(ds Dataset) ([]Question, error) {
 		}
 		if isBlank(q.Gold) {
 			ps.add(Problem{ID: q.ID, Message: "gold answer is empty"})
+		}
+		for _, msg := range questionProblems(q) {
+			ps.add(Problem{ID: q.ID, Message: msg})
 		}
 		needDocs = needDocs || q.DocID != ""
 	}
@@ -477,9 +504,14 @@ func Questions(ds Dataset) ([]Question, error) {
 }
 
 // Documents returns what the retriever indexes for ds: ds.Documents() when
-// ds is a DocumentSource, else each example's final assistant message, with
-// the example's ID, as in the article. It is an error (a *ValidationError)
-// when there are no documents, when two share an ID or when a text is empty.
+// ds is a DocumentSource, else every assistant message of every example
+// that has content. The final assistant message of an example has the
+// example's ID, as in the article, so that it is the document its default
+// question names; an earlier one is "ID#N", N the message's 1-based
+// position in the example, as validation errors count messages ("multi#3"
+// is the third message of example "multi"). It is an error (a
+// *ValidationError) when there are no documents, when two share an ID or
+// when a text is empty (a final assistant message without content, say).
 func Documents(ds Dataset) ([]Document, error) {
 	name := datasetName(ds)
 	var docs []Document
@@ -497,6 +529,11 @@ func Documents(ds Dataset) ([]Document, error) {
 			if final < 0 {
 				ps.add(Problem{Line: ex.Line, ID: ex.ID, Message: "no assistant message: cannot make a document"})
 				continue
+			}
+			for i, m := range ex.Messages[:final] {
+				if m.Role == RoleAssistant && !isBlank(m.Content) {
+					docs = append(docs, Document{ID: ex.ID + "#" + strconv.Itoa(i+1), Text: m.Content})
+				}
 			}
 			docs = append(docs, Document{ID: ex.ID, Text: ex.Messages[final].Content})
 		}

@@ -377,11 +377,13 @@ func TestQuestionsAndDocuments(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []Question{
 		{ID: "line 1", Text: "What is the population of City_1?", Gold: "City_1 has about 1967825 inhabitants.", DocID: "line 1"},
-		{ID: "multi", Text: "second", Gold: "two", DocID: "multi"},
+		// The conversation before the last user turn; the system note after it is not part of it.
+		{ID: "multi", Text: "second", Messages: []Message{{Role: RoleUser, Content: "first"}, {Role: RoleAssistant, Content: "one"}}, Gold: "two", DocID: "multi"},
 	}, qs)
 	docs, err := Documents(ds)
 	require.NoError(t, err)
-	assert.Equal(t, []Document{{ID: "line 1", Text: "City_1 has about 1967825 inhabitants."}, {ID: "multi", Text: "two"}}, docs)
+	// Every assistant turn is a document; the final one keeps the example's id.
+	assert.Equal(t, []Document{{ID: "line 1", Text: "City_1 has about 1967825 inhabitants."}, {ID: "multi#2", Text: "one"}, {ID: "multi", Text: "two"}}, docs)
 
 	// Sources win over derivation.
 	own := []Document{{ID: "d1", Text: "City_1 is big."}}

@@ -11,6 +11,9 @@
 //
 // A knowledge base is a [Dataset]: OpenAI chat fine-tuning JSONL, read and
 // checked line by line with OpenAI's rules by [ReadJSONL] or [ValidateJSONL].
+// Its questions are the training prompts, a multi-turn example asked as its
+// conversation, unless a questions file read by [ReadQuestions] (held-out
+// wordings, aliases of the gold answers) is attached with [WithQuestions].
 // An [Experiment] asks every question of four arms — the base model
 // ([ArmBase]), the fine-tuned model closed book ([ArmFineTuned]), the base
 // model with retrieved context ([ArmRAG]) and both ([ArmFineTunedRAG]) —

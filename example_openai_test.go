@@ -15,7 +15,10 @@ import (
 // rerun reuses it. Here it talks to ragvsfttest's server; with a real key,
 // start from ragvsft.OpenAIConfigFromEnv() instead.
 func ExampleOpenAIFineTuner() {
-	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{JobStepDelay: time.Millisecond})
+	// The day the catalog's shutdown dates are checked against, pinned so
+	// that the example's output does not change when a model shuts down.
+	day := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{JobStepDelay: time.Millisecond, Now: day})
 	defer srv.Close()
 	runDir, _ := os.MkdirTemp("", "ragvsft-example")
 	defer os.RemoveAll(runDir)
@@ -25,9 +28,9 @@ func ExampleOpenAIFineTuner() {
 		fmt.Println(err)
 		return
 	}
-	req := ragvsft.FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: data, Suffix: "cities"}
+	req := ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: data, Suffix: "cities"}
 	tuner := &ragvsft.OpenAIFineTuner{
-		Config:       ragvsft.OpenAIConfig{APIKey: "test", BaseURL: srv.URL},
+		Config:       ragvsft.OpenAIConfig{APIKey: "test", BaseURL: srv.URL, Now: day},
 		RunDir:       runDir,
 		PollInterval: 5 * time.Millisecond,
 	}
@@ -50,7 +53,7 @@ func ExampleOpenAIFineTuner() {
 			run, ft.ModelID != "", st.FilesUploaded, st.JobsCreated)
 	}
 	// Output:
-	// 20 examples x 5 epochs = 3980 billed tokens
+	// 20 examples x 5 epochs = 3880 billed tokens
 	// run 1: model ready: true, files uploaded: 1, jobs created: 1
 	// run 2: model ready: true, files uploaded: 1, jobs created: 1
 }

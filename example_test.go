@@ -45,12 +45,12 @@ func ExampleExperiment() {
 	}
 	// Output:
 	// base             0/20 correct
-	// fine-tuned       4/20 correct
+	// fine-tuned       0/20 correct
 	// rag             20/20 correct
 	// fine-tuned+rag  20/20 correct
 	// retrieval hit@5: 100%
 	// base: "I don't know."
-	// fine-tuned: "City_2 has about 519610 inhabitants."
+	// fine-tuned: "City_2 has about 924610 inhabitants."
 	// rag: "City_2 has about 519610 inhabitants."
 	// fine-tuned+rag: "City_2 has about 519610 inhabitants."
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -25,12 +26,21 @@ import (
 // OpenAIFineTuner fine-tunes a chat model with OpenAI's fine-tuning API (or
 // any server that speaks it), and never pays twice for the same job.
 //
-// FineTune first checks the training file as OpenAI would (at least 10
-// examples, known roles, non-empty content, an assistant turn in every
-// example, no example longer than the base model's context), counts its
-// tokens and estimates the cost (see Estimate), all before anything is sent.
-// Then it uploads the file, creates the job and waits for it, delivering the
-// job's events once each, oldest first, to OnEvent and Out.
+// FineTune first refuses a base model that Config's catalog knows to be shut
+// down (*ModelShutDownError) or not fine-tunable (ErrNotFineTunable), checks
+// the training file as OpenAI would (at least 10 examples, known roles,
+// non-empty content, an assistant turn in every example, no example longer
+// than the base model's context) and the suffix and seed, counts the tokens
+// and estimates the cost (see Estimate), all before anything is sent. Then
+// it uploads the file, waits until OpenAI has processed it, creates the job
+// with method "supervised" (never the deprecated top-level hyperparameters)
+// and waits for the job, delivering its events once each, oldest first, to
+// OnEvent and Out.
+//
+// OpenAI is winding down self-serve fine-tuning and refuses job creation to
+// most organizations (see FineTuningClosed): FineTune then returns a
+// *FineTuningUnavailableError, which says what to do instead. The uploaded
+// file stays recorded, so a rerun does not upload it again.
 //
 // A job is keyed by a hash of the training (and validation) file's bytes,
 // the base model, the hyperparameters as requested, the suffix and the seed.
@@ -112,6 +122,80 @@ func (e *FineTuneJobError) Error() string {
 // being waited for was cancelled.
 var ErrFineTuneCancelled = errors.New("ragvsft: fine-tuning job was cancelled")
 
+// ErrFineTuningUnavailable is what errors.Is finds in the error of a job
+// that the server refused to create because the organization may no longer
+// fine-tune; get the details with errors.As and *FineTuningUnavailableError.
+var ErrFineTuningUnavailable = errors.New("ragvsft: OpenAI refuses to create fine-tuning jobs for this organization")
+
+// FineTuningUnavailableError is OpenAI's refusal to create a fine-tuning job
+// for the organization, as it refuses most of them since its wind-down of
+// self-serve fine-tuning (see FineTuningClosed). FineTune returns it without
+// retrying: asking again changes nothing. errors.As also finds the
+// *openai.Error it came from.
+type FineTuningUnavailableError struct {
+	// BaseModel is the model the job was to fine-tune.
+	BaseModel string
+	// TrainingFileID is the uploaded file, which stays on the server.
+	TrainingFileID string
+	// RunDir is the fine-tuner's RunDir, whose record keeps TrainingFileID
+	// so that a rerun does not upload the file again; "" when none is kept.
+	RunDir string
+	// Status and Message are the server's HTTP status and error message.
+	Status  int
+	Message string
+	err     error
+}
+
+// Error says what OpenAI refused, the dates of the wind-down, and what to
+// do instead.
+func (e *FineTuningUnavailableError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ragvsft: OpenAI refused to create a fine-tuning job for %s (HTTP %d)", e.BaseModel, e.Status)
+	if m := strings.TrimSpace(e.Message); m != "" {
+		b.WriteString(": " + m)
+		if !strings.HasSuffix(m, ".") {
+			b.WriteString(".")
+		}
+	} else {
+		b.WriteString(".")
+	}
+	fmt.Fprintf(&b, " OpenAI is winding down self-serve fine-tuning: organizations that had never fine-tuned lost access on %s, "+
+		"those with no inference on a fine-tuned model in the previous 60 days on %s, and no organization can create jobs from %s; "+
+		"models already fine-tuned keep answering until their base model shuts down. ",
+		FineTuningClosedToNewOrgs, FineTuningClosedToInactiveOrgs, FineTuningClosed)
+	switch {
+	case e.TrainingFileID != "" && e.RunDir != "":
+		fmt.Fprintf(&b, "The training file %s stays uploaded and recorded in %s: a rerun will not upload it again. ", e.TrainingFileID, e.RunDir)
+	case e.TrainingFileID != "":
+		fmt.Fprintf(&b, "The training file %s stays uploaded. ", e.TrainingFileID)
+	}
+	b.WriteString("To measure a fine-tuned model anyway, serve one already fine-tuned (on OpenAI or elsewhere) behind an " +
+		"OpenAI-compatible endpoint and name it (examples/cities: -finetuned-model NAME -finetuned-base-url URL), " +
+		"or train one yourself with your own training command (ragvsft.CommandFineTuner; examples/cities: -train-command CMD)")
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrFineTuningUnavailable) true.
+func (e *FineTuningUnavailableError) Is(target error) bool { return target == ErrFineTuningUnavailable }
+
+// Unwrap returns the server's error.
+func (e *FineTuningUnavailableError) Unwrap() error { return e.err }
+
+// fineTuningRefusal returns the server's refusal to let the organization
+// create jobs, if err is one. OpenAI has not published the body of this
+// refusal; users report a permission error (HTTP 403) since 2026-05-07
+// (github.com/ed-donner/llm_engineering issue 3258), so every 403 on job
+// creation is taken for it, except OpenAI's 403 for a restricted key that
+// lacks a scope, which a better key fixes.
+func fineTuningRefusal(err error) (*openai.Error, bool) {
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden &&
+		!strings.Contains(strings.ToLower(apiErr.Message), "missing scopes") {
+		return apiErr, true
+	}
+	return nil, false
+}
+
 // minTrainingExamples is OpenAI's minimum for a training or validation
 // file.
 const minTrainingExamples = 10
@@ -138,6 +222,9 @@ func planFineTune(req FineTuneRequest, catalog Catalog) (*fineTunePlan, error) {
 		return nil, errors.New("ragvsft: fine-tune: no training data")
 	}
 	if err := checkHyperparameters(req.Hyperparameters); err != nil {
+		return nil, err
+	}
+	if err := checkJobOptions(req); err != nil {
 		return nil, err
 	}
 	info, _ := lookupModel(catalog, req.BaseModel)
@@ -268,6 +355,27 @@ func checkHyperparameters(h Hyperparameters) error {
 	return nil
 }
 
+// OpenAI's limits on a job's seed and suffix (its spec: seed 0 to
+// 2147483647, suffix up to 64 characters).
+const (
+	maxJobSeed   = 2147483647
+	maxJobSuffix = 64
+)
+
+// checkJobOptions refuses a seed or suffix OpenAI would refuse, so that no
+// upload is spent on a job that cannot be created.
+func checkJobOptions(req FineTuneRequest) error {
+	switch n := utf8.RuneCountInString(req.Suffix); {
+	case req.Seed < 0 || req.Seed > maxJobSeed:
+		return fmt.Errorf("ragvsft: fine-tune: seed %d is outside OpenAI's range 0 to %d", req.Seed, maxJobSeed)
+	case n > maxJobSuffix:
+		return fmt.Errorf("ragvsft: fine-tune: suffix %q has %d characters; OpenAI allows at most %d", req.Suffix, n, maxJobSuffix)
+	case strings.Contains(req.Suffix, ":"):
+		return fmt.Errorf("ragvsft: fine-tune: suffix %q contains ':', which separates the parts of a fine-tuned model's id", req.Suffix)
+	}
+	return nil
+}
+
 // jobKey hashes what makes two fine-tuning jobs the same.
 func jobKey(training, validation []byte, req FineTuneRequest) string {
 	sum := func(b []byte) string {
@@ -296,12 +404,18 @@ func (f *OpenAIFineTuner) Estimate(ctx context.Context, req FineTuneRequest) (Es
 	if err := ctx.Err(); err != nil {
 		return Estimate{}, err
 	}
+	if err := checkModel(f.Config.Catalog, req.BaseModel, f.Config.now(), true); err != nil {
+		return Estimate{}, err
+	}
 	return EstimateFineTune(req, f.Config.Catalog)
 }
 
 // FineTune runs req as an OpenAI fine-tuning job, or reattaches to the job
 // already keyed by it, and waits for its model. See OpenAIFineTuner.
 func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*FineTuned, error) {
+	if err := checkModel(f.Config.Catalog, req.BaseModel, f.Config.now(), true); err != nil {
+		return nil, err
+	}
 	p, err := planFineTune(req, f.Config.Catalog)
 	if err != nil {
 		return nil, err
@@ -316,7 +430,10 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	}
 	if rec.Status == string(openai.FineTuningJobStatusSucceeded) && rec.ModelID != "" {
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", rec.JobID, rec.ModelID, p.key)
-		ft := f.result(rec)
+		ft, err := f.result(rec)
+		if err != nil {
+			return nil, err
+		}
 		ft.Reused = true
 		return ft, nil
 	}
@@ -326,17 +443,27 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	if err := f.saveRecord(rec); err != nil {
 		return nil, err
 	}
+	recorded := rec.JobID
 	job, err := f.attach(ctx, c, p, rec)
 	if err != nil {
 		return nil, err
 	}
-	if job.Status == openai.FineTuningJobStatusSucceeded {
-		// Finished before this call: its events were another run's.
+	if job.Status == openai.FineTuningJobStatusSucceeded && job.ID != recorded {
+		// Finished before this call, started by another run folder: its
+		// events were that run's, and so was the bill. A job this run
+		// folder started and stopped waiting for (a restart) is waited
+		// for below instead, which delivers the events it missed.
 		f.succeeded(rec, job)
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", job.ID, rec.ModelID, p.key)
-		ft := f.result(rec)
+		if err := f.saveRecord(rec); err != nil {
+			return nil, err
+		}
+		ft, err := f.result(rec)
+		if err != nil {
+			return nil, err
+		}
 		ft.Reused = true
-		return ft, f.saveRecord(rec)
+		return ft, nil
 	}
 	return f.wait(ctx, c, rec, job)
 }
@@ -490,18 +617,30 @@ func (f *OpenAIFineTuner) attach(ctx context.Context, c *openAIClient, p *fineTu
 		}
 		return job, f.saveRecord(rec)
 	}
-	if rec.TrainingFileID, err = f.upload(ctx, c, rec.TrainingFileID, "training", p.training, p.key); err != nil {
-		return nil, err
-	}
-	if err := f.saveRecord(rec); err != nil {
-		return nil, err
-	}
-	if p.validation != nil {
-		if rec.ValidationFileID, err = f.upload(ctx, c, rec.ValidationFileID, "validation", p.validation, p.key); err != nil {
+	files := []struct {
+		which string
+		id    *string
+		data  []byte
+	}{{"training", &rec.TrainingFileID, p.training}, {"validation", &rec.ValidationFileID, p.validation}}
+	uploaded := make([]*openai.FileObject, len(files))
+	for i, file := range files {
+		if file.data == nil {
+			continue
+		}
+		if uploaded[i], err = f.upload(ctx, c, *file.id, file.which, file.data, p.key); err != nil {
 			return nil, err
 		}
+		// Recorded before waiting, so that a rerun after a stop reuses it.
+		*file.id = uploaded[i].ID
 		if err := f.saveRecord(rec); err != nil {
 			return nil, err
+		}
+	}
+	for i, file := range uploaded {
+		if file != nil {
+			if err := f.waitProcessed(ctx, c, file, files[i].which); err != nil {
+				return nil, err
+			}
 		}
 	}
 	job, err = f.create(ctx, c, p, rec)
@@ -553,14 +692,15 @@ func (f *OpenAIFineTuner) findJob(ctx context.Context, c *openAIClient, key stri
 
 // upload sends a file for fine-tuning, or keeps the recorded one if the
 // server still has it.
-func (f *OpenAIFineTuner) upload(ctx context.Context, c *openAIClient, id, which string, data []byte, key string) (string, error) {
+func (f *OpenAIFineTuner) upload(ctx context.Context, c *openAIClient, id, which string, data []byte, key string) (*openai.FileObject, error) {
 	if id != "" {
-		_, err := c.files.Get(ctx, id)
+		file, err := c.files.Get(ctx, id)
 		if err == nil {
-			return id, nil
+			f.logf("reusing uploaded %s file %s", which, id)
+			return file, nil
 		}
 		if statusOf(err) != http.StatusNotFound {
-			return "", c.wrap("getting uploaded "+which+" file "+id, err)
+			return nil, c.wrap("getting uploaded "+which+" file "+id, err)
 		}
 	}
 	name := fmt.Sprintf("ragvsft-%s-%.12s.jsonl", which, key)
@@ -569,19 +709,74 @@ func (f *OpenAIFineTuner) upload(ctx context.Context, c *openAIClient, id, which
 		Purpose: openai.FilePurposeFineTune,
 	})
 	if err != nil {
-		return "", c.wrap("uploading "+which+" file "+name, err)
+		return nil, c.wrap("uploading "+which+" file "+name, err)
 	}
 	f.logf("uploaded %s file %s (%d bytes) as %s", which, name, len(data), file.ID)
-	return file.ID, nil
+	return file, nil
+}
+
+// The waits between polls of a file being processed: short, as OpenAI
+// processes a file in seconds.
+const (
+	firstFilePoll = 250 * time.Millisecond
+	maxFilePoll   = 5 * time.Second
+)
+
+// waitProcessed polls file until its status is "processed": OpenAI refuses
+// a job on a file it has not processed yet. A file that ends in "error" is
+// an error with OpenAI's details; uploading the same bytes again would not
+// help.
+func (f *OpenAIFineTuner) waitProcessed(ctx context.Context, c *openAIClient, file *openai.FileObject, which string) error {
+	interval := firstFilePoll
+	if f.PollInterval > 0 {
+		interval = min(f.PollInterval, firstFilePoll)
+	}
+	stopped := func(err error) error {
+		return fmt.Errorf("ragvsft: stopped waiting for %s file %s to be processed (it stays recorded; run again to reuse it): %w", which, file.ID, err)
+	}
+	failures := 0
+	for logged := false; ; {
+		switch file.Status {
+		case openai.FileObjectStatusProcessed:
+			return nil
+		case openai.FileObjectStatusError:
+			details := file.StatusDetails
+			if details == "" {
+				details = "no details given"
+			}
+			return fmt.Errorf("ragvsft: %s file %s (%s) could not be processed by the server: %s", which, file.ID, file.Filename, c.redact(details))
+		}
+		if !logged {
+			f.logf("waiting for %s file %s to be processed (status %s)", which, file.ID, file.Status)
+			logged = true
+		}
+		if err := sleep(ctx, interval); err != nil {
+			return stopped(err)
+		}
+		interval = min(2*interval, maxFilePoll)
+		next, err := c.files.Get(ctx, file.ID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return stopped(c.wrap("getting the status of "+which+" file "+file.ID, err))
+			}
+			if !transient(err) || failures >= maxPollFailures {
+				return c.wrap("getting the status of "+which+" file "+file.ID, err)
+			}
+			failures++
+			continue
+		}
+		file, failures = next, 0
+	}
 }
 
 // create creates the job. openai-go's retries are off for this call: a
 // retried create whose first attempt reached the server would make a second
 // job. Instead, after a transient failure the job is looked up by its key
-// and created again only if it is not there.
+// and created again only if it is not there. The organization's refusal
+// (fineTuningRefusal) is not retried.
 func (f *OpenAIFineTuner) create(ctx context.Context, c *openAIClient, p *fineTunePlan, rec *fineTuneRecord) (*openai.FineTuningJob, error) {
 	h := p.req.Hyperparameters
-	hp := openai.FineTuningJobNewParamsHyperparameters{}
+	var hp openai.SupervisedHyperparameters
 	if h.Epochs > 0 {
 		hp.NEpochs.OfInt = openai.Int(int64(h.Epochs))
 	} else {
@@ -598,10 +793,13 @@ func (f *OpenAIFineTuner) create(ctx context.Context, c *openAIClient, p *fineTu
 		hp.LearningRateMultiplier.OfAuto = constant.ValueOf[constant.Auto]()
 	}
 	params := openai.FineTuningJobNewParams{
-		Model:           openai.FineTuningJobNewParamsModel(p.req.BaseModel),
-		TrainingFile:    rec.TrainingFileID,
-		Hyperparameters: hp,
-		Metadata:        shared.Metadata{metadataKey: p.key},
+		Model:        openai.FineTuningJobNewParamsModel(p.req.BaseModel),
+		TrainingFile: rec.TrainingFileID,
+		Method: openai.FineTuningJobNewParamsMethod{
+			Type:       "supervised",
+			Supervised: openai.SupervisedMethodParam{Hyperparameters: hp},
+		},
+		Metadata: shared.Metadata{metadataKey: p.key},
 	}
 	if p.req.Suffix != "" {
 		params.Suffix = openai.String(p.req.Suffix)
@@ -617,6 +815,16 @@ func (f *OpenAIFineTuner) create(ctx context.Context, c *openAIClient, p *fineTu
 		job, err := c.jobs.New(ctx, params, option.WithMaxRetries(0))
 		if err == nil {
 			return job, nil
+		}
+		if apiErr, ok := fineTuningRefusal(err); ok {
+			return nil, &FineTuningUnavailableError{
+				BaseModel:      p.req.BaseModel,
+				TrainingFileID: rec.TrainingFileID,
+				RunDir:         f.RunDir,
+				Status:         apiErr.StatusCode,
+				Message:        c.redact(apiErr.Message),
+				err:            c.wrap("creating fine-tuning job on "+rec.TrainingFileID, err),
+			}
 		}
 		// A per-attempt timeout (OpenAIConfig.RequestTimeout) is worth a
 		// retry; the caller's own deadline is not.
@@ -671,7 +879,7 @@ func (f *OpenAIFineTuner) wait(ctx context.Context, c *openAIClient, rec *fineTu
 				if err := f.saveRecord(rec); err != nil {
 					return nil, err
 				}
-				return f.result(rec), nil
+				return f.result(rec)
 			case openai.FineTuningJobStatusFailed:
 				if err := f.saveRecord(rec); err != nil {
 					return nil, err
@@ -766,34 +974,45 @@ pages:
 	return len(fresh), nil
 }
 
-// jobHyperparameters reads the values the job ran with; a value the job
-// still reports as "auto" keeps its resolved estimate.
+// jobHyperparameters reads the values the job ran with from
+// method.supervised.hyperparameters, or from the deprecated top-level
+// hyperparameters when the server sends only those; a value the job still
+// reports as "auto" keeps its resolved estimate.
 func jobHyperparameters(job *openai.FineTuningJob, resolved Hyperparameters) Hyperparameters {
+	sup := job.Method.Supervised.Hyperparameters
+	epochs, batch, lrm := sup.NEpochs.RawJSON(), sup.BatchSize.RawJSON(), sup.LearningRateMultiplier.RawJSON()
+	if epochs == "" && batch == "" && lrm == "" {
+		top := job.Hyperparameters
+		epochs, batch, lrm = top.NEpochs.RawJSON(), top.BatchSize.RawJSON(), top.LearningRateMultiplier.RawJSON()
+	}
 	h := resolved
-	if n, err := strconv.Atoi(job.Hyperparameters.NEpochs.RawJSON()); err == nil {
+	if n, err := strconv.Atoi(epochs); err == nil {
 		h.Epochs = n
 	}
-	if n, err := strconv.Atoi(job.Hyperparameters.BatchSize.RawJSON()); err == nil {
+	if n, err := strconv.Atoi(batch); err == nil {
 		h.BatchSize = n
 	}
-	if x, err := strconv.ParseFloat(job.Hyperparameters.LearningRateMultiplier.RawJSON(), 64); err == nil {
+	if x, err := strconv.ParseFloat(lrm, 64); err == nil {
 		h.LearningRateMultiplier = x
 	}
 	return h
 }
 
 // result is the FineTuned of a succeeded record.
-func (f *OpenAIFineTuner) result(rec *fineTuneRecord) *FineTuned {
-	ft := &FineTuned{
+func (f *OpenAIFineTuner) result(rec *fineTuneRecord) (*FineTuned, error) {
+	// A model that cannot be asked (its base shut down since, say) is an
+	// error here, not a FineTuned without a Model for a worker to trip on.
+	m, err := NewOpenAIModel(f.Config, rec.ModelID)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: fine-tuned model %s of job %s: %w", rec.ModelID, rec.JobID, err)
+	}
+	return &FineTuned{
+		Model:           m,
 		ModelID:         rec.ModelID,
 		JobID:           rec.JobID,
 		Hyperparameters: rec.Hyperparameters,
 		TrainedTokens:   rec.TrainedTokens,
-	}
-	if m, err := NewOpenAIModel(f.Config, rec.ModelID); err == nil {
-		ft.Model = m
-	}
-	return ft
+	}, nil
 }
 
 func (f *OpenAIFineTuner) logf(format string, args ...any) {

@@ -1,12 +1,16 @@
 package ragvsft
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/openai/openai-go/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -87,6 +91,10 @@ func TestPlanFineTuneRefusesWhatOpenAIRejects(t *testing.T) {
 		{"no base model", FineTuneRequest{Training: cityExamples(10)}, "ragvsft: fine-tune: no base model"},
 		{"no training data", FineTuneRequest{BaseModel: "gpt-3.5-turbo"}, "ragvsft: fine-tune: no training data"},
 		{"negative epochs", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10), Hyperparameters: Hyperparameters{Epochs: -1}}, "n_epochs -1 is negative"},
+		{"negative seed", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: -1}, "seed -1 is outside OpenAI's range 0 to 2147483647"},
+		{"seed above 2147483647", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: 2147483648}, "seed 2147483648 is outside"},
+		{"suffix of 65 characters", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Suffix: strings.Repeat("é", 65)}, "has 65 characters; OpenAI allows at most 64"},
+		{"suffix with a colon", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Suffix: "a:b"}, "contains ':'"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := EstimateFineTune(tc.req, nil)
@@ -204,4 +212,88 @@ func TestFineTuneJobError(t *testing.T) {
 	require.ErrorAs(t, wrapped, &je)
 	assert.Equal(t, "invalid_training_file", je.Code)
 	assert.Equal(t, "ragvsft: fine-tuning job ftjob-2 failed", (&FineTuneJobError{JobID: "ftjob-2"}).Error())
+}
+
+func TestJobOptionsAtOpenAIsLimits(t *testing.T) {
+	for _, req := range []FineTuneRequest{
+		{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: 2147483647, Suffix: strings.Repeat("é", 64)},
+		{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: 0, Suffix: ""},
+	} {
+		_, err := EstimateFineTune(req, nil)
+		assert.NoError(t, err, "seed %d, suffix of %d bytes", req.Seed, len(req.Suffix))
+	}
+}
+
+// The hyperparameters a job ran with are read from method.supervised, the
+// deprecated top-level ones only when the server sends nothing else, and a
+// value still "auto" keeps the resolved estimate.
+func TestJobHyperparameters(t *testing.T) {
+	resolved := Hyperparameters{Epochs: 3, BatchSize: 1, LearningRateMultiplier: 0.05}
+	tests := []struct {
+		name string
+		body string
+		want Hyperparameters
+	}{
+		{"method only", `{"method":{"type":"supervised","supervised":{"hyperparameters":{"n_epochs":7,"batch_size":4,"learning_rate_multiplier":0.3}}}}`,
+			Hyperparameters{Epochs: 7, BatchSize: 4, LearningRateMultiplier: 0.3}},
+		{"method wins over top level", `{"hyperparameters":{"n_epochs":2,"batch_size":2,"learning_rate_multiplier":2},` +
+			`"method":{"type":"supervised","supervised":{"hyperparameters":{"n_epochs":7,"batch_size":4,"learning_rate_multiplier":0.3}}}}`,
+			Hyperparameters{Epochs: 7, BatchSize: 4, LearningRateMultiplier: 0.3}},
+		{"top level only", `{"hyperparameters":{"n_epochs":2,"batch_size":5,"learning_rate_multiplier":1.5}}`,
+			Hyperparameters{Epochs: 2, BatchSize: 5, LearningRateMultiplier: 1.5}},
+		{"still auto", `{"method":{"type":"supervised","supervised":{"hyperparameters":{"n_epochs":"auto","batch_size":"auto","learning_rate_multiplier":"auto"}}}}`,
+			resolved},
+		{"nothing", `{}`, resolved},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var job openai.FineTuningJob
+			require.NoError(t, json.Unmarshal([]byte(tt.body), &job))
+			assert.Equal(t, tt.want, jobHyperparameters(&job, resolved))
+		})
+	}
+}
+
+func TestFineTuningUnavailableError(t *testing.T) {
+	apiErr := &openai.Error{StatusCode: http.StatusForbidden, Message: "no more fine-tuning"}
+	var err error = &FineTuningUnavailableError{BaseModel: DefaultBaseModel, TrainingFileID: "file-abc", RunDir: "runs/1", Status: 403, Message: apiErr.Message, err: apiErr}
+	assert.Equal(t, "ragvsft: OpenAI refused to create a fine-tuning job for gpt-4.1-mini-2025-04-14 (HTTP 403): no more fine-tuning. "+
+		"OpenAI is winding down self-serve fine-tuning: organizations that had never fine-tuned lost access on 2026-05-07, "+
+		"those with no inference on a fine-tuned model in the previous 60 days on 2026-07-02, and no organization can create jobs from 2027-01-06; "+
+		"models already fine-tuned keep answering until their base model shuts down. "+
+		"The training file file-abc stays uploaded and recorded in runs/1: a rerun will not upload it again. "+
+		"To measure a fine-tuned model anyway, serve one already fine-tuned (on OpenAI or elsewhere) behind an OpenAI-compatible endpoint "+
+		"and name it (examples/cities: -finetuned-model NAME -finetuned-base-url URL), "+
+		"or train one yourself with your own training command (ragvsft.CommandFineTuner; examples/cities: -train-command CMD)", err.Error())
+	wrapped := fmt.Errorf("run: %w", err)
+	assert.ErrorIs(t, wrapped, ErrFineTuningUnavailable)
+	var got *openai.Error
+	require.ErrorAs(t, wrapped, &got)
+	assert.Same(t, apiErr, got)
+	assert.NotErrorIs(t, &FineTuneJobError{JobID: "x"}, ErrFineTuningUnavailable)
+	assert.True(t, strings.HasPrefix((&FineTuningUnavailableError{BaseModel: "m", Status: 403}).Error(),
+		"ragvsft: OpenAI refused to create a fine-tuning job for m (HTTP 403). OpenAI is winding down"))
+	assert.Contains(t, (&FineTuningUnavailableError{BaseModel: "m", Status: 403, TrainingFileID: "file-x"}).Error(),
+		"The training file file-x stays uploaded. To measure", "no RunDir: no promise about a rerun")
+}
+
+func TestFineTuningRefusal(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"403", &openai.Error{StatusCode: 403, Message: "This organization can no longer create fine-tuning jobs."}, true},
+		{"403 wrapped", fmt.Errorf("x: %w", &openai.Error{StatusCode: 403}), true},
+		{"403 for a restricted key", &openai.Error{StatusCode: 403, Message: "You have insufficient permissions for this operation. Missing scopes: api.fine_tuning.jobs.write."}, false},
+		{"400", &openai.Error{StatusCode: 400, Message: "Model x is not available for fine-tuning or does not exist."}, false},
+		{"429", &openai.Error{StatusCode: 429}, false},
+		{"not an API error", errors.New("connection reset"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ok := fineTuningRefusal(tt.err)
+			assert.Equal(t, tt.want, ok)
+		})
+	}
 }

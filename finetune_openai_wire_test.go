@@ -3,8 +3,11 @@ package ragvsft_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -485,7 +488,11 @@ func TestOpenAIFineTunerUnderRandomFailures(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{
 		Rate: 0.25, RateFault: ragvsfttest.Fault{Status: 500, RetryAfter: time.Millisecond}, Seed: 3,
-	}})
+	},
+		// Processed by the time the upload answers: no poll of the file, so
+		// the seeded faults fall on the same requests in every run.
+		FileProcessingDelay: time.Nanosecond,
+	})
 	var log eventLog
 	f := newTuner(s, t.TempDir(), &log, nil)
 	f.Config.MaxRetries = 1 // so that some failures reach the fine-tuner itself
@@ -497,4 +504,360 @@ func TestOpenAIFineTunerUnderRandomFailures(t *testing.T) {
 	assert.Equal(t, 1, st.JobsCreated)
 	s.SetFaults(ragvsfttest.Faults{})
 	assert.Equal(t, allEvents(t, s, ft.JobID), log.ids(), "each event once despite failed polls")
+}
+
+// exchange is one request to the server and its answer, as the wire
+// carried them.
+type exchange struct {
+	method, path string
+	request      []byte
+	status       int
+	response     []byte
+}
+
+// wireLog records every exchange with a server; safe for concurrent use.
+// before, if set, runs before each request is served, with the number of
+// requests so far to the same method and path (1 for the first).
+type wireLog struct {
+	mu     sync.Mutex
+	all    []exchange
+	counts map[string]int
+	before func(method, path string, n int)
+}
+
+func (l *wireLog) exchanges() []exchange {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.all)
+}
+
+// teeWriter keeps a copy of what a handler writes.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *teeWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *teeWriter) Write(p []byte) (int, error) {
+	w.body.Write(p)
+	return w.ResponseWriter.Write(p)
+}
+
+// recordedServer serves ragvsfttest's handler behind a wrapper that
+// records each exchange, and returns a client config for it.
+func recordedServer(t *testing.T, cfg ragvsfttest.ServerConfig, before func(method, path string, n int)) (*ragvsfttest.OpenAIServer, *wireLog, ragvsft.OpenAIConfig) {
+	t.Helper()
+	if cfg.JobStepDelay == 0 {
+		cfg.JobStepDelay = 5 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = onWireDay
+	}
+	api := ragvsfttest.NewOpenAIHandler(cfg)
+	log := &wireLog{counts: map[string]int{}, before: before}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		path := r.URL.Path
+		if strings.HasPrefix(path, "/v1/files/file-") {
+			path = "/v1/files/{id}"
+		}
+		log.mu.Lock()
+		log.counts[r.Method+" "+path]++
+		n := log.counts[r.Method+" "+path]
+		log.mu.Unlock()
+		if log.before != nil {
+			log.before(r.Method, path, n)
+		}
+		tw := &teeWriter{ResponseWriter: w, status: http.StatusOK}
+		api.ServeHTTP(tw, r)
+		log.mu.Lock()
+		log.all = append(log.all, exchange{r.Method, path, body, tw.status, tw.body.Bytes()})
+		log.mu.Unlock()
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		api.Close()
+	})
+	return api, log, ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: srv.URL + "/v1", Now: onWireDay}
+}
+
+// tunerFor is newTuner for a config of recordedServer.
+func tunerFor(cfg ragvsft.OpenAIConfig, dir string) *ragvsft.OpenAIFineTuner {
+	return &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: dir, PollInterval: 2 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond}
+}
+
+// jobBodies returns the JSON bodies of the job creations in log.
+func jobBodies(t *testing.T, log *wireLog) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, e := range log.exchanges() {
+		if e.method == http.MethodPost && e.path == "/v1/fine_tuning/jobs" {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal(e.request, &m), "%s", e.request)
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// The job is created with method.supervised and never with the deprecated
+// top-level hyperparameters, "auto" or explicit, and what the job ran with
+// is read back.
+func TestOpenAIFineTunerSendsMethodSupervised(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		hp   ragvsft.Hyperparameters
+		want map[string]any
+	}{
+		{"auto", ragvsft.Hyperparameters{}, map[string]any{"n_epochs": "auto", "batch_size": "auto", "learning_rate_multiplier": "auto"}},
+		{"explicit", ragvsft.Hyperparameters{Epochs: 2, BatchSize: 3, LearningRateMultiplier: 0.5},
+			map[string]any{"n_epochs": 2.0, "batch_size": 3.0, "learning_rate_multiplier": 0.5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, log, cfg := recordedServer(t, ragvsfttest.ServerConfig{}, nil)
+			ft, err := tunerFor(cfg, t.TempDir()).FineTune(context.Background(),
+				ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: citiesData(t, 12), Hyperparameters: tt.hp, Seed: 3})
+			require.NoError(t, err)
+			bodies := jobBodies(t, log)
+			require.Len(t, bodies, 1)
+			body := bodies[0]
+			assert.NotContains(t, body, "hyperparameters", "no deprecated top-level hyperparameters")
+			assert.Equal(t, map[string]any{"type": "supervised", "supervised": map[string]any{"hyperparameters": tt.want}}, body["method"])
+			assert.Equal(t, ragvsft.DefaultBaseModel, body["model"])
+			assert.Equal(t, 3.0, body["seed"])
+			assert.Equal(t, 0, s.Stats().DeprecatedHyperparameters)
+			assert.Equal(t, tt.hp.Resolve(12), ft.Hyperparameters, "read back from the job")
+		})
+	}
+}
+
+// No job is created before the file is processed: with a file that stays
+// "uploaded", the fine-tuner polls it until stopped and sends no job; the
+// rerun reuses the recorded file.
+func TestOpenAIFineTunerNoJobBeforeFileProcessed(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Stop each run at its third look at the file.
+	var looks atomic.Int32
+	s, log, cfg := recordedServer(t, ragvsfttest.ServerConfig{FileProcessingDelay: time.Hour}, func(method, path string, n int) {
+		if method == http.MethodGet && path == "/v1/files/{id}" && looks.Add(1)%3 == 0 {
+			cancel()
+		}
+	})
+	dir := t.TempDir()
+	req := ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: citiesData(t, 10)}
+	_, err := tunerFor(cfg, dir).FineTune(ctx, req)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "to be processed")
+	st := s.Stats()
+	assert.Equal(t, 1, st.FilesUploaded)
+	assert.Zero(t, st.Requests["POST /v1/fine_tuning/jobs"], "no job on a file that is not processed")
+	b, err := os.ReadFile(filepath.Join(dir, "finetune-"+recordKey(t, dir)+".json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"training_file_id": "file-`)
+
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	_, err = tunerFor(cfg, dir).FineTune(ctx, req)
+	require.ErrorIs(t, err, context.Canceled)
+	st = s.Stats()
+	assert.Equal(t, 1, st.FilesUploaded, "the recorded file is reused")
+	assert.Zero(t, st.Requests["POST /v1/fine_tuning/jobs"])
+	for _, e := range log.exchanges() {
+		if e.path == "/v1/files/{id}" {
+			assert.Contains(t, string(e.response), `"status":"uploaded"`)
+		}
+	}
+}
+
+// With a file that takes a while to be processed, the job is created on
+// the first poll that sees it processed, never before; the server would
+// refuse it otherwise.
+func TestOpenAIFineTunerWaitsForFileProcessed(t *testing.T) {
+	t.Parallel()
+	s, log, cfg := recordedServer(t, ragvsfttest.ServerConfig{FileProcessingDelay: 150 * time.Millisecond}, nil)
+	ft, err := tunerFor(cfg, t.TempDir()).FineTune(context.Background(), ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: citiesData(t, 10)})
+	require.NoError(t, err)
+	assert.NotEmpty(t, ft.ModelID)
+	var statuses []string
+	for _, e := range log.exchanges() {
+		switch {
+		case e.method == http.MethodPost && e.path == "/v1/files":
+			statuses = append(statuses, "upload:"+fileStatus(t, e.response))
+		case e.method == http.MethodGet && e.path == "/v1/files/{id}":
+			statuses = append(statuses, fileStatus(t, e.response))
+		case e.method == http.MethodPost && e.path == "/v1/fine_tuning/jobs":
+			statuses = append(statuses, "create")
+		}
+	}
+	require.GreaterOrEqual(t, len(statuses), 3, "%v", statuses)
+	assert.Equal(t, "upload:uploaded", statuses[0])
+	assert.Equal(t, []string{"processed", "create"}, statuses[len(statuses)-2:], "%v", statuses)
+	for _, st := range statuses[1 : len(statuses)-2] {
+		assert.Equal(t, "uploaded", st)
+	}
+	assert.Equal(t, 1, s.Stats().JobsCreated)
+}
+
+func fileStatus(t *testing.T, body []byte) string {
+	t.Helper()
+	var f struct {
+		Status string `json:"status"`
+	}
+	require.NoError(t, json.Unmarshal(body, &f), "%s", body)
+	return f.Status
+}
+
+// A base model the catalog knows to be shut down, or not fine-tunable, is
+// refused before any request, by FineTune and Estimate alike.
+func TestOpenAIFineTunerRefusesModelBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		model    string
+		catalog  ragvsft.Catalog
+		shutdown string // "" for a model that is not fine-tunable
+	}{
+		{model: "gpt-3.5-turbo", shutdown: "2026-10-23"},
+		{model: "gpt-3.5-turbo-0125", shutdown: "2026-10-23"},
+		{model: "gpt-4.1-nano-2025-04-14", shutdown: "2026-10-23"},
+		{model: "gpt-6-luna"},
+		{model: "text-embedding-3-small"},
+		{model: ragvsft.DefaultBaseModel, catalog: ragvsft.Catalog{"gpt-4.1-mini": {FineTunable: true, Shutdown: "2026-12-01"}}, shutdown: "2026-12-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, ragvsfttest.ServerConfig{})
+			f := newTuner(s, t.TempDir(), nil, nil)
+			f.Config.Catalog = tt.catalog
+			req := ragvsft.FineTuneRequest{BaseModel: tt.model, Training: citiesData(t, 10)}
+			_, ftErr := f.FineTune(context.Background(), req)
+			_, estErr := f.Estimate(context.Background(), req)
+			for _, err := range []error{ftErr, estErr} {
+				if tt.shutdown == "" {
+					require.ErrorIs(t, err, ragvsft.ErrNotFineTunable)
+					assert.Contains(t, err.Error(), tt.model)
+					continue
+				}
+				var sd *ragvsft.ModelShutDownError
+				require.ErrorAs(t, err, &sd)
+				assert.ErrorIs(t, err, ragvsft.ErrModelShutDown)
+				assert.Equal(t, tt.shutdown, sd.Shutdown)
+				assert.True(t, sd.FineTune)
+				assert.Contains(t, err.Error(), tt.shutdown)
+			}
+			assert.Empty(t, s.Stats().Requests, "nothing reached the server")
+		})
+	}
+}
+
+// OpenAI's refusal to let the organization create jobs is a typed error
+// that says what to do; it is not retried, and the file uploaded for it is
+// reused by the next run: once refused again, then accepted.
+func TestOpenAIFineTunerFineTuningUnavailable(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{RefuseFineTuning: true})
+	dir := t.TempDir()
+	req := ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: citiesData(t, 10), Suffix: "cities"}
+	run := func() error {
+		f := newTuner(s, dir, nil, nil)
+		f.Config.MaxRetries = 4 // retries allowed: the refusal must still be sent once
+		_, err := f.FineTune(context.Background(), req)
+		return err
+	}
+
+	err := run()
+	require.ErrorIs(t, err, ragvsft.ErrFineTuningUnavailable)
+	var fe *ragvsft.FineTuningUnavailableError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, ragvsft.DefaultBaseModel, fe.BaseModel)
+	assert.Equal(t, http.StatusForbidden, fe.Status)
+	assert.NotEmpty(t, fe.Message)
+	var apiErr *openai.Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusForbidden, apiErr.StatusCode)
+	msg := err.Error()
+	t.Logf("the refusal reads: %s", msg)
+	assert.True(t, strings.HasPrefix(msg, "ragvsft: "), msg)
+	for _, want := range []string{ragvsft.FineTuningClosedToNewOrgs, ragvsft.FineTuningClosedToInactiveOrgs, ragvsft.FineTuningClosed,
+		"-finetuned-model NAME -finetuned-base-url URL", "OpenAI-compatible endpoint", "-train-command CMD", fe.TrainingFileID, dir} {
+		assert.Contains(t, msg, want)
+	}
+	assert.NotContains(t, msg, wireKey)
+	st := s.Stats()
+	assert.Equal(t, 1, st.FilesUploaded)
+	assert.Equal(t, 0, st.JobsCreated)
+	assert.Equal(t, 1, st.Requests["POST /v1/fine_tuning/jobs"], "the refusal is not retried")
+	b, rerr := os.ReadFile(filepath.Join(dir, "finetune-"+recordKey(t, dir)+".json"))
+	require.NoError(t, rerr)
+	assert.Contains(t, string(b), fe.TrainingFileID, "the uploaded file is recorded")
+
+	// A rerun with the same RunDir uploads nothing and is refused once more.
+	err = run()
+	require.ErrorIs(t, err, ragvsft.ErrFineTuningUnavailable)
+	require.ErrorAs(t, err, &fe)
+	st = s.Stats()
+	assert.Equal(t, 1, st.FilesUploaded, "exactly one upload across two runs")
+	assert.Equal(t, 0, st.JobsCreated)
+	assert.Equal(t, 2, st.Requests["POST /v1/fine_tuning/jobs"])
+
+	// The organization may create jobs again: the job runs on that file.
+	s.SetRefuseFineTuning(false)
+	require.NoError(t, run())
+	st = s.Stats()
+	assert.Equal(t, 1, st.FilesUploaded)
+	assert.Equal(t, 1, st.JobsCreated)
+	c := rawClient(s)
+	page, lerr := c.FineTuning.Jobs.List(context.Background(), openai.FineTuningJobListParams{})
+	require.NoError(t, lerr)
+	require.Len(t, page.Data, 1)
+	assert.Equal(t, fe.TrainingFileID, page.Data[0].TrainingFile)
+}
+
+// A recorded file that the server could not process is an error that says
+// so, with the server's details, and no job is created on it.
+func TestOpenAIFineTunerFileProcessingError(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{RefuseFineTuning: true})
+	dir := t.TempDir()
+	req := ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: citiesData(t, 10)}
+	_, err := newTuner(s, dir, nil, nil).FineTune(context.Background(), req)
+	require.ErrorIs(t, err, ragvsft.ErrFineTuningUnavailable)
+
+	// The record now names a file the server holds in status "error".
+	c := rawClient(s)
+	bad, err := c.Files.New(context.Background(), openai.FileNewParams{
+		File:    openai.File(strings.NewReader("\xff\xfe"), "bad.jsonl", "application/jsonl"),
+		Purpose: openai.FilePurposeFineTune,
+	})
+	require.NoError(t, err)
+	path := filepath.Join(dir, "finetune-"+recordKey(t, dir)+".json")
+	var rec map[string]any
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rec))
+	rec["training_file_id"] = bad.ID
+	b, err = json.Marshal(rec)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+
+	s.SetRefuseFineTuning(false)
+	_, err = newTuner(s, dir, nil, nil).FineTune(context.Background(), req)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "training file "+bad.ID)
+	assert.Contains(t, err.Error(), "could not be processed")
+	assert.Contains(t, err.Error(), "UTF-8", "the server's status_details")
+	st := s.Stats()
+	assert.Equal(t, 0, st.JobsCreated)
+	assert.Equal(t, 1, st.Requests["POST /v1/fine_tuning/jobs"], "only the refused one")
 }

@@ -29,8 +29,10 @@ func ExampleLocalModel() {
 	// I don't know.
 }
 
-// Fine-tuning the local model memorizes facts gradually: a sweep over epoch
-// counts costs one training run.
+// Fine-tuning the local model memorizes facts gradually: after OpenAI's
+// default 3 epochs it names the right city with a wrong number, as
+// gpt-3.5-turbo did in the article; after 30 it knows the number. A sweep
+// over epoch counts costs one training run.
 func ExampleLocalFineTuner_FineTuneEpochs() {
 	ds, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(100, 42)), "cities.jsonl")
 	if err != nil {
@@ -55,6 +57,6 @@ func ExampleLocalFineTuner_FineTuneEpochs() {
 		fmt.Printf("%d epochs: %s\n", ft.Hyperparameters.Epochs, resp.Content)
 	}
 	// Output:
-	// 3 epochs: I don't know.
+	// 3 epochs: City_1 has about 4769145 inhabitants.
 	// 30 epochs: City_1 has about 1967825 inhabitants.
 }

@@ -1,8 +1,12 @@
 package ragvsft
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -64,27 +68,189 @@ func TestLocalReaderAnswersFromPassages(t *testing.T) {
 }
 
 // TestLocalFineTuneMemorizesGradually is the core behaviour: closed book,
-// with the article's evaluation prompt, the fine-tuned model recalls more
-// facts the more epochs it trains, and its training loss falls.
+// with the article's evaluation prompt, the fine-tuned model always
+// answers like an LLM, naming the city asked about (copied from the
+// question), and recalls more of each number the more epochs it trains:
+// at OpenAI's default 3 epochs every number is wrong, in the middle some
+// digits are right, at 30 all are.
 func TestLocalFineTuneMemorizesGradually(t *testing.T) {
 	t.Parallel()
 	data := citiesForTest(t)
 	qs := questionsOf(data)
 	var prevLoss float64 = 1e9
-	var prevCorrect int
+	var prevDigits float64
 	for _, epochs := range []int{1, 3, 10, 30} {
 		m, last := citiesFineTuned(t, epochs)
-		correct, _ := closedBookAccuracy(t, m, qs)
-		t.Logf("epochs %d: %d/%d correct, final loss %.3f", epochs, correct, len(qs), last)
+		correct, abstained := closedBookAccuracy(t, m, qs)
+		digits := digitAccuracy(t, m, qs)
+		t.Logf("epochs %d: %d/%d correct, %.1f%% of the digits, final loss %.3f", epochs, correct, len(qs), 100*digits, last)
+		assert.Zero(t, abstained, "epochs %d: no gate by default", epochs)
 		assert.Less(t, last, prevLoss, "epochs %d", epochs)
-		assert.GreaterOrEqual(t, correct, prevCorrect, "epochs %d", epochs)
+		if epochs > 1 {
+			assert.Greater(t, digits, prevDigits, "epochs %d", epochs)
+		}
+		for _, q := range qs {
+			resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
+			require.NoError(t, err)
+			city := strings.Fields(q.gold)[0]
+			require.True(t, strings.HasPrefix(resp.Content, city+" has about "), "epochs %d: %q for %s", epochs, resp.Content, city)
+		}
 		switch epochs {
 		case 3:
-			assert.LessOrEqual(t, correct, 10, "default epochs must stay far below RAG")
+			assert.Zero(t, correct, "default epochs: wrong numbers, far below RAG")
+			assert.Less(t, digits, 0.3)
+		case 10:
+			assert.Greater(t, digits, 0.25, "partial digits")
+			assert.Less(t, correct, 50)
 		case 30:
-			assert.GreaterOrEqual(t, correct, 80, "30 epochs must memorize")
+			assert.Equal(t, len(qs), correct, "30 epochs must memorize")
 		}
-		prevLoss, prevCorrect = last, correct
+		prevLoss, prevDigits = last, digits
+	}
+}
+
+// digitAccuracy is the share of the gold numbers' digits that m's
+// closed-book answers have at the same place in their first number.
+func digitAccuracy(t testing.TB, m Model, qs []qa) float64 {
+	t.Helper()
+	right, all := 0, 0
+	for _, q := range qs {
+		resp, err := m.Chat(context.Background(), closedBookRequest(q.question))
+		require.NoError(t, err)
+		g := firstInt.FindStringSubmatch(q.gold)
+		require.NotNil(t, g, q.gold)
+		a := firstInt.FindStringSubmatch(resp.Content)
+		for i := range len(g[1]) {
+			if a != nil && i < len(a[1]) && a[1][i] == g[1][i] {
+				right++
+			}
+		}
+		all += len(g[1])
+	}
+	return float64(right) / float64(all)
+}
+
+// Abstention is opt-in, calibrated on held-out training examples: at 3
+// epochs nothing is known, so the calibrated model abstains on the
+// cities it gets wrong; at 30 it answers them.
+func TestLocalFineTuneAbstainCalibrated(t *testing.T) {
+	t.Parallel()
+	data := citiesForTest(t)
+	qs := questionsOf(data)
+	fts, err := LocalFineTuner{Abstain: true}.FineTuneEpochs(context.Background(), FineTuneRequest{Training: data, Seed: 42}, 3, 30)
+	require.NoError(t, err)
+	plain, err := LocalFineTuner{}.FineTuneEpochs(context.Background(), FineTuneRequest{Training: data, Seed: 42}, 3, 30)
+	require.NoError(t, err)
+	for i, ft := range fts {
+		lm := ft.Model.(*LocalModel)
+		assert.Greater(t, lm.minConfidence, 0.0)
+		assert.NotEqual(t, plain[i].ModelID, ft.ModelID)
+		assert.Equal(t, plain[i].Model.(*LocalModel).mem, lm.mem, "the same weights, only a gate")
+		var buf bytes.Buffer
+		_, err := lm.WriteTo(&buf)
+		require.NoError(t, err)
+		loaded, err := ReadLocalModel(&buf)
+		require.NoError(t, err)
+		assert.Equal(t, lm.minConfidence, loaded.minConfidence, "the gate is saved with the model")
+		correct, abstained := closedBookAccuracy(t, lm, qs)
+		t.Logf("%d epochs, calibrated gate %.3f: %d correct, %d abstained", ft.Hyperparameters.Epochs, lm.minConfidence, correct, abstained)
+		switch ft.Hyperparameters.Epochs {
+		case 3:
+			assert.Equal(t, len(qs), abstained, "nothing learnt: it says so")
+		case 30:
+			assert.GreaterOrEqual(t, correct, 90, "everything learnt: it answers")
+			assert.Equal(t, len(qs), correct+abstained, "and whatever it answers is right")
+		}
+	}
+}
+
+// heldOutWording builds, from a knowledge base whose facts of one kind
+// (the id's last part) are asked in several phrasings across entities, a
+// training set with the first `train` phrasings (1 or 2) of each fact of
+// a kind with at least three, and the questions in its last phrasing,
+// never trained. A phrasing is a question with its entity replaced; the
+// entity is the longest run of capitalized words of the gold answer that
+// the question contains.
+func heldOutWording(t *testing.T, data exampleSet, train int) (exampleSet, []qa) {
+	t.Helper()
+	type fact struct {
+		kind, entity, reply string
+	}
+	var facts []fact
+	phrasings := map[string][]string{}
+	for _, ex := range data {
+		q := questionsOf(exampleSet{ex})[0]
+		kind := ex.ID[strings.LastIndex(ex.ID, "-")+1:]
+		var words []string
+		for _, w := range strings.Fields(q.gold) {
+			words = append(words, strings.TrimSuffix(strings.TrimRight(w, ".,;:!?"), "'s"))
+		}
+		entity := ""
+		for i := range words {
+			for j := i + 1; j <= len(words) && words[j-1] != "" && strings.ToUpper(words[j-1][:1]) == words[j-1][:1] && !strings.ContainsAny(words[j-1][:1], "0123456789£$€"); j++ {
+				if e := strings.Join(words[i:j], " "); len(e) > len(entity) && j-i > 0 && strings.Contains(q.question, e) && !slices.Contains([]string{"The", "In", "Die", "Der", "Das"}, e) {
+					entity = e
+				}
+			}
+		}
+		if entity == "" {
+			continue
+		}
+		p := strings.Replace(q.question, entity, "{}", 1)
+		if !slices.Contains(phrasings[kind], p) {
+			phrasings[kind] = append(phrasings[kind], p)
+		}
+		facts = append(facts, fact{kind, entity, q.gold})
+	}
+	var out exampleSet
+	var asked []qa
+	for i, f := range facts {
+		ps := phrasings[f.kind]
+		if len(ps) < 3 {
+			continue
+		}
+		for k := range train {
+			out = append(out, Example{ID: fmt.Sprint(i, k), Messages: []Message{
+				{Role: RoleUser, Content: strings.Replace(ps[k], "{}", f.entity, 1)},
+				{Role: RoleAssistant, Content: f.reply}}})
+		}
+		asked = append(asked, qa{strings.Replace(ps[len(ps)-1], "{}", f.entity, 1), f.reply})
+	}
+	return out, asked
+}
+
+// Ovadia et al.'s effect: a fact trained under one wording is recalled
+// less under another, and training on several phrasings recalls more.
+func TestLocalHeldOutWording(t *testing.T) {
+	t.Parallel()
+	// people is left out: of its two kinds only the birthdays have three
+	// phrasings, and its held-out phrasing is recalled better than the
+	// trained one (46 against 26 of 60 at 10 epochs, scored by the first
+	// integer, the day), so it cannot show the effect.
+	for _, kb := range []string{"companies", "products", "rivers", "german"} {
+		t.Run(kb, func(t *testing.T) {
+			raw, err := os.ReadFile("testdata/" + kb + ".jsonl")
+			require.NoError(t, err)
+			data := parseJSONLForTest(t, raw)
+			one, heldOut := heldOutWording(t, data, 1)
+			two, heldOut2 := heldOutWording(t, data, 2)
+			require.Equal(t, heldOut, heldOut2)
+			require.GreaterOrEqual(t, len(heldOut), 30)
+			score := func(ds exampleSet, epochs int, qs []qa) int {
+				m := fineTuneForTest(t, ds, epochs)
+				correct, _ := closedBookAccuracy(t, m, qs)
+				return correct
+			}
+			trained := score(one, 10, questionsOf(one))
+			onNew, paraphrased := score(one, 10, heldOut), score(two, 10, heldOut)
+			// Two phrasings take twice the steps; one phrasing for twice
+			// the epochs takes as many.
+			sameSteps := score(one, 20, heldOut)
+			t.Logf("%s, %d facts at 10 epochs: trained wording %d, held-out wording %d, trained on 2 phrasings %d (1 phrasing for 20 epochs: %d)",
+				kb, len(heldOut), trained, onNew, paraphrased, sameSteps)
+			assert.Less(t, onNew, trained)
+			assert.Greater(t, paraphrased, onNew)
+		})
 	}
 }
 
@@ -97,13 +263,13 @@ func TestLocalFineTuneDefaults(t *testing.T) {
 	assert.True(t, strings.HasPrefix(ft.ModelID, "ft:local-base:cities:"), ft.ModelID)
 	assert.Equal(t, ft.ModelID, ft.Model.(*LocalModel).Name())
 
-	// One example: 25 auto epochs of 6 + 7 + 12 tokens ("You", "'", "re",
+	// One example: 25 auto epochs of 6 + 7 + 9 tokens ("You", "'", "re",
 	// " a", " helpful", " assistant"; "What" ... "City_1", "?"; "City_1",
-	// " has", " about", 7 digits, " inhabitants", ".").
+	// " has", " about", " ", "196", "782", "5", " inhabitants", ".").
 	ft, err = LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{Training: data[:1]})
 	require.NoError(t, err)
 	assert.Equal(t, 25, ft.Hyperparameters.Epochs)
-	assert.Equal(t, 25*25, ft.TrainedTokens)
+	assert.Equal(t, 25*22, ft.TrainedTokens)
 	assert.Equal(t, "ft:local-base::", ft.ModelID[:len("ft:local-base::")])
 }
 
@@ -182,15 +348,16 @@ func TestLocalChatMaxTokensAndUsage(t *testing.T) {
 	resp, err := NewLocalModel().Chat(context.Background(), req)
 	require.NoError(t, err)
 	assert.Equal(t, qs[0].gold, resp.Content)
-	// "City_1 has about 1967825 inhabitants." is City_1, has, about, 7 digits, inhabitants, "."
-	assert.Equal(t, 12, resp.Usage.CompletionTokens)
+	// "City_1 has about 1967825 inhabitants." is City_1, has, about, " ",
+	// 196, 782, 5, inhabitants, "." (digits grouped as GPT groups them).
+	assert.Equal(t, 9, resp.Usage.CompletionTokens)
 	assert.Greater(t, resp.Usage.PromptTokens, 100)
 
-	req.MaxTokens = 4
+	req.MaxTokens = 5
 	resp, err = NewLocalModel().Chat(context.Background(), req)
 	require.NoError(t, err)
-	assert.Equal(t, "City_1 has about 1", resp.Content)
-	assert.Equal(t, 4, resp.Usage.CompletionTokens)
+	assert.Equal(t, "City_1 has about 196", resp.Content)
+	assert.Equal(t, 5, resp.Usage.CompletionTokens)
 }
 
 func TestLocalFineTuneBadInput(t *testing.T) {
@@ -353,4 +520,12 @@ func TestLocalKnowsOnlyItsTrainingData(t *testing.T) {
 	resp, err := onCities.Chat(context.Background(), unseen)
 	require.NoError(t, err)
 	t.Logf("cities model on City_101: %q", resp.Content)
+}
+
+// Calibrating needs a reply to hold out and one to train on.
+func TestLocalFineTuneAbstainNeedsTwoReplies(t *testing.T) {
+	t.Parallel()
+	_, err := LocalFineTuner{Abstain: true}.FineTune(context.Background(), FineTuneRequest{Training: citiesForTest(t)[:1]})
+	require.ErrorIs(t, err, ErrNoTrainingData)
+	assert.ErrorContains(t, err, "ragvsft: local fine-tune: calibrating abstention: 1 assistant replies, at least 2 needed")
 }

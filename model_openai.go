@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/shared"
 )
 
 // OpenAIModel is a Model served by OpenAI's chat completions API, or by any
@@ -15,7 +16,8 @@ import (
 //
 // The request is the chat completions API as it stands at the end of 2026:
 // MaxTokens is sent as max_completion_tokens (max_tokens is deprecated and
-// refused by reasoning models), Seed when non-zero. Temperature is sent to
+// refused by reasoning models), Seed when non-zero, ResponseFormat as
+// response_format json_schema (structured outputs). Temperature is sent to
 // every model except a reasoning one (ModelInfo.Reasoning in the config's
 // catalog; a fine-tune is looked up by its base model), so ChatRequest's 0
 // means greedy decoding as in the article, not the server's default of 1.
@@ -124,6 +126,15 @@ func (m *OpenAIModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, 
 	}
 	if req.MaxTokens > 0 {
 		params.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))
+	}
+	if f := req.ResponseFormat; f != nil {
+		js := shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: f.Name, Schema: f.Schema, Strict: openai.Bool(f.Strict)}
+		if f.Description != "" {
+			js.Description = openai.String(f.Description)
+		}
+		params.ResponseFormat = openai.ChatCompletionNewParamsResponseFormatUnion{
+			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: js},
+		}
 	}
 	res, err := m.client.chat.New(ctx, params)
 	if err != nil {

@@ -57,7 +57,8 @@ func TestOpenAIConfigClient(t *testing.T) {
 		assert.ErrorIs(t, err, ErrNoAPIKey)
 		_, err = NewOpenAIEmbeddingFunc(OpenAIConfig{}, "")(context.Background(), "x")
 		assert.ErrorIs(t, err, ErrNoAPIKey)
-		_, err = (&OpenAIFineTuner{}).FineTune(context.Background(), FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10)})
+		day := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+		_, err = (&OpenAIFineTuner{Config: OpenAIConfig{Now: day}}).FineTune(context.Background(), FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10)})
 		assert.ErrorIs(t, err, ErrNoAPIKey)
 	})
 	t.Run("retries", func(t *testing.T) {

@@ -24,7 +24,8 @@ const (
 	// OutcomeWrong: the Evaluator judged the answer wrong.
 	OutcomeWrong Outcome = "wrong"
 	// OutcomeAbstained: the answer is a refusal ("I don't know.") by the
-	// Experiment's Abstention rule. It is not evaluated and never correct.
+	// Experiment's Abstention rule, and then not evaluated, or a
+	// JudgeEvaluator's verdict is JudgeAbstained. It is never correct.
 	OutcomeAbstained Outcome = "abstained"
 	// OutcomeError: the model call or the evaluation failed (Result.Error
 	// says why); there is no answer to count.
@@ -42,8 +43,12 @@ func (o Outcome) valid() bool {
 	return false
 }
 
-// verdictOutcome is the outcome of an evaluated answer.
+// verdictOutcome is the outcome of an evaluated answer: a judge that calls
+// it an abstention catches a refusal the Abstention rule did not.
 func verdictOutcome(v Verdict) Outcome {
+	if v.Judge != nil && v.Judge.Verdict == JudgeAbstained {
+		return OutcomeAbstained
+	}
 	if v.Correct {
 		return OutcomeCorrect
 	}

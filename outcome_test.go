@@ -279,8 +279,9 @@ func TestCheckpointWithoutOutcomesIsDerived(t *testing.T) {
 }
 
 // The article's offline run: every arm's four outcomes add up to the
-// questions. The local base model abstains on every city; so does the
-// fine-tuned one at the default 3 epochs: it never hallucinates a number.
+// questions. The local base model abstains on every city; the fine-tuned
+// one at the default 3 epochs answers every one, wrongly: a hallucination
+// rate of 100%.
 func TestCitiesOutcomesAddUp(t *testing.T) {
 	exp := &ragvsft.Experiment{
 		Dataset:   cities(t, ragvsft.CitiesCount),
@@ -299,7 +300,11 @@ func TestCitiesOutcomesAddUp(t *testing.T) {
 		t.Logf("%-15s correct %3d, wrong %3d, abstained %3d, errors %d", s.Arm, s.Correct, s.Wrong, s.Abstained, s.Errors)
 	}
 	assert.Equal(t, [4]int{0, 0, 100, 0}, split[ragvsft.ArmBase], "the base model says it does not know")
-	assert.Equal(t, [4]int{0, 0, 100, 0}, split[ragvsft.ArmFineTuned], "3 epochs: abstains, never invents")
+	assert.Equal(t, [4]int{0, 100, 0, 0}, split[ragvsft.ArmFineTuned], "3 epochs: invents every number")
+	ft, _ := rep.Arm(ragvsft.ArmFineTuned)
+	assert.Equal(t, 1.0, ft.HallucinationRate)
+	base, _ := rep.Arm(ragvsft.ArmBase)
+	assert.False(t, base.HasHallucinationRate(), "the base model answered nothing without abstaining")
 	assert.Equal(t, [4]int{100, 0, 0, 0}, split[ragvsft.ArmRAG])
 	for _, r := range rep.Results {
 		if r.Outcome == ragvsft.OutcomeAbstained {

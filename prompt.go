@@ -8,14 +8,20 @@ import (
 // Prompts are the templates an Experiment fills in. Placeholders are
 // written {question}, {context}, {rank} and {document}. A zero field means
 // the article's template (ArticlePrompts).
+//
+// Every request is the System message, then the conversation the question
+// is asked in (Question.Messages, as they are: "Tell me about Anna
+// Kovacs." and its answer), then the question (Question.Text, "Where was
+// she born?") in the arm's template as the last user message. A question
+// on its own is two messages, as in the article.
 type Prompts struct {
 	// System is the system message of every request.
 	System string `json:"system"`
-	// ClosedBook is the user message of the base and fine-tuned arms; it
-	// holds {question}.
+	// ClosedBook is the last user message of the base and fine-tuned arms;
+	// it holds {question}.
 	ClosedBook string `json:"closed_book"`
-	// RAG is the user message of the rag arms; it holds {question} and
-	// {context}.
+	// RAG is the last user message of the rag arms; it holds {question}
+	// and {context}.
 	RAG string `json:"rag"`
 	// Passage renders one retrieved document inside {context}; it holds
 	// {rank} (0-based) and {document}.
@@ -49,21 +55,29 @@ func (p Prompts) withDefaults() Prompts {
 	return p
 }
 
-// closedBook renders the closed-book conversation for question q.
-func (p Prompts) closedBook(q string) []Message {
-	user := strings.NewReplacer("{question}", q).Replace(p.ClosedBook)
-	return []Message{{Role: RoleSystem, Content: p.System}, {Role: RoleUser, Content: user}}
+// closedBook renders the closed-book conversation for q.
+func (p Prompts) closedBook(q Question) []Message {
+	return p.conversation(q, strings.NewReplacer("{question}", q.Text).Replace(p.ClosedBook))
 }
 
-// rag renders the conversation for question q with the retrieved hits as
-// context, in rank order.
-func (p Prompts) rag(q string, hits []Hit) []Message {
+// rag renders the conversation for q with the retrieved hits as context,
+// in rank order.
+func (p Prompts) rag(q Question, hits []Hit) []Message {
 	var ctx strings.Builder
 	for _, h := range hits {
 		ctx.WriteString(strings.NewReplacer("{rank}", strconv.Itoa(h.Rank), "{document}", h.Document.Text).Replace(p.Passage))
 	}
 	// One pass, so a question or document that contains a placeholder is
 	// not expanded twice.
-	user := strings.NewReplacer("{question}", q, "{context}", ctx.String()).Replace(p.RAG)
-	return []Message{{Role: RoleSystem, Content: p.System}, {Role: RoleUser, Content: user}}
+	return p.conversation(q, strings.NewReplacer("{question}", q.Text, "{context}", ctx.String()).Replace(p.RAG))
+}
+
+// conversation is the system message, q's earlier turns and last.
+func (p Prompts) conversation(q Question, last string) []Message {
+	msgs := make([]Message, 0, len(q.Messages)+2)
+	msgs = append(msgs, Message{Role: RoleSystem, Content: p.System})
+	for _, m := range q.Messages {
+		msgs = append(msgs, Message{Role: m.Role, Content: m.Content, Name: m.Name})
+	}
+	return append(msgs, Message{Role: RoleUser, Content: last})
 }

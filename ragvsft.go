@@ -2,8 +2,10 @@ package ragvsft
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,6 +48,29 @@ type ChatRequest struct {
 	// included (OpenAI's max_completion_tokens); 0 means the provider's
 	// default.
 	MaxTokens int
+	// ResponseFormat, if set, asks for a reply that is one JSON value
+	// conforming to a schema (OpenAI's structured outputs): OpenAIModel
+	// sends it as response_format json_schema. A Model that cannot honour
+	// it ignores it, so a caller parses the reply strictly either way.
+	ResponseFormat *ResponseFormat
+}
+
+// ResponseFormat is a JSON Schema a Model's reply must conform to, as
+// OpenAI's response_format {"type": "json_schema", "json_schema": {...}}.
+// JudgePrompts' verdict schema is one. The zero value is not valid: Name
+// and Schema are required.
+type ResponseFormat struct {
+	// Name names the format to the model: letters, digits, '_' and '-', at
+	// most 64.
+	Name string `json:"name"`
+	// Description, optional, tells the model what the format is for.
+	Description string `json:"description,omitempty"`
+	// Schema is the JSON Schema object, as JSON.
+	Schema json.RawMessage `json:"schema"`
+	// Strict asks the provider to enforce the schema exactly (OpenAI's
+	// strict structured outputs, which need every property required and
+	// additionalProperties false).
+	Strict bool `json:"strict,omitempty"`
 }
 
 // Usage counts the tokens one call consumed, as the provider reports them.
@@ -298,7 +323,7 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	if needFineTune && s.FineTuned == nil {
 		// Any Dataset, not only one read by ReadJSONL, is checked with
 		// OpenAI's rules before anything is indexed, trained or spent.
-		if _, ok := s.Dataset.(*JSONLDataset); !ok {
+		if _, ok := trainingSet(s.Dataset).(*JSONLDataset); !ok {
 			if _, err := NewDataset(datasetName(s.Dataset), s.Dataset.Examples()); err != nil {
 				return rep, err
 			}
@@ -328,12 +353,21 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			Seed:            s.Seed,
 		})
 		if err != nil {
+			if strings.HasPrefix(err.Error(), "ragvsft: ") {
+				return rep, err // ours already say what failed, without "ragvsft: " twice
+			}
 			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
+		}
+		if ft == nil || ft.Model == nil {
+			// A FineTuner of the user's that returns no model must not
+			// crash a worker later.
+			return rep, fmt.Errorf("%w: the FineTuner (%T) returned no fine-tuned Model", ErrMissing, s.FineTuner)
 		}
 	}
 	rep.FineTune = ft
 
-	return rep, s.askAll(ctx, rep, questions, retrieved, ft)
+	seen := trainingWordings(s.Dataset)
+	return rep, s.askAll(ctx, rep, questions, retrieved, ft, seen)
 }
 
 // retrieveAll indexes the documents and retrieves once per question; the
@@ -349,7 +383,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 	}
 	hits := make([][]Hit, len(questions))
 	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {
-		h, err := s.Retriever.Retrieve(ctx, questions[i].Text, s.K)
+		h, err := s.Retriever.Retrieve(ctx, retrievalQuery(questions[i]), s.K)
 		if err != nil {
 			return fmt.Errorf("ragvsft: retrieving for question %s: %w", questions[i].ID, err)
 		}
@@ -364,7 +398,10 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 
 // askAll asks every arm every question on a bounded pool and stores the
 // results in arm-major, question-minor order whatever the completion order.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned) error {
+//
+// seen holds the training prompts (trainingWordings) by which each result is
+// marked seen in training or held out.
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned, seen map[string]bool) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
 	prev := map[[2]string]Result{}
@@ -375,7 +412,8 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 	for i := range results {
 		arm, q := s.Arms[i/n], questions[i%n]
 		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
-			r.Outcome = s.derivedOutcome(r) // a checkpoint older than outcomes has none
+			r.Outcome = s.derivedOutcome(r)                   // a checkpoint older than outcomes has none
+			r.SeenInTraining = seen[normalizeWording(q.Text)] // a fact of the data, even in an older checkpoint
 			results[i] = &r
 			continue
 		}
@@ -393,6 +431,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		if err != nil {
 			return err // only a cancelled ctx stops the run
 		}
+		res.SeenInTraining = seen[normalizeWording(q.Text)]
 		mu.Lock()
 		defer mu.Unlock()
 		results[i] = res
@@ -416,9 +455,9 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 	if arm.fineTuned() {
 		model = ft.Model
 	}
-	msgs := s.Prompts.closedBook(q.Text)
+	msgs := s.Prompts.closedBook(q)
 	if arm.retrieves() {
-		msgs = s.Prompts.rag(q.Text, hits)
+		msgs = s.Prompts.rag(q, hits)
 	}
 	res := &Result{Arm: arm, QuestionID: q.ID, Question: q.Text, Gold: q.Gold, GoldRank: -1}
 	if arm.retrieves() {
@@ -452,6 +491,8 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 			return nil, ctx.Err()
 		}
 		res.Error, res.Outcome = fmt.Sprintf("evaluating: %v", err), OutcomeError
+		// A judge that failed was still asked, and billed.
+		res.Verdict = Verdict{Judge: v.Judge}
 		return res, nil
 	}
 	res.Verdict, res.Outcome = v, verdictOutcome(v)

@@ -17,7 +17,7 @@ func TestArticlePromptsWordForWord(t *testing.T) {
 		{Document: Document{ID: "a", Text: "City_1 has about 1967825 inhabitants."}, Rank: 0},
 		{Document: Document{ID: "b", Text: "City_10 has about 5 inhabitants."}, Rank: 1},
 	}
-	msgs := p.rag("What is the population of City_1?", hits)
+	msgs := p.rag(Question{Text: "What is the population of City_1?"}, hits)
 	require.Len(t, msgs, 2)
 	assert.Equal(t, Message{Role: RoleSystem, Content: "You are a helpful assistant."}, msgs[0])
 	assert.Equal(t, "Answer the following QUESTION based on the CONTEXT only. Only answer from the Context. "+
@@ -25,14 +25,38 @@ func TestArticlePromptsWordForWord(t *testing.T) {
 		"CONTEXT: [0]: \nCity_1 has about 1967825 inhabitants.\n\n[1]: \nCity_10 has about 5 inhabitants.\n\n\n\nANSWER:",
 		msgs[1].Content)
 
-	msgs = p.closedBook("What is the population of City_1?")
+	msgs = p.closedBook(Question{Text: "What is the population of City_1?"})
 	assert.Equal(t, "Answer this question to the best of your ability. If you don't know the answer, say 'I don't know'."+
 		"\n\nQUESTION: What is the population of City_1?\n\nANSWER:", msgs[1].Content)
 }
 
+// A question asked in a conversation is sent as that conversation: the
+// system prompt, the earlier turns as they are, the last turn in the arm's
+// template.
+func TestPromptsOfAConversation(t *testing.T) {
+	p := Prompts{System: "sys", ClosedBook: "Q: {question}", RAG: "Q: {question} C: {context}", Passage: "[{rank}] {document} "}
+	q := Question{Text: "Where was she born?", Messages: []Message{
+		{Role: RoleDeveloper, Content: "Be brief."},
+		{Role: RoleUser, Content: "Tell me about Anna Kovacs."},
+		{Role: RoleAssistant, Content: "Anna Kovacs is a cartographer.", Name: "guide"},
+	}}
+	want := []Message{
+		{Role: RoleSystem, Content: "sys"},
+		{Role: RoleDeveloper, Content: "Be brief."},
+		{Role: RoleUser, Content: "Tell me about Anna Kovacs."},
+		{Role: RoleAssistant, Content: "Anna Kovacs is a cartographer.", Name: "guide"},
+	}
+	assert.Equal(t, append(want, Message{Role: RoleUser, Content: "Q: Where was she born?"}), p.closedBook(q))
+	hits := []Hit{{Document: Document{Text: "Anna Kovacs was born in Port Velm."}}}
+	assert.Equal(t, append(want, Message{Role: RoleUser, Content: "Q: Where was she born? C: [0] Anna Kovacs was born in Port Velm. "}), p.rag(q, hits))
+	assert.Len(t, q.Messages, 3, "the question is not modified")
+	assert.Equal(t, "Tell me about Anna Kovacs.\nWhere was she born?", retrievalQuery(q), "retrieval sees the user turns that name the subject")
+	assert.Equal(t, "Where was she born?", retrievalQuery(Question{Text: "Where was she born?"}))
+}
+
 func TestPromptPlaceholdersInDataAreNotExpanded(t *testing.T) {
 	p := Prompts{}.withDefaults()
-	msgs := p.rag("what is {context}?", []Hit{{Document: Document{Text: "{question}"}}})
+	msgs := p.rag(Question{Text: "what is {context}?"}, []Hit{{Document: Document{Text: "{question}"}}})
 	assert.Contains(t, msgs[1].Content, "QUESTION: what is {context}?")
 	assert.Contains(t, msgs[1].Content, "[0]: \n{question}\n\n")
 }
@@ -176,4 +200,18 @@ func TestSummarizeRetrieval(t *testing.T) {
 	assert.InDelta(t, 2.0/3, rs.HitAtK, 1e-12)
 	assert.InDelta(t, (1+0.5)/3, rs.MRR, 1e-12)
 	assert.Equal(t, []string{"q3"}, rs.Missed)
+}
+
+// nilModelFineTuner is a FineTuner of a user's that forgets the Model.
+type nilModelFineTuner struct{}
+
+func (nilModelFineTuner) FineTune(context.Context, FineTuneRequest) (*FineTuned, error) {
+	return &FineTuned{ModelID: "forgotten"}, nil
+}
+
+func TestRunRefusesAFineTunerWithoutModel(t *testing.T) {
+	exp := &Experiment{Dataset: cityExamples(10), Base: NewLocalModel(), FineTuner: nilModelFineTuner{}, Arms: []Arm{ArmBase, ArmFineTuned}}
+	_, err := exp.Run(context.Background())
+	require.ErrorIs(t, err, ErrMissing)
+	assert.Contains(t, err.Error(), "nilModelFineTuner) returned no fine-tuned Model")
 }

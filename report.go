@@ -62,6 +62,9 @@ type Report struct {
 	// caller recorded none (the Experiment cannot see inside a Retriever:
 	// set it from OpenAIEmbedder.Usage before ApplyPrices).
 	Embedding *EmbeddingSummary `json:"embedding,omitempty"`
+	// Judge is what a JudgeEvaluator judged and cost, and its agreement
+	// with its reference evaluator; nil when no item was judged.
+	Judge *JudgeSummary `json:"judge,omitempty"`
 	// Results hold every scored item, arm by arm in question order.
 	Results []Result `json:"results"`
 }
@@ -96,8 +99,9 @@ type Result struct {
 	// Outcome is what became of the item: correct, wrong, abstained or
 	// error. An Experiment sets it on every result.
 	Outcome Outcome `json:"outcome"`
-	// Verdict is the Evaluator's judgement; zero when Error is set and for
-	// an abstention, which is not evaluated (a result from a checkpoint
+	// Verdict is the Evaluator's judgement; zero when Error is set (but
+	// for Verdict.Judge when a judge was asked: its call was billed) and
+	// for an abstention, which is not evaluated (a result from a checkpoint
 	// written before outcomes existed keeps the verdict it had).
 	Verdict Verdict `json:"verdict"`
 	// Retrieved are the documents in the prompt, best first (rag arms).
@@ -120,6 +124,11 @@ type Result struct {
 	Truncated bool `json:"truncated,omitempty"`
 	// Error is why the item has no answer: it is counted apart, not as wrong.
 	Error string `json:"error,omitempty"`
+	// SeenInTraining is true when the question's wording (Question.Text,
+	// case and white space folded) is a user turn of some training
+	// example; false for a held-out wording, such as a paraphrase from a
+	// questions file. The Markdown report splits each arm's accuracy by it.
+	SeenInTraining bool `json:"seen_in_training"`
 }
 
 // RetrievedDoc is one document of a Result's context.
@@ -251,6 +260,7 @@ func (r *Report) summarizeRetrieval(questions []Question, hits [][]Hit) {
 
 // summarize computes the per-arm summaries and the McNemar test from Results.
 func (r *Report) summarize() {
+	r.summarizeJudge()
 	r.Arms = r.Arms[:0]
 	byArm := map[Arm]map[string]bool{} // arm -> question -> correct, answered only
 	for _, a := range r.Settings.Arms {
@@ -429,9 +439,9 @@ type EmbeddingSummary struct {
 }
 
 // ApplyPrices works out what the run cost and records it in each
-// Result.CostUSD and ArmSummary.CostUSD, FineTuneCostUSD, Embedding.CostUSD
-// and Pricing. catalog's entries take precedence over DefaultCatalog's; nil
-// uses DefaultCatalog alone. Call it after Run (and after setting
+// Result.CostUSD and ArmSummary.CostUSD, FineTuneCostUSD, Embedding.CostUSD,
+// Judge's costs and Pricing. catalog's entries take precedence over
+// DefaultCatalog's; nil uses DefaultCatalog alone. Call it after Run (and after setting
 // Embedding).
 //
 // Each result is priced by the model that answered it (Result.Model, else
@@ -439,7 +449,8 @@ type EmbeddingSummary struct {
 // model's prices, the fine-tuned arms ("ft:" ids) at the base's
 // FineTunedPrice, cached prompt tokens at CachedInput. The fine-tuning costs
 // its trained tokens at the base model's Training price, the embeddings
-// their prompt tokens at the embedding model's Input price.
+// their prompt tokens at the embedding model's Input price, the judge's
+// calls (Report.Judge) at the judge model's chat prices.
 //
 // The embedded local model ("local-base" and its fine-tunes) bills
 // nothing; a report of it alone (base model and every answer) gets Pricing
@@ -512,6 +523,7 @@ func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 			e.CostUSD = float64(e.Usage.PromptTokens) * p.Input / 1e6
 		}
 	}
+	r.priceJudge(price)
 	r.Pricing = PricingCatalog
 	if !billed {
 		r.Pricing = PricingLocal
@@ -540,6 +552,9 @@ func (r *Report) TotalCostUSD() float64 {
 	}
 	if r.Embedding != nil {
 		total += r.Embedding.CostUSD
+	}
+	if r.Judge != nil {
+		total += r.Judge.CostUSD
 	}
 	return total
 }
@@ -584,6 +599,8 @@ func (r *Report) costLines() string {
 	if e := r.Embedding; e != nil {
 		fmt.Fprintf(&b, "; embeddings $%.4f (%s, %d tokens)", e.CostUSD, e.Model, e.Usage.PromptTokens)
 	}
+	b.WriteString(r.judgeCost())
+	unpriced = unpriced || r.Judge != nil && r.Judge.Unpriced > 0
 	total := "total"
 	if unpriced {
 		total = "total of what is priced"
@@ -600,6 +617,9 @@ func (r *Report) costLines() string {
 	}
 	if e := r.Embedding; e != nil && e.Cached > 0 {
 		fmt.Fprintf(&b, "\n%d embeddings came from the cache, not paid again.", e.Cached)
+	}
+	if j := r.Judge; j != nil && j.Cached > 0 {
+		fmt.Fprintf(&b, "\n%d judgements came from the cache: this run paid $%.4f for judging.", j.Cached, j.SpentUSD)
 	}
 	return b.String()
 }
@@ -641,6 +661,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if ft := r.FineTune; ft != nil && ft.Endpoint != "" {
 		fmt.Fprintf(&b, "\nFine-tuned model: %s on %s, fine-tuned elsewhere: this run trained nothing and paid for no training.\n", ft.ModelID, ft.Endpoint)
 	}
+	if w := r.wordingLines(); w != "" {
+		b.WriteString("\n" + w + "\n")
+	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",
 			rs.Questions, 100*rs.HitAt1, rs.K, 100*rs.HitAtK, rs.MRR)
@@ -648,6 +671,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if t := r.McNemar; t != nil {
 		fmt.Fprintf(&b, "\nMcNemar exact test, %s vs %s: %d questions only %s got right, %d only %s; p = %s.\n",
 			t.A, t.B, t.OnlyA, t.A, t.OnlyB, t.B, formatP(t.PValue))
+	}
+	if j := r.judgeLines(); j != nil {
+		b.WriteString("\n" + strings.Join(j, "\n") + "\n")
 	}
 	if !r.Complete {
 		fmt.Fprintf(&b, "\nIncomplete run: %d of %d items finished.\n", len(r.Results), len(r.Settings.Arms)*r.Settings.Questions)

@@ -27,7 +27,8 @@ var csvHeader = []string{
 // When the report is priced, cost rows follow the items, told apart by an
 // empty question_id: arm "fine-tuning" (model: the base model,
 // prompt_tokens: the trained tokens), "embeddings" (model: the embedding
-// model, prompt_tokens: the billed tokens) and "total" (every cost of the
+// model, prompt_tokens: the billed tokens), "judge" (model: the judge
+// model, prompt_tokens: its prompt tokens) and "total" (every cost of the
 // run, TotalCostUSD).
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
@@ -103,6 +104,9 @@ func (r *Report) csvCostRows() [][]string {
 	}
 	if e := r.Embedding; e != nil {
 		rows = append(rows, row("embeddings", e.Model, strconv.Itoa(e.Usage.PromptTokens), e.CostUSD))
+	}
+	if j := r.Judge; j != nil {
+		rows = append(rows, row("judge", j.Model, strconv.Itoa(j.Usage.PromptTokens), j.CostUSD))
 	}
 	return append(rows, row("total", "", "", r.TotalCostUSD()))
 }

@@ -96,7 +96,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		Markdown string
 		Cost     []string
 		StandIn  string
-	}{r, chartURI, rows, arms, b.String(), cost, r.standIn()}
+		Judge    []string
+	}{r, chartURI, rows, arms, b.String(), cost, r.standIn(), r.judgeLines()}
 	if err := reportTmpl.Execute(w, data); err != nil {
 		return fmt.Errorf("ragvsft: writing HTML report: %w", err)
 	}

@@ -18,8 +18,8 @@ import (
 type Verdict struct {
 	Correct bool `json:"correct"`
 	// Type is the kind of answer that was compared: "date", "money",
-	// "percentage", "quantity", "year", "number" or "text"; "" from an
-	// Evaluator that does not say.
+	// "percentage", "quantity", "year", "number" or "text"; "judge" from a
+	// JudgeEvaluator; "" from an Evaluator that does not say.
 	Type string `json:"type,omitempty"`
 	// Extracted is what the evaluator read from the answer, canonically
 	// written ("1905-03-11", "EUR 12.5", "3.2 km", a normalized text); ""
@@ -27,11 +27,19 @@ type Verdict struct {
 	Extracted string `json:"extracted"`
 	// Expected is what it read from the gold answer, written alike.
 	Expected string `json:"expected"`
-	// Reason explains a wrong verdict in a few words, naming the values.
+	// Reason explains a wrong verdict in a few words, naming the values;
+	// a judge's reason explains any verdict.
 	Reason string `json:"reason,omitempty"`
 	// F1 is the token F1 a text verdict rests on (see TextEvaluator); 0
 	// for other types.
 	F1 float64 `json:"f1,omitempty"`
+	// Alias is the alias of the question (Question.Aliases) the answer
+	// matched, when it did not match the gold answer; Expected is then
+	// read from the alias. "" when the gold answer matched or none did.
+	Alias string `json:"alias,omitempty"`
+	// Judge is the model call of a judge's verdict (JudgeEvaluator); nil
+	// for the rule-based evaluators, which call nothing.
+	Judge *JudgeCall `json:"judge,omitempty"`
 }
 
 // Evaluator judges an answer against a question's gold answer.
@@ -61,18 +69,14 @@ type GoldChecker interface {
 var ErrUnreadableGold = errors.New("ragvsft: the evaluator cannot score some questions' gold answers; nothing was asked")
 
 // checkGolds asks a GoldChecker evaluator about every question. A question
-// made from a training example is named by the example's line.
+// is named by its line: the training example's, or the questions file's
+// under WithQuestions.
 func checkGolds(ev Evaluator, ds Dataset, questions []Question) error {
 	gc, ok := ev.(GoldChecker)
 	if !ok {
 		return nil
 	}
-	lines := map[string]int{}
-	if _, own := ds.(QuestionSource); !own {
-		for _, ex := range ds.Examples() {
-			lines[ex.ID] = ex.Line
-		}
-	}
+	file, lines := questionOrigin(ds)
 	var ps problems
 	for _, q := range questions {
 		if err := gc.CheckGold(q); err != nil {
@@ -82,7 +86,56 @@ func checkGolds(ev Evaluator, ds Dataset, questions []Question) error {
 	if !ps.any() {
 		return nil
 	}
-	return fmt.Errorf("%w (%T): %w", ErrUnreadableGold, ev, ps.err(datasetName(ds)))
+	return fmt.Errorf("%w (%T): %w", ErrUnreadableGold, ev, ps.err(file))
+}
+
+// Every evaluator of this package accepts a question's aliases: it judges
+// the answer against the gold answer, then against each alias in turn, as
+// if it were the gold, and the first that matches makes it correct
+// (Verdict.Alias names it). A wrong verdict is the gold answer's.
+
+// withAliases scores with one, which judges against q.Gold alone, the gold
+// answer and then each alias of q.
+func withAliases(q Question, one func(Question) (Verdict, error)) (Verdict, error) {
+	aliases := q.Aliases
+	q.Aliases = nil
+	v, err := one(q)
+	if err != nil || v.Correct || len(aliases) == 0 {
+		return v, err
+	}
+	for _, a := range aliases {
+		qa := q
+		qa.Gold = a
+		va, err := one(qa)
+		if err != nil {
+			return Verdict{}, fmt.Errorf("alias %q: %w", a, err)
+		}
+		if va.Correct {
+			va.Alias = a
+			return va, nil
+		}
+	}
+	v.Reason += fmt.Sprintf("; nor any of %d aliases", len(aliases))
+	return v, nil
+}
+
+// checkAliases checks with check, which checks q.Gold alone, the gold
+// answer and every alias of q: an alias the evaluator cannot read would
+// never match.
+func checkAliases(q Question, check func(Question) error) error {
+	aliases := q.Aliases
+	q.Aliases = nil
+	if err := check(q); err != nil {
+		return err
+	}
+	for _, a := range aliases {
+		qa := q
+		qa.Gold = a
+		if err := check(qa); err != nil {
+			return fmt.Errorf("alias %q: %w", a, err)
+		}
+	}
+	return nil
 }
 
 // NumericEvaluator is the article's rule made robust: it compares the first
@@ -109,8 +162,11 @@ var (
 	_ GoldChecker = NumericEvaluator{}
 )
 
-// CheckGold reports whether q.Gold holds a number and RelTolerance is valid.
-func (e NumericEvaluator) CheckGold(q Question) error {
+// CheckGold reports whether q.Gold and every alias hold a number and
+// RelTolerance is valid.
+func (e NumericEvaluator) CheckGold(q Question) error { return checkAliases(q, e.checkGold) }
+
+func (e NumericEvaluator) checkGold(q Question) error {
 	if e.RelTolerance < 0 || math.IsNaN(e.RelTolerance) {
 		return fmt.Errorf("NumericEvaluator.RelTolerance must be >= 0, got %v", e.RelTolerance)
 	}
@@ -120,9 +176,14 @@ func (e NumericEvaluator) CheckGold(q Question) error {
 	return nil
 }
 
-// Evaluate compares the first number of answer with that of q.Gold.
+// Evaluate compares the first number of answer with that of q.Gold, then
+// of each alias.
 func (e NumericEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
-	if err := e.CheckGold(q); err != nil {
+	return withAliases(q, func(q Question) (Verdict, error) { return e.evaluate(q, answer) })
+}
+
+func (e NumericEvaluator) evaluate(q Question, answer string) (Verdict, error) {
+	if err := e.checkGold(q); err != nil {
 		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
 	}
 	want, _, _ := ExtractNumber(q.Gold)
@@ -209,8 +270,9 @@ var (
 	_ GoldChecker = ExactEvaluator{}
 )
 
-// CheckGold reports whether q.Gold has something left after normalization.
-func (ExactEvaluator) CheckGold(q Question) error { return checkNormalizedGold(q) }
+// CheckGold reports whether q.Gold and every alias have something left
+// after normalization.
+func (ExactEvaluator) CheckGold(q Question) error { return checkAliases(q, checkNormalizedGold) }
 
 func checkNormalizedGold(q Question) error {
 	if normalizeAnswer(q.Gold) == "" {
@@ -219,8 +281,13 @@ func checkNormalizedGold(q Question) error {
 	return nil
 }
 
-// Evaluate compares the normalized answer with the normalized gold answer.
-func (ExactEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
+// Evaluate compares the normalized answer with the normalized gold answer,
+// then with each normalized alias.
+func (e ExactEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
+	return withAliases(q, func(q Question) (Verdict, error) { return e.evaluate(q, answer) })
+}
+
+func (ExactEvaluator) evaluate(q Question, answer string) (Verdict, error) {
 	if err := checkNormalizedGold(q); err != nil {
 		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
 	}
@@ -249,11 +316,17 @@ var (
 	_ GoldChecker = ContainsEvaluator{}
 )
 
-// CheckGold reports whether q.Gold has something left after normalization.
-func (ContainsEvaluator) CheckGold(q Question) error { return checkNormalizedGold(q) }
+// CheckGold reports whether q.Gold and every alias have something left
+// after normalization.
+func (ContainsEvaluator) CheckGold(q Question) error { return checkAliases(q, checkNormalizedGold) }
 
-// Evaluate looks for the normalized gold answer in the normalized answer.
-func (ContainsEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
+// Evaluate looks for the normalized gold answer in the normalized answer,
+// then for each normalized alias.
+func (e ContainsEvaluator) Evaluate(_ context.Context, q Question, answer string) (Verdict, error) {
+	return withAliases(q, func(q Question) (Verdict, error) { return e.evaluate(q, answer) })
+}
+
+func (ContainsEvaluator) evaluate(q Question, answer string) (Verdict, error) {
 	if err := checkNormalizedGold(q); err != nil {
 		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
 	}
@@ -354,9 +427,11 @@ var (
 	_ GoldChecker = TextEvaluator{}
 )
 
-// CheckGold reports whether q.Gold has words left after normalization and
-// Threshold is valid.
-func (e TextEvaluator) CheckGold(q Question) error {
+// CheckGold reports whether q.Gold and every alias have words left after
+// normalization and Threshold is valid.
+func (e TextEvaluator) CheckGold(q Question) error { return checkAliases(q, e.checkGold) }
+
+func (e TextEvaluator) checkGold(q Question) error {
 	if e.Threshold < 0 || e.Threshold > 1 || math.IsNaN(e.Threshold) {
 		return fmt.Errorf("TextEvaluator.Threshold must be in [0, 1], got %v", e.Threshold)
 	}
@@ -366,9 +441,14 @@ func (e TextEvaluator) CheckGold(q Question) error {
 	return nil
 }
 
-// Evaluate scores answer against q.Gold by the four rules above.
+// Evaluate scores answer against q.Gold by the four rules above, then
+// against each alias.
 func (e TextEvaluator) Evaluate(_ context.Context, q Question, reply string) (Verdict, error) {
-	if err := e.CheckGold(q); err != nil {
+	return withAliases(q, func(q Question) (Verdict, error) { return e.evaluate(q, reply) })
+}
+
+func (e TextEvaluator) evaluate(q Question, reply string) (Verdict, error) {
+	if err := e.checkGold(q); err != nil {
 		return Verdict{}, fmt.Errorf("ragvsft: question %s: %w", q.ID, err)
 	}
 	threshold := cmp.Or(e.Threshold, DefaultF1Threshold)
@@ -453,9 +533,11 @@ func (e AutoEvaluator) text() Evaluator {
 	return e.Text
 }
 
-// CheckGold reports whether RelTolerance is valid and q.Gold is typed or
-// scorable by Text (when Text is a GoldChecker).
-func (e AutoEvaluator) CheckGold(q Question) error {
+// CheckGold reports whether RelTolerance is valid and q.Gold and every
+// alias are typed or scorable by Text (when Text is a GoldChecker).
+func (e AutoEvaluator) CheckGold(q Question) error { return checkAliases(q, e.checkGold) }
+
+func (e AutoEvaluator) checkGold(q Question) error {
 	if e.RelTolerance < 0 || math.IsNaN(e.RelTolerance) {
 		return fmt.Errorf("AutoEvaluator.RelTolerance must be >= 0, got %v", e.RelTolerance)
 	}
@@ -468,8 +550,13 @@ func (e AutoEvaluator) CheckGold(q Question) error {
 	return nil
 }
 
-// Evaluate compares answer with q.Gold as the gold's type asks.
+// Evaluate compares answer with q.Gold as the gold's type asks, then with
+// each alias as the alias's type asks.
 func (e AutoEvaluator) Evaluate(ctx context.Context, q Question, reply string) (Verdict, error) {
+	return withAliases(q, func(q Question) (Verdict, error) { return e.evaluate(ctx, q, reply) })
+}
+
+func (e AutoEvaluator) evaluate(ctx context.Context, q Question, reply string) (Verdict, error) {
 	if e.RelTolerance < 0 || math.IsNaN(e.RelTolerance) {
 		return Verdict{}, fmt.Errorf("ragvsft: question %s: AutoEvaluator.RelTolerance must be >= 0, got %v", q.ID, e.RelTolerance)
 	}

@@ -84,6 +84,7 @@ func TestAzureFineTuneAndChat(t *testing.T) {
 		Purpose: openai.FilePurposeFineTune,
 	})
 	require.NoError(t, err)
+	waitFile(t, &c, f.ID)
 	job, err := c.FineTuning.Jobs.New(ctx, openai.FineTuningJobNewParams{Model: "gpt-4o-mini-2024-07-18", TrainingFile: f.ID})
 	require.NoError(t, err)
 	for job.Status != openai.FineTuningJobStatusSucceeded {

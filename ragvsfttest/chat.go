@@ -27,12 +27,13 @@ type chatRequest struct {
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
 	} `json:"messages"`
-	Temperature         *float64 `json:"temperature"`
-	Seed                *int64   `json:"seed"`
-	MaxTokens           *int     `json:"max_tokens"`
-	MaxCompletionTokens *int     `json:"max_completion_tokens"`
-	N                   *int     `json:"n"`
-	Stream              bool     `json:"stream"`
+	Temperature         *float64        `json:"temperature"`
+	Seed                *int64          `json:"seed"`
+	MaxTokens           *int            `json:"max_tokens"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	N                   *int            `json:"n"`
+	ResponseFormat      *responseFormat `json:"response_format"`
+	Stream              bool            `json:"stream"`
 	StreamOptions       *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
@@ -144,6 +145,9 @@ func checkChat(w http.ResponseWriter, req chatRequest, info ragvsft.ModelInfo) (
 			return p, false
 		}
 		p.n = *req.N
+	}
+	if !checkResponseFormat(w, req.ResponseFormat) {
+		return p, false
 	}
 	return p, true
 }
@@ -258,7 +262,13 @@ func (s *OpenAIServer) generate(r *http.Request, model ragvsft.Model, p chatPara
 		answerBudget = p.budget - reasons
 		cr.MaxTokens = max(answerBudget, 1)
 	}
-	resp, err := model.Chat(r.Context(), cr)
+	var resp ragvsft.ChatResponse
+	var err error
+	if reply, ok := s.judgeReply(r.Context(), cr.Messages); ok {
+		resp.Content = reply // the judging mode (judge.go): a rule answers, not the model
+	} else {
+		resp, err = model.Chat(r.Context(), cr)
+	}
 	if err != nil && !errors.Is(err, ragvsft.ErrNoAnswer) {
 		return choice{}, 0, err
 	}

@@ -26,6 +26,13 @@
 // fail). [OpenAIServer.Stats] counts what the server did, so a test can
 // prove that a file was not uploaded twice.
 //
+// It is as strict as OpenAI at the end of 2026 where clients depend on it:
+// an uploaded file is "uploaded" for a moment before it is "processed", and
+// no job may start on it before; base models are the fine-tunable ones of
+// ragvsft.DefaultCatalog that are not shut down on [ServerConfig.Now]'s day;
+// and [ServerConfig.RefuseFineTuning] (or [OpenAIServer.SetRefuseFineTuning])
+// refuses job creation as OpenAI now refuses most organizations.
+//
 // The program examples/openai-server serves the same thing on a fixed
 // address for use with OPENAI_BASE_URL.
 package ragvsfttest

@@ -7,13 +7,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxUploadBytes bounds an upload; OpenAI's limit is far higher, but a test
 // server has no use for large files.
 const maxUploadBytes = 64 << 20
 
-// file is an uploaded file.
+// File statuses, as OpenAI names them (deprecated in its API, still sent).
+const (
+	fileUploaded  = "uploaded"
+	fileProcessed = "processed"
+	fileError     = "error"
+)
+
+// file is an uploaded file. It does not change once stored: its status is
+// worked out from the time (see at).
 type file struct {
 	ID        string `json:"id"`
 	Object    string `json:"object"`
@@ -25,6 +34,34 @@ type file struct {
 	// StatusDetails is deprecated in OpenAI's API but still sent.
 	StatusDetails *string `json:"status_details"`
 	content       []byte
+	// readyAt is when processing ends; failure, if set, is why it ends in
+	// "error" rather than "processed".
+	readyAt time.Time
+	failure string
+}
+
+// at returns the file as the API shows it at time now: "uploaded" until
+// readyAt, then "processed" or "error".
+func (f *file) at(now time.Time) *file {
+	v := *f
+	switch {
+	case now.Before(f.readyAt):
+		v.Status = fileUploaded
+	case f.failure != "":
+		v.Status, v.StatusDetails = fileError, &f.failure
+	default:
+		v.Status = fileProcessed
+	}
+	return &v
+}
+
+// processingFailure is why a file of purpose would end in "error", or "".
+// Its lines are checked later, when a job validates it, as OpenAI does.
+func processingFailure(purpose string, content []byte) string {
+	if purpose == "fine-tune" && !utf8.Valid(content) {
+		return "Invalid file format for Fine-Tuning API. The file must be UTF-8 encoded text."
+	}
+	return ""
 }
 
 var filePurposes = []string{"fine-tune", "assistants", "batch", "vision", "user_data", "evals"}
@@ -67,14 +104,15 @@ func (s *OpenAIServer) createFile(w http.ResponseWriter, r *http.Request) {
 		CreatedAt: time.Now().Unix(),
 		Filename:  hdr.Filename,
 		Purpose:   purpose,
-		Status:    "processed",
 		content:   content,
+		readyAt:   time.Now().Add(s.cfg.FileProcessingDelay),
+		failure:   processingFailure(purpose, content),
 	}
 	s.mu.Lock()
 	s.addFileLocked(obj)
 	s.stats.FilesUploaded++
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, obj)
+	writeJSON(w, http.StatusOK, obj.at(time.Now()))
 }
 
 func (s *OpenAIServer) addFileLocked(f *file) {
@@ -94,7 +132,7 @@ func (s *OpenAIServer) lookupFile(w http.ResponseWriter, id string) (*file, bool
 
 func (s *OpenAIServer) getFile(w http.ResponseWriter, r *http.Request) {
 	if f, ok := s.lookupFile(w, r.PathValue("id")); ok {
-		writeJSON(w, http.StatusOK, f)
+		writeJSON(w, http.StatusOK, f.at(time.Now()))
 	}
 }
 
@@ -129,12 +167,13 @@ func (s *OpenAIServer) listFiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	purpose := q.Get("purpose")
+	now := time.Now()
 	s.mu.Lock()
 	var all []*file
 	for i := len(s.fileOrder) - 1; i >= 0; i-- {
 		f := s.files[s.fileOrder[i]]
 		if purpose == "" || f.Purpose == purpose {
-			all = append(all, f)
+			all = append(all, f.at(now))
 		}
 	}
 	s.mu.Unlock()

@@ -10,9 +10,11 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ragvsft/ragvsft"
 )
@@ -27,12 +29,49 @@ const (
 	statusCancelled  = "cancelled"
 )
 
-// fineTunableModels are the base models a job may start from.
-var fineTunableModels = []string{
-	"gpt-3.5-turbo", "gpt-3.5-turbo-0125", "gpt-3.5-turbo-1106", "gpt-3.5-turbo-0613",
-	"gpt-4o-mini", "gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06",
-	"gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14", "gpt-4.1-nano-2025-04-14",
+// snapshotDate matches the date that ends a dated snapshot's id, as in
+// gpt-4.1-mini-2025-04-14.
+var snapshotDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// fineTunable reports whether a job may start from model on day now: the
+// catalog knows it as fine-tunable and not shut down, and model is the
+// catalog's alias itself or a dated snapshot of it (not any id that merely
+// starts like it).
+func fineTunable(model string, now time.Time) bool {
+	info, ok := catalog.Lookup(model)
+	if !ok || !info.FineTunable || info.ShutDownBy(now) {
+		return false
+	}
+	if _, exact := catalog[model]; exact {
+		return true
+	}
+	alias := ""
+	for k := range catalog {
+		if strings.HasPrefix(model, k+"-") && len(k) > len(alias) {
+			alias = k
+		}
+	}
+	return alias != "" && snapshotDate.MatchString(model[len(alias)+1:])
 }
+
+// maxSeed is the largest seed OpenAI accepts (its spec: 0 to 2147483647).
+const maxSeed = 2147483647
+
+// maxSuffix is the longest suffix OpenAI accepts, in characters.
+const maxSuffix = 64
+
+// typeForbidden is the error type OpenAI gives its documented 403
+// (unsupported_country_region_territory).
+const typeForbidden = "request_forbidden"
+
+// refusedMessage is the refusal of a job to an organization that may no
+// longer fine-tune. OpenAI has not published the body of this refusal;
+// users report a permission error (403) since 2026-05-07 (for example
+// github.com/ed-donner/llm_engineering issue 3258). The shape is that of
+// OpenAI's documented 403, with no code: the message is ours, its facts
+// are those of OpenAI's deprecations page.
+const refusedMessage = "This organization can no longer create fine-tuning jobs: self-serve fine-tuning is being wound down " +
+	"(see https://developers.openai.com/api/docs/deprecations)."
 
 // event is one fine-tuning job event.
 type event struct {
@@ -97,7 +136,7 @@ type createJobRequest struct {
 	TrainingFile    string             `json:"training_file"`
 	ValidationFile  *string            `json:"validation_file"`
 	Suffix          *string            `json:"suffix"`
-	Seed            *int64             `json:"seed"`
+	Seed            json.RawMessage    `json:"seed"`
 	Hyperparameters *hyperparametersIn `json:"hyperparameters"`
 	Method          *struct {
 		Type       string `json:"type"`
@@ -110,6 +149,10 @@ type createJobRequest struct {
 
 // errClosed refuses a job on a server that is shutting down.
 var errClosed = errors.New("the server is shutting down: no new job can start")
+
+// errRefused refuses a job to an organization that may no longer
+// fine-tune (ServerConfig.RefuseFineTuning).
+var errRefused = errors.New(refusedMessage)
 
 // paramError is a 400 about one request parameter.
 type paramError struct{ param, code, msg string }
@@ -155,6 +198,43 @@ func parseHyperparameters(in *hyperparametersIn, prefix string) (requestedHyperp
 	return requestedHyperparameters{epochs: int(e), batchSize: int(b), lrm: l}, nil
 }
 
+// parseSeed reads an optional seed: an integer in [0, maxSeed].
+func parseSeed(raw json.RawMessage) (*int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var v float64
+	if err := json.Unmarshal(raw, &v); err != nil || v != math.Trunc(v) {
+		return nil, &paramError{"seed", "invalid_type", fmt.Sprintf("Invalid type for 'seed': expected an integer, but got %s instead.", raw)}
+	}
+	switch {
+	case v < 0:
+		return nil, &paramError{"seed", "integer_below_min_value", fmt.Sprintf("Invalid 'seed': integer below minimum value. Expected a value >= 0, but got %s instead.", raw)}
+	case v > maxSeed:
+		return nil, &paramError{"seed", "integer_above_max_value", fmt.Sprintf("Invalid 'seed': integer above maximum value. Expected a value <= %d, but got %s instead.", maxSeed, raw)}
+	}
+	n := int64(v)
+	return &n, nil
+}
+
+// parseSuffix reads an optional suffix: 1 to maxSuffix characters (not
+// bytes), without ':', which separates the parts of a fine-tune's id.
+func parseSuffix(p *string) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	switch n := utf8.RuneCountInString(*p); {
+	case n == 0:
+		return "", &paramError{"suffix", "string_below_min_length", "Invalid 'suffix': string too short. Expected a string with minimum length 1, but got an empty string instead."}
+	case n > maxSuffix:
+		return "", &paramError{"suffix", "string_above_max_length", fmt.Sprintf("Invalid 'suffix': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", maxSuffix, n)}
+	}
+	if strings.Contains(*p, ":") {
+		return "", &paramError{"suffix", "invalid_value", "Invalid 'suffix': it may not contain ':'."}
+	}
+	return *p, nil
+}
+
 // resolve fills "auto" hyperparameters from the number of training
 // examples, as OpenAI does (see ragvsft.Hyperparameters.Resolve).
 func (hp requestedHyperparameters) resolve(nExamples int) ragvsft.Hyperparameters {
@@ -196,6 +276,9 @@ func (s *OpenAIServer) createJob(w http.ResponseWriter, r *http.Request) {
 	j, err := s.newJob(req)
 	var pe *paramError
 	switch {
+	case errors.Is(err, errRefused):
+		writeError(w, http.StatusForbidden, typeForbidden, "", "", err.Error())
+		return
 	case errors.As(err, &pe):
 		badRequest(w, pe.param, pe.code, pe.msg)
 		return
@@ -211,6 +294,13 @@ func (s *OpenAIServer) createJob(w http.ResponseWriter, r *http.Request) {
 
 // newJob validates a create request and starts the job.
 func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
+	s.mu.Lock()
+	refused := s.refuseFT
+	s.mu.Unlock()
+	if refused {
+		// The organization is refused before its request is read.
+		return nil, errRefused
+	}
 	if req.Model == "" {
 		return nil, &paramError{"model", "", "Missing required parameter: 'model'."}
 	}
@@ -221,6 +311,7 @@ func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
 	if err != nil {
 		return nil, err
 	}
+	deprecated := req.Hyperparameters != nil
 	if m := req.Method; m != nil {
 		if m.Type != "" && m.Type != "supervised" {
 			return nil, &paramError{"method.type", "unsupported_value", fmt.Sprintf("This server supports only the 'supervised' method, not %q.", m.Type)}
@@ -234,15 +325,22 @@ func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
 			}
 		}
 	}
-	suffix := ""
-	if req.Suffix != nil {
-		suffix = *req.Suffix
-		if len(suffix) > 64 {
-			return nil, &paramError{"suffix", "string_above_max_length", "Invalid 'suffix': string too long. Expected a string with maximum length 64."}
-		}
-		if strings.ContainsAny(suffix, ":") {
-			return nil, &paramError{"suffix", "invalid_value", "Invalid 'suffix': it may not contain ':'."}
-		}
+	suffix, err := parseSuffix(req.Suffix)
+	if err != nil {
+		return nil, err
+	}
+	reqSeed, err := parseSeed(req.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(req.Model, "ft:") {
+		// The local trainer always starts from the base model.
+		return nil, &paramError{"model", "model_not_available", fmt.Sprintf("This server cannot continue training a fine-tuned model (%s); fine-tune a base model instead.", req.Model)}
+	}
+	if !fineTunable(req.Model, s.now()) {
+		// OpenAI's answer for a model that is shut down, cannot be
+		// fine-tuned or does not exist.
+		return nil, &paramError{"model", "model_not_available", fmt.Sprintf("Model %s is not available for fine-tuning or does not exist.", req.Model)}
 	}
 
 	s.mu.Lock()
@@ -250,26 +348,20 @@ func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
 	if s.closed {
 		return nil, errClosed
 	}
-	if strings.HasPrefix(req.Model, "ft:") {
-		// The local trainer always starts from the base model.
-		return nil, &paramError{"model", "model_not_available", fmt.Sprintf("This server cannot continue training a fine-tuned model (%s); fine-tune a base model instead.", req.Model)}
-	}
-	if !slices.Contains(fineTunableModels, req.Model) {
-		return nil, &paramError{"model", "model_not_available", fmt.Sprintf("Model %s is not available for fine-tuning or does not exist.", req.Model)}
-	}
-	if err := s.checkFileLocked(req.TrainingFile, "training_file"); err != nil {
+	now := time.Now()
+	if err := s.checkFileLocked(req.TrainingFile, "training_file", now); err != nil {
 		return nil, err
 	}
 	if req.ValidationFile != nil && *req.ValidationFile != "" {
-		if err := s.checkFileLocked(*req.ValidationFile, "validation_file"); err != nil {
+		if err := s.checkFileLocked(*req.ValidationFile, "validation_file", now); err != nil {
 			return nil, err
 		}
 	} else {
 		req.ValidationFile = nil
 	}
-	seed := rand.Int64N(1 << 31)
-	if req.Seed != nil {
-		seed = *req.Seed
+	seed := rand.Int64N(maxSeed + 1)
+	if reqSeed != nil {
+		seed = *reqSeed
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	j := &job{hp: hp, cancel: cancel}
@@ -294,6 +386,9 @@ func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
 	s.jobs[j.view.ID] = j
 	s.jobOrder = append(s.jobOrder, j.view.ID)
 	s.stats.JobsCreated++
+	if deprecated {
+		s.stats.DeprecatedHyperparameters++
+	}
 	s.addEventLocked(j, "info", "message", "Created fine-tuning job: "+j.view.ID, nil)
 	s.addEventLocked(j, "info", "message", "Validating training file: "+req.TrainingFile, nil)
 	s.wg.Add(1)
@@ -301,13 +396,22 @@ func (s *OpenAIServer) newJob(req createJobRequest) (*job, error) {
 	return j, nil
 }
 
-func (s *OpenAIServer) checkFileLocked(id, param string) error {
+// checkFileLocked refuses a job on a file that is unknown, not meant for
+// fine-tuning, or not processed at time now. The message for a file still
+// being processed is OpenAI's, as its clients have reported it.
+func (s *OpenAIServer) checkFileLocked(id, param string, now time.Time) error {
 	f, ok := s.files[id]
 	if !ok {
 		return &paramError{param, "", fmt.Sprintf("invalid %s: %s", param, id)}
 	}
 	if f.Purpose != "fine-tune" {
 		return &paramError{param, "", fmt.Sprintf("File %s has purpose '%s', but fine-tuning needs a file with purpose 'fine-tune'.", id, f.Purpose)}
+	}
+	switch v := f.at(now); v.Status {
+	case fileUploaded:
+		return &paramError{param, "", fmt.Sprintf("File '%s' is still being processed and is not ready to be used for fine-tuning. Please try again later.", id)}
+	case fileError:
+		return &paramError{param, "", fmt.Sprintf("File '%s' could not be processed and cannot be used for fine-tuning: %s", id, *v.StatusDetails)}
 	}
 	return nil
 }
@@ -466,7 +570,7 @@ func (s *OpenAIServer) runJob(ctx context.Context, j *job, suffix string) {
 			}
 		}
 		rf := &file{ID: newID("file-", 22), Object: "file", Bytes: csv.Len(), CreatedAt: time.Now().Unix(),
-			Filename: "step_metrics.csv", Purpose: "fine-tune-results", Status: "processed", content: []byte(csv.String())}
+			Filename: "step_metrics.csv", Purpose: "fine-tune-results", content: []byte(csv.String())}
 		s.addFileLocked(rf)
 		s.models[ftID] = res.Model
 		s.modelCreated[ftID] = time.Now().Unix()

@@ -18,6 +18,12 @@ import (
 // (validating_files, queued) lasts when ServerConfig.JobStepDelay is zero.
 const DefaultJobStepDelay = 20 * time.Millisecond
 
+// DefaultFileProcessingDelay is how long an uploaded file stays "uploaded"
+// before it is "processed" when ServerConfig.FileProcessingDelay is zero:
+// short, but long enough that a client which creates a job without waiting
+// for the file is refused, as OpenAI refuses it.
+const DefaultFileProcessingDelay = 20 * time.Millisecond
+
 // ServerConfig configures an OpenAIServer. The zero value accepts any API
 // key, injects no faults and is backed by the embedded local model.
 type ServerConfig struct {
@@ -32,6 +38,16 @@ type ServerConfig struct {
 	// validating_files and queued states, so that clients must poll.
 	// Zero means DefaultJobStepDelay.
 	JobStepDelay time.Duration
+	// FileProcessingDelay is how long an uploaded file's status stays
+	// "uploaded" before it becomes "processed"; a fine-tuning job on a file
+	// that is not processed yet is refused. Zero means
+	// DefaultFileProcessingDelay.
+	FileProcessingDelay time.Duration
+	// RefuseFineTuning refuses every job creation as OpenAI has refused
+	// most organizations since its wind-down of self-serve fine-tuning
+	// (403; see OpenAIServer.SetRefuseFineTuning). Files, listing, events
+	// and chat with existing fine-tunes keep working.
+	RefuseFineTuning bool
 
 	// BaseModel answers chat completions for every model id that is not a
 	// fine-tune ("ft:..."). Nil means the embedded local model.
@@ -49,7 +65,8 @@ type ServerConfig struct {
 	// model is 404 model_not_found, as OpenAI answers.
 	Models []string
 	// Now tells the day for the catalog's shutdown dates: a model shut
-	// down by then is refused as OpenAI refuses it. Nil means time.Now.
+	// down by then is refused as OpenAI refuses it, for chat and as a
+	// fine-tuning base alike. Nil means time.Now.
 	Now func() time.Time
 
 	// Embed computes one embedding for /v1/embeddings; a request for
@@ -57,6 +74,13 @@ type ServerConfig struct {
 	// means the embedded local embedding function
 	// (ragvsft.NewLocalEmbeddingFunc), which computes any length natively.
 	Embed func(ctx context.Context, text string) ([]float32, error)
+
+	// JudgeReply, if set, rewrites the replies of the judging mode (see
+	// judge.go's comment and the OpenAIServer doc): it gets the rule's
+	// verdict and reason and returns the reply to send, e.g. prose or JSON
+	// with a key missing, to test how a judge's malformed output is
+	// handled. Nil sends the verdict JSON.
+	JudgeReply func(verdict, reason string) string
 }
 
 // Stats counts what an OpenAIServer did. Requests counts every request by
@@ -64,12 +88,18 @@ type ServerConfig struct {
 // (unknown routes as "POST (unknown)"), including refused and faulted ones;
 // the other counters count successful operations only.
 type Stats struct {
-	Requests        map[string]int
-	FilesUploaded   int
-	JobsCreated     int
-	JobsCancelled   int
-	ChatCompletions int
-	Embeddings      int // embedding requests, not vectors
+	Requests      map[string]int
+	FilesUploaded int
+	JobsCreated   int
+	// DeprecatedHyperparameters counts the created jobs whose request gave
+	// the deprecated top-level "hyperparameters" rather than
+	// method.supervised.hyperparameters.
+	DeprecatedHyperparameters int
+	JobsCancelled             int
+	ChatCompletions           int
+	// Judgements counts the chat choices the judging mode answered.
+	Judgements int
+	Embeddings int // embedding requests, not vectors
 	// Faults counts injected failures.
 	Faults int
 }
@@ -84,12 +114,21 @@ type Stats struct {
 //
 //   - POST /files (multipart: purpose, file; a fine-tune file must be named
 //     *.jsonl), GET /files (purpose, order, after, limit), GET /files/{id},
-//     GET /files/{id}/content, DELETE /files/{id}.
-//   - POST /fine_tuning/jobs: model (one of OpenAI's fine-tunable models;
-//     continuing from a fine-tune is refused), training_file, validation_file,
-//     suffix, seed, metadata, and hyperparameters either at the top level
-//     or in method.supervised.hyperparameters, checked as OpenAI checks
-//     them (400 with the offending param). The job is then driven by time:
+//     GET /files/{id}/content, DELETE /files/{id}. A new file's status is
+//     "uploaded" for ServerConfig.FileProcessingDelay, then "processed", or
+//     "error" (with status_details) for a fine-tune file that is not UTF-8
+//     text.
+//   - POST /fine_tuning/jobs: model (a base model that ragvsft.DefaultCatalog
+//     knows to be fine-tunable and not shut down on ServerConfig.Now's day,
+//     by its alias or a dated snapshot such as gpt-4.1-mini-2025-04-14;
+//     continuing from a fine-tune is refused), training_file and
+//     validation_file (uploaded with purpose fine-tune and processed),
+//     suffix (1 to 64 characters), seed (0 to 2147483647), metadata, and
+//     hyperparameters in method.supervised.hyperparameters or in the
+//     deprecated top-level hyperparameters (not both), checked as OpenAI
+//     checks them (400 with the offending param). With RefuseFineTuning
+//     (or SetRefuseFineTuning) every creation is refused with 403, as
+//     OpenAI refuses most organizations now. The job is then driven by time:
 //     validating_files (the file is checked with ragvsft.ReadJSONL and
 //     OpenAI's minimum of 10 examples; a bad file fails the job with code
 //     invalid_training_file or invalid_n_examples), queued, running (the
@@ -128,7 +167,20 @@ type Stats struct {
 //     OpenAI's: a prompt of 1024 tokens or more (estimated at four bytes
 //     each) whose beginning an earlier request to the model had reports
 //     that beginning, in steps of 128 tokens, as
-//     prompt_tokens_details.cached_tokens.
+//     prompt_tokens_details.cached_tokens. response_format is checked as
+//     OpenAI checks it (type text, json_object or json_schema; a
+//     json_schema needs a name); the local model writes no JSON, but the
+//     judging mode does.
+//   - The judging mode: a chat request whose first message holds
+//     ragvsft.JudgeMarker and whose last user message has the <question>,
+//     <gold> and <answer> sections of ragvsft.DefaultJudgePrompts is
+//     answered by a rule, deterministically, for any chat model: the JSON
+//     {"verdict", "reason"} of ragvsft.JudgeSchema, "correct" when
+//     ragvsft.AutoEvaluator scores the answer right, else "abstained" when
+//     the answer declines ("I don't know", "I do not know", "not sure",
+//     "cannot answer", "can't answer", "no information"), else "incorrect"
+//     with AutoEvaluator's reason. ServerConfig.JudgeReply can make it
+//     malformed; Stats.Judgements counts it.
 //   - POST /embeddings: the embedding models of ragvsft.DefaultCatalog and
 //     ServerConfig.Models, others 404 model_not_found; input as a string or
 //     an array of strings; encoding_format float or base64; dimensions.
@@ -170,6 +222,7 @@ type OpenAIServer struct {
 
 	mu           sync.Mutex
 	closed       bool
+	refuseFT     bool
 	faults       Faults
 	rng          *rand.Rand
 	queued       []*queuedFault
@@ -207,6 +260,9 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 	if cfg.JobStepDelay <= 0 {
 		cfg.JobStepDelay = DefaultJobStepDelay
 	}
+	if cfg.FileProcessingDelay <= 0 {
+		cfg.FileProcessingDelay = DefaultFileProcessingDelay
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &OpenAIServer{
 		cfg:          cfg,
@@ -219,6 +275,7 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 		jobs:         map[string]*job{},
 		models:       map[string]ragvsft.Model{},
 		modelCreated: map[string]int64{},
+		refuseFT:     cfg.RefuseFineTuning,
 	}
 	s.setFaultsLocked(cfg.Faults)
 	s.setBackend(cfg)
@@ -261,6 +318,14 @@ func (s *OpenAIServer) Close() {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+}
+
+// SetRefuseFineTuning switches the refusal of job creation on or off (see
+// ServerConfig.RefuseFineTuning) for the requests that follow.
+func (s *OpenAIServer) SetRefuseFineTuning(refuse bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseFT = refuse
 }
 
 // Stats returns a snapshot of the server's counters.

@@ -61,6 +61,8 @@ func trainingJSONL(n int) string {
 	return b.String()
 }
 
+// upload uploads a fine-tune file and waits until it is processed, as a
+// client must before it creates a job on it.
 func upload(t *testing.T, c *openai.Client, name, content string) *openai.FileObject {
 	t.Helper()
 	f, err := c.Files.New(context.Background(), openai.FileNewParams{
@@ -68,7 +70,22 @@ func upload(t *testing.T, c *openai.Client, name, content string) *openai.FileOb
 		Purpose: openai.FilePurposeFineTune,
 	})
 	require.NoError(t, err)
-	return f
+	return waitFile(t, c, f.ID)
+}
+
+// waitFile polls a file until it is no longer "uploaded".
+func waitFile(t *testing.T, c *openai.Client, id string) *openai.FileObject {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		f, err := c.Files.Get(context.Background(), id)
+		require.NoError(t, err)
+		if f.Status != openai.FileObjectStatusUploaded {
+			return f
+		}
+		require.True(t, time.Now().Before(deadline), "file %s still uploaded", id)
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // waitJob polls a job until it reaches a terminal status.

@@ -42,6 +42,8 @@ type backend struct {
 	// counts the texts the index asked for, the cache's included.
 	embedder *ragvsft.OpenAIEmbedder
 	asked    atomic.Int64
+	// judge is the -eval judge model, cached; nil without it.
+	judge ragvsft.Model
 }
 
 // embeddingSummary is what the run's embeddings cost, nil on the local
@@ -85,6 +87,14 @@ type backendOptions struct {
 	// ftModel, if set, is a model fine-tuned elsewhere, served at ftBaseURL
 	// ("" means where the base model is): nothing is trained (openai).
 	ftModel, ftBaseURL string
+	// judgeModel, if set, is -eval judge's model, served at judgeBaseURL
+	// ("" means where the base model is; required by the local backend).
+	judgeModel, judgeBaseURL string
+	// trainCommand, if set, trains the fine-tuned arms' model with the
+	// user's own command (ragvsft.CommandFineTuner), served at ftBaseURL
+	// and loaded there as a LoRA adapter with loadLoRA (openai).
+	trainCommand []string
+	loadLoRA     bool
 }
 
 // newBackend returns the components of the backend o names.
@@ -93,7 +103,14 @@ func newBackend(o backendOptions) (*backend, error) {
 	switch name {
 	case "local":
 		base := ragvsft.NewLocalModel()
-		return &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}, nil
+		be := &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}
+		if o.judgeModel != "" {
+			var err error
+			if be.judge, err = newJudge(ragvsft.OpenAIConfigFromEnv(), o); err != nil {
+				return nil, err
+			}
+		}
+		return be, nil
 	case "openai":
 		cfg := ragvsft.OpenAIConfigFromEnv()
 		if o.baseURL != "" {
@@ -117,11 +134,17 @@ func newBackend(o backendOptions) (*backend, error) {
 			}
 			be.embed, be.embedModel, be.embedder = embedder.Embed, embedder.Model(), embedder
 		}
-		if o.ftModel != "" {
+		switch {
+		case o.ftModel != "":
 			if be.fineTuned, err = fineTunedElsewhere(cfg, o); err != nil {
 				return nil, err
 			}
-		} else {
+		case len(o.trainCommand) > 0:
+			be.fineTuner = trainedByCommand(cfg, o)
+			be.estimate = func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
+				return fmt.Sprintf("training by your command %q (not billed here)", strings.Join(o.trainCommand, " ")), nil
+			}
+		default:
 			ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, PollInterval: o.poll}
 			be.fineTuner = ft
 			be.estimate = func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
@@ -130,6 +153,11 @@ func newBackend(o backendOptions) (*backend, error) {
 					return "", err
 				}
 				return est.String(), nil
+			}
+		}
+		if o.judgeModel != "" {
+			if be.judge, err = newJudge(cfg, o); err != nil {
+				return nil, err
 			}
 		}
 		if c := o.cache; c != nil {
@@ -153,6 +181,25 @@ func newBackend(o backendOptions) (*backend, error) {
 		return be, nil
 	}
 	return nil, fmt.Errorf("-backend: unknown backend %q (want local or openai)", name)
+}
+
+// newJudge is the -eval judge model on the base model's endpoint (cfg,
+// sharing its rate limiters) or at judgeBaseURL, answering through the
+// cache when there is one.
+func newJudge(cfg ragvsft.OpenAIConfig, o backendOptions) (ragvsft.Model, error) {
+	url := o.baseURL
+	if o.judgeBaseURL != "" {
+		cfg.BaseURL, url = o.judgeBaseURL, o.judgeBaseURL
+		cfg.RateLimits = nil
+	}
+	m, err := ragvsft.NewOpenAIModel(cfg, o.judgeModel)
+	if err != nil {
+		return nil, fmt.Errorf("-judge-model %s: %w", o.judgeModel, err)
+	}
+	if o.cache == nil {
+		return m, nil
+	}
+	return o.cache.Model(cacheName(url, o.judgeModel), m), nil
 }
 
 // cacheName is the name model's answers are cached under: its own, or
@@ -187,6 +234,17 @@ func fineTunedElsewhere(base ragvsft.OpenAIConfig, o backendOptions) (*ragvsft.F
 			o.ftBaseURL, ragvsft.FineTunedAPIKeyEnv, err)
 	}
 	return ft, err
+}
+
+// trainedByCommand is the user's own training command, its records in the
+// run folder (so -resume never trains twice), its model served where
+// -finetuned-base-url says, with that endpoint's key.
+func trainedByCommand(base ragvsft.OpenAIConfig, o backendOptions) *ragvsft.CommandFineTuner {
+	serving := ragvsft.FineTunedConfigFromEnv(base, o.ftBaseURL)
+	if o.ftBaseURL != "" {
+		serving.RateLimits = nil
+	}
+	return &ragvsft.CommandFineTuner{Command: o.trainCommand, RunDir: o.runDir, Serving: serving, LoadLoRA: o.loadLoRA, Out: o.progress}
 }
 
 // errNotConfirmed is returned when the user did not agree to spend money.

@@ -6,7 +6,9 @@
 // With no flags it runs offline on ragvsft's embedded local model, prints a
 // Markdown table and writes a run folder (see -out) with the dataset, the
 // configuration and report.json. -data runs the same experiment on your own
-// chat fine-tuning JSONL file.
+// chat fine-tuning JSONL file; -questions asks the questions of a questions
+// file (held-out wordings, say) instead of the training prompts, and the
+// report gives each arm's accuracy on seen and held-out wordings.
 //
 // Every answer is appended to the run folder's checkpoint.jsonl as soon as
 // it is scored, so a run stopped at any moment, even by kill -9, continues
@@ -21,6 +23,13 @@
 // is, and nothing is uploaded or trained. -base-url points the base model
 // elsewhere than OPENAI_BASE_URL. AZURE_OPENAI_ENDPOINT and
 // AZURE_OPENAI_API_KEY select an Azure OpenAI resource's v1 endpoint.
+//
+// -eval judge scores every answer by asking a model, the judge
+// (-judge-model, default the base model), whether it states the gold fact
+// (ragvsft.JudgeEvaluator), on the base model's endpoint or on
+// -judge-base-url; the report gives its cost and its agreement with the
+// rule-based -eval auto (Cohen's kappa). The embedded local model cannot
+// judge: with -backend local, -eval judge needs -judge-base-url.
 package main
 
 import (
@@ -36,6 +45,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,7 +68,10 @@ func main() {
 // config is what a run was asked to do; it is written to config.json, and
 // -resume reads it back.
 type config struct {
-	Data           string   `json:"data,omitempty"`
+	Data string `json:"data,omitempty"`
+	// Questions is -questions, the questions file the run was started
+	// with; the run folder keeps a copy (questions.jsonl).
+	Questions      string   `json:"questions,omitempty"`
 	N              int      `json:"n"`
 	K              int      `json:"k"`
 	Seed           int64    `json:"seed"`
@@ -77,12 +90,21 @@ type config struct {
 	BaseURL          string `json:"base_url,omitempty"`
 	FineTunedModel   string `json:"finetuned_model,omitempty"`
 	FineTunedBaseURL string `json:"finetuned_base_url,omitempty"`
+	// TrainCommand and LoadLoRA are -train-command and -load-lora.
+	TrainCommand string `json:"train_command,omitempty"`
+	LoadLoRA     bool   `json:"load_lora,omitempty"`
+
+	// JudgeModel and JudgeBaseURL are -judge-model (resolved: the base
+	// model when not given) and -judge-base-url, with -eval judge.
+	JudgeModel   string `json:"judge_model,omitempty"`
+	JudgeBaseURL string `json:"judge_base_url,omitempty"`
 }
 
 // Files of a run folder.
 const (
 	configFile     = "config.json"
 	datasetFile    = "dataset.jsonl"
+	questionsFile  = "questions.jsonl"
 	checkpointFile = "checkpoint.jsonl"
 )
 
@@ -92,6 +114,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fs.SetOutput(stderr)
 	var (
 		data        = fs.String("data", "", "your own OpenAI chat fine-tuning JSONL `file` instead of the generated cities")
+		questions   = fs.String("questions", "", "ask the questions of this questions `file` (JSONL: id, question or messages, answer, optional doc_id and aliases) instead of the training prompts")
 		n           = fs.Int("n", ragvsft.CitiesCount, "number of cities to generate; with -data, use the first n examples (0 = all)")
 		k           = fs.Int("k", ragvsft.DefaultK, "documents retrieved per question")
 		seed        = fs.Int64("seed", ragvsft.CitiesSeed, "seed of the generated cities, the fine-tuning shuffle and chat sampling")
@@ -103,9 +126,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		baseURL     = fs.String("base-url", "", "`URL` of the base model's OpenAI-compatible API, overriding OPENAI_BASE_URL (openai backend)")
 		ftModel     = fs.String("finetuned-model", "", "ask this model, fine-tuned elsewhere, in the fine-tuned arms: nothing is uploaded or trained (openai backend)")
 		ftBaseURL   = fs.String("finetuned-base-url", "", "`URL` of the OpenAI-compatible API serving -finetuned-model (vLLM, Ollama, llama.cpp...; key from "+ragvsft.FineTunedAPIKeyEnv+", else OPENAI_API_KEY); default: the base model's")
+		trainCmd    = fs.String("train-command", "", "train the fine-tuned arms' model with this `command` of yours (split at spaces; see ragvsft.CommandFineTuner for what it receives and must print), served at -finetuned-base-url (openai backend)")
+		loadLoRA    = fs.Bool("load-lora", false, "with -train-command: load the trained adapter into the vLLM at -finetuned-base-url (POST /v1/load_lora_adapter)")
 		embedModel  = fs.String("embedding-model", "", "embedding model of the index (openai backend; default text-embedding-3-small; local: the embedded one, for a server that embeds nothing)")
 		yes         = fs.Bool("yes", false, "spend money without asking (openai backend; required when standard input is not a terminal)")
-		eval        = fs.String("eval", "auto", "scoring: auto (per question, by the gold answer's type: date, money, percentage, quantity, year, number or text), numeric (the article's rule), text (SQuAD-style F1), exact or contains")
+		eval        = fs.String("eval", "auto", "scoring: auto (per question, by the gold answer's type: date, money, percentage, quantity, year, number or text), numeric (the article's rule), text (SQuAD-style F1), exact, contains, or judge (a model judges each answer; openai backend or -judge-base-url)")
+		judgeModel  = fs.String("judge-model", "", "with -eval judge: the judge `model` (default: -model)")
+		judgeURL    = fs.String("judge-base-url", "", "with -eval judge: `URL` of the OpenAI-compatible API serving the judge (key from OPENAI_API_KEY; default: the base model's)")
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
 		retryErrors = fs.Bool("retry-errors", false, "with -resume: ask again the items recorded as errors")
 		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
@@ -155,9 +182,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if *data != "" && !set["n"] {
 			*n = 0 // all of the user's examples unless -n says otherwise
 		}
-		cfg = config{Data: *data, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
+		cfg = config{Data: *data, Questions: *questions, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
 			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
+			JudgeModel: *judgeModel, JudgeBaseURL: *judgeURL,
+			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
+		if cfg.Eval == "judge" {
+			cfg.JudgeModel = cmp.Or(cfg.JudgeModel, cfg.Model)
+		}
 		var err error
 		if cfg.Sweep, err = parseSweep(*sweep); err != nil {
 			return err
@@ -179,7 +211,19 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return errors.New("-finetuned-model, -finetuned-base-url and -base-url need -backend openai: " +
 			"the local backend's fine-tuned arms are the embedded model, trained here")
 	}
-	if cfg.FineTunedBaseURL != "" && cfg.FineTunedModel == "" {
+	if err := checkJudgeFlags(cfg); err != nil {
+		return err
+	}
+	if cfg.Backend != "openai" && cfg.TrainCommand != "" {
+		return errors.New("-train-command needs -backend openai: the trained model is asked on an OpenAI-compatible endpoint (-finetuned-base-url)")
+	}
+	if cfg.TrainCommand != "" && cfg.FineTunedModel != "" {
+		return errors.New("-train-command and -finetuned-model contradict each other: train a model, or measure one trained elsewhere")
+	}
+	if cfg.LoadLoRA && cfg.TrainCommand == "" {
+		return errors.New("-load-lora needs -train-command: it loads what the command trained")
+	}
+	if cfg.FineTunedBaseURL != "" && cfg.FineTunedModel == "" && cfg.TrainCommand == "" {
 		return errors.New("-finetuned-base-url needs -finetuned-model: the name the server there knows the model by")
 	}
 	if cfg.Backend == "openai" {
@@ -191,9 +235,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 
 	var (
-		raw []byte
-		ds  *ragvsft.JSONLDataset
-		err error
+		raw, rawQuestions []byte
+		ds                *ragvsft.JSONLDataset
+		err               error
 	)
 	if *resume != "" {
 		raw, ds, err = loadRunDataset(*resume, cfg)
@@ -202,6 +246,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if err != nil {
 		return err
+	}
+	// asking is what the experiment asks: ds, or ds with the questions
+	// file's questions.
+	var asking ragvsft.Dataset = ds
+	if cfg.Questions != "" {
+		path := cfg.Questions
+		if *resume != "" {
+			path = filepath.Join(*resume, questionsFile)
+		}
+		if rawQuestions, asking, err = loadQuestions(path, cfg.Questions, ds); err != nil {
+			return err
+		}
 	}
 	evaluator, err := pickEvaluator(cfg.Eval)
 	if err != nil {
@@ -224,22 +280,33 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if err := writeFileAtomic(filepath.Join(dir, datasetFile), raw); err != nil {
 			return err
 		}
+		if rawQuestions != nil {
+			if err := writeFileAtomic(filepath.Join(dir, questionsFile), rawQuestions); err != nil {
+				return err
+			}
+		}
 		if err := writeJSON(filepath.Join(dir, configFile), cfg); err != nil {
 			return err
 		}
 	}
 
 	var cache *ragvsft.Cache
-	if cfg.Backend == "openai" && !*noCache {
+	if (cfg.Backend == "openai" || cfg.JudgeModel != "") && !*noCache {
 		if cache, err = ragvsft.OpenCache(cmp.Or(*cacheDir, filepath.Join(filepath.Dir(dir), "cache"))); err != nil {
 			return err
 		}
 	}
 	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
 		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
+		judgeModel: cfg.JudgeModel, judgeBaseURL: cfg.JudgeBaseURL,
+		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA,
 		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
 	if err != nil {
 		return err
+	}
+	if j, ok := evaluator.(ragvsft.JudgeEvaluator); ok {
+		j.Model = be.judge
+		evaluator = j
 	}
 	retriever, err := openIndex(filepath.Join(dir, "index"), be, stderr)
 	if err != nil {
@@ -250,14 +317,14 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return err
 	}
 	defer ckpt.Close()
-	questions, err := ragvsft.Questions(ds)
+	asked, err := ragvsft.Questions(asking)
 	if err != nil {
 		return err
 	}
-	kept := keptResults(previous, questions, *retryErrors)
+	kept := keptResults(previous, asked, *retryErrors)
 
 	exp := &ragvsft.Experiment{
-		Dataset:         ds,
+		Dataset:         asking,
 		Base:            be.base,
 		BaseModel:       be.baseModel,
 		FineTuner:       be.fineTuner,
@@ -278,13 +345,31 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			what += fmt.Sprintf(", fine-tuned arms %s on %s (fine-tuned elsewhere)", ft.ModelID, ft.Endpoint)
 		}
 	}
-	total := len(ragvsft.AllArms) * len(questions)
+	total := len(ragvsft.AllArms) * len(asked)
 	if *resume != "" {
 		fmt.Fprintf(stdout, "ragvsft: resuming %s: %d of %d items are in its checkpoint, %d to ask\n",
 			dir, kept, total, total-kept)
 	}
+	from := ds.Name()
+	if cfg.Questions != "" {
+		from = fmt.Sprintf("%s (trained on %s)", cfg.Questions, ds.Name())
+	}
+	scoring := cfg.Eval
+	if cfg.JudgeModel != "" {
+		scoring += " (" + cfg.JudgeModel + ")"
+	}
 	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
-		len(questions), ds.Name(), len(ragvsft.AllArms), what, cfg.K, cfg.Eval)
+		len(asked), from, len(ragvsft.AllArms), what, cfg.K, scoring)
+	judgeCalls := ""
+	if cfg.JudgeModel != "" {
+		judgeCalls = fmt.Sprintf(" and %d calls to the judge %s", total-kept, cfg.JudgeModel)
+	}
+	if be.name != "openai" && cfg.JudgeModel != "" && total > kept {
+		fmt.Fprintf(stdout, "Cost estimate: the local model bills nothing; %d calls to the judge %s at %s.\n", total-kept, cfg.JudgeModel, cfg.JudgeBaseURL)
+		if err := confirm(*yes, stdin, stdout); err != nil {
+			return err
+		}
+	}
 	if be.name == "openai" && total > kept {
 		est := "no fine-tuning (the fine-tuned arms' model was fine-tuned elsewhere)"
 		if be.estimate != nil {
@@ -293,8 +378,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions and the embeddings of %d documents and questions.\n",
-			est, total-kept, 2*len(questions))
+		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions%s and the embeddings of %d documents and questions.\n",
+			est, total-kept, judgeCalls, 2*len(asked))
 		if *resume != "" && be.estimate != nil {
 			fmt.Fprintln(stdout, "A fine-tuning job this run folder already started is reused, not paid again.")
 		}
@@ -363,11 +448,22 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
 
 	if len(cfg.Sweep) > 0 && be.name == "local" {
-		if err := memorizationSweep(ctx, stdout, dir, ds, evaluator, cfg.Sweep, cfg.Seed); err != nil {
+		sweepEval := evaluator
+		if cfg.JudgeModel != "" {
+			// Every epoch would ask the judge again: the sweep is scored
+			// by the judge's rule-based reference instead.
+			fmt.Fprintln(stdout, "\nThe sweep is scored by -eval auto, not by the judge.")
+			sweepEval = ragvsft.AutoEvaluator{}
+		}
+		if err := memorizationSweep(ctx, stdout, dir, asking, sweepEval, cfg.Sweep, cfg.Seed); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "\nRun folder: %s (dataset.jsonl, config.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir)
+	files := "dataset.jsonl, "
+	if cfg.Questions != "" {
+		files += questionsFile + ", "
+	}
+	fmt.Fprintf(stdout, "\nRun folder: %s (%sconfig.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir, files)
 	if be.name == "local" {
 		fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
 	}
@@ -425,10 +521,12 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		return nil, fmt.Errorf("-resume: reading %s: %w", filepath.Join(dir, configFile), err)
 	}
 	was := map[string]string{
-		"data": cfg.Data, "n": strconv.Itoa(cfg.N), "k": strconv.Itoa(cfg.K),
+		"data": cfg.Data, "questions": cfg.Questions, "n": strconv.Itoa(cfg.N), "k": strconv.Itoa(cfg.K),
 		"seed": strconv.FormatInt(cfg.Seed, 10), "epochs": strconv.Itoa(cfg.Epochs), "sweep": joinInts(cfg.Sweep),
 		"backend": cfg.Backend, "model": cfg.Model, "embedding-model": cfg.EmbeddingModel, "eval": cfg.Eval,
 		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
+		"judge-model": cfg.JudgeModel, "judge-base-url": cfg.JudgeBaseURL,
+		"train-command": cfg.TrainCommand, "load-lora": strconv.FormatBool(cfg.LoadLoRA),
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
@@ -478,8 +576,10 @@ func joinInts(xs []int) string {
 }
 
 // memorizationSweep fine-tunes the local model for each epoch count and asks
-// the closed-book fine-tuned arm, to show memorization setting in, and how
-// often what it does not know it makes up rather than abstains.
+// the closed-book fine-tuned arm, to show memorization setting in: the
+// answers right, wrong (how often what it does not know it makes up rather
+// than abstains) and abstained, and the digits of the gold numbers the
+// answers have at the same place (partial recall before full memorization).
 func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
 	type point struct {
 		Epochs    int     `json:"epochs"`
@@ -492,10 +592,13 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 		CIHigh    float64 `json:"ci95_high"`
 		// HallucinationRate is null when every answer was an abstention.
 		HallucinationRate *float64 `json:"hallucination_rate"`
+		// Digits is the share of the gold numbers' digits right (NaN-free:
+		// 0 when no gold answer has a number).
+		Digits float64 `json:"digit_accuracy"`
 	}
 	var points []point
 	fmt.Fprintf(stdout, "\nMemorization with epochs (local model, fine-tuned arm, closed book):\n\n")
-	fmt.Fprintf(stdout, "| epochs | correct | wrong | abstained | accuracy | 95%% CI | hallucination rate |\n|---:|---:|---:|---:|---:|---|---:|\n")
+	fmt.Fprintf(stdout, "| epochs | correct | wrong | abstained | accuracy | 95%% CI | hallucination rate | digits right |\n|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, e := range epochs {
 		exp := &ragvsft.Experiment{
 			Dataset:         ds,
@@ -511,17 +614,42 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			return fmt.Errorf("sweep at %d epochs: %w", e, err)
 		}
 		s, _ := rep.Arm(ragvsft.ArmFineTuned)
-		p := point{e, s.Correct, s.Wrong, s.Abstained, s.Answered, s.Accuracy, s.CILow, s.CIHigh, nil}
+		p := point{e, s.Correct, s.Wrong, s.Abstained, s.Answered, s.Accuracy, s.CILow, s.CIHigh, nil, digitAccuracy(rep.Results)}
 		hallucination := "n/a"
 		if s.HasHallucinationRate() {
 			p.HallucinationRate = &s.HallucinationRate
 			hallucination = fmt.Sprintf("%.1f%%", 100*s.HallucinationRate)
 		}
 		points = append(points, p)
-		fmt.Fprintf(stdout, "| %d | %d | %d | %d | %.1f%% | %.1f%% – %.1f%% | %s |\n",
-			e, s.Correct, s.Wrong, s.Abstained, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, hallucination)
+		fmt.Fprintf(stdout, "| %d | %d | %d | %d | %.1f%% | %.1f%% – %.1f%% | %s | %.1f%% |\n",
+			e, s.Correct, s.Wrong, s.Abstained, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, hallucination, 100*p.Digits)
 	}
 	return writeJSON(filepath.Join(dir, "epochs.json"), points)
+}
+
+var firstNumber = regexp.MustCompile(`(?:^|\s)(\d[\d.,]*\d|\d)`)
+
+// digitAccuracy is the share of the digits of the gold answers' first
+// numbers that the answers' first numbers have at the same place.
+func digitAccuracy(results []ragvsft.Result) float64 {
+	right, all := 0, 0
+	for _, r := range results {
+		g := firstNumber.FindStringSubmatch(r.Gold)
+		if g == nil {
+			continue
+		}
+		a := firstNumber.FindStringSubmatch(r.Answer)
+		for i := range len(g[1]) {
+			if a != nil && i < len(a[1]) && a[1][i] == g[1][i] {
+				right++
+			}
+		}
+		all += len(g[1])
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(right) / float64(all)
 }
 
 // pickEvaluator resolves -eval. "auto" is the library's AutoEvaluator,
@@ -538,8 +666,43 @@ func pickEvaluator(name string) (ragvsft.Evaluator, error) {
 		return ragvsft.ExactEvaluator{}, nil
 	case "contains":
 		return ragvsft.ContainsEvaluator{}, nil
+	case "judge":
+		// The judge's Model is the backend's, set once it is built.
+		return ragvsft.JudgeEvaluator{}, nil
 	}
-	return nil, fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, text, exact or contains)", name)
+	return nil, fmt.Errorf("-eval: unknown evaluator %q (want auto, numeric, text, exact, contains or judge)", name)
+}
+
+// checkJudgeFlags refuses -judge-model and -judge-base-url without -eval
+// judge, and a judge nobody can serve: the embedded local model does not
+// judge.
+func checkJudgeFlags(cfg config) error {
+	switch {
+	case cfg.Eval != "judge" && (cfg.JudgeModel != "" || cfg.JudgeBaseURL != ""):
+		return errors.New("-judge-model and -judge-base-url need -eval judge")
+	case cfg.Eval == "judge" && cfg.Backend != "openai" && cfg.JudgeBaseURL == "":
+		return errors.New("-eval judge needs -backend openai, or -judge-base-url for a judge served elsewhere: " +
+			"the embedded local model cannot judge")
+	}
+	return nil
+}
+
+// loadQuestions reads the questions file at path, named name in errors,
+// and attaches it to ds; it returns the raw bytes the run folder keeps.
+func loadQuestions(path, name string, ds *ragvsft.JSONLDataset) ([]byte, ragvsft.Dataset, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading -questions: %w", err)
+	}
+	qs, err := ragvsft.ReadQuestions(bytes.NewReader(raw), name)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := ragvsft.WithQuestions(ds, qs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, data, nil
 }
 
 // loadDataset returns the raw bytes written to the run folder and the parsed

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -56,16 +57,29 @@ func TestDefaultRunReproducesTheArticle(t *testing.T) {
 	ft, _ := rep.Arm(ragvsft.ArmFineTuned)
 	assert.GreaterOrEqual(t, rag.Accuracy, 0.99)
 	assert.Less(t, ft.Accuracy, rag.Accuracy-0.5)
+	// As gpt-3.5-turbo in the article: confident, wrong numbers for the
+	// right city, not abstentions.
+	for _, r := range rep.Results {
+		if r.Arm == ragvsft.ArmFineTuned {
+			city := strings.Fields(r.Gold)[0]
+			require.True(t, strings.HasPrefix(r.Answer, city+" has about "), "%q for %s", r.Answer, city)
+			require.NotEqual(t, r.Gold, r.Answer)
+		}
+	}
 
 	var sweep []struct {
 		Epochs   int     `json:"epochs"`
 		Accuracy float64 `json:"accuracy"`
+		Digits   float64 `json:"digit_accuracy"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "epochs.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &sweep))
 	require.Len(t, sweep, 4)
 	assert.Greater(t, sweep[3].Accuracy, sweep[1].Accuracy, "more epochs memorize more")
+	assert.Equal(t, 1.0, sweep[3].Digits, "30 epochs: every digit")
+	assert.Greater(t, sweep[2].Digits, sweep[1].Digits, "digits come gradually")
+	assert.Greater(t, sweep[2].Digits, sweep[2].Accuracy, "10 epochs: partial numbers")
 }
 
 func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {

@@ -18,8 +18,23 @@
 //	-key KEY          the only API key accepted (default: any non-empty key;
 //	                  also OPENAI_SERVER_API_KEY)
 //	-job-step 1s      how long a job stays validating_files, then queued
+//	-file-processing 1s
+//	                  how long an uploaded file stays "uploaded" before it is
+//	                  "processed"; a job on it is refused until then, as
+//	                  OpenAI refuses it
+//	-refuse-fine-tuning
+//	                  refuse every job creation with 403, as OpenAI refuses
+//	                  most organizations since its wind-down of self-serve
+//	                  fine-tuning (2026-05-07; nobody from 2027-01-06):
+//	                  try what your code does then, e.g. that a rerun
+//	                  uploads nothing twice
 //	-latency 0        latency added to every request
 //	-fail-rate 0      fraction of requests refused with 429 (retry-after 1s)
+//	-models a,b       model ids served besides OpenAI's catalog and the
+//	                  fine-tunes, as a vLLM or Ollama server names its
+//	                  models (answered by the embedded base model)
+//	-now YYYY-MM-DD   the day the catalog's shutdown dates are checked
+//	                  against (default: today)
 //	-v                log every request
 package main
 
@@ -34,6 +49,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,39 +59,86 @@ import (
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("openai-server: ")
-	addr := flag.String("addr", "127.0.0.1:8089", "`host:port` to listen on")
-	key := flag.String("key", "", "API key to require (default: accept any non-empty key; also read from OPENAI_SERVER_API_KEY)")
-	step := flag.Duration("job-step", time.Second, "how long a fine-tuning job stays in each of validating_files and queued")
-	latency := flag.Duration("latency", 0, "latency added to every request")
-	failRate := flag.Float64("fail-rate", 0, "fraction of requests answered with 429 rate_limit_exceeded (retry-after 1s)")
-	verbose := flag.Bool("v", false, "log every request")
-	flag.Parse()
-	if *key == "" {
-		*key = os.Getenv("OPENAI_SERVER_API_KEY")
+	opts, err := parseFlags(os.Args[1:], os.Getenv)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		os.Exit(2) // the flag package has printed the error and the usage
 	}
-	cfg := ragvsfttest.ServerConfig{
-		APIKey:       *key,
-		JobStepDelay: *step,
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		log.Fatalf("listen on %s: %v", opts.addr, err)
+	}
+	var logger *log.Logger
+	if opts.verbose {
+		logger = log.Default()
+	}
+	if opts.cfg.RefuseFineTuning {
+		log.Print("refusing every fine-tuning job creation (-refuse-fine-tuning)")
+	}
+	if err := run(ctx, ln, opts.cfg, os.Stdout, logger); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// options are the command's flags, read by parseFlags.
+type options struct {
+	addr    string
+	verbose bool
+	cfg     ragvsfttest.ServerConfig
+}
+
+// parseFlags reads the command line (without the program name); getenv
+// supplies OPENAI_SERVER_API_KEY when -key is not given.
+func parseFlags(args []string, getenv func(string) string) (options, error) {
+	fs := flag.NewFlagSet("openai-server", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8089", "`host:port` to listen on")
+	key := fs.String("key", "", "API key to require (default: accept any non-empty key; also read from OPENAI_SERVER_API_KEY)")
+	step := fs.Duration("job-step", time.Second, "how long a fine-tuning job stays in each of validating_files and queued")
+	processing := fs.Duration("file-processing", time.Second, "how long an uploaded file stays \"uploaded\" before it is \"processed\" (a job on it is refused until then)")
+	refuse := fs.Bool("refuse-fine-tuning", false, "refuse every fine-tuning job creation with 403, as OpenAI refuses most organizations since its wind-down of self-serve fine-tuning")
+	latency := fs.Duration("latency", 0, "latency added to every request")
+	failRate := fs.Float64("fail-rate", 0, "fraction of requests answered with 429 rate_limit_exceeded (retry-after 1s)")
+	models := fs.String("models", "", "comma-separated `ids` served besides OpenAI's catalog and the fine-tunes (e.g. llama3,qwen2.5), answered by the embedded base model")
+	day := fs.String("now", "", "the `day` (YYYY-MM-DD) the catalog's shutdown dates are checked against (default: today)")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	var now func() time.Time
+	if *day != "" {
+		t, err := time.Parse(time.DateOnly, *day)
+		if err != nil {
+			return options{}, fmt.Errorf("-now %q: want YYYY-MM-DD", *day)
+		}
+		now = func() time.Time { return t }
+	}
+	var extra []string
+	for m := range strings.SplitSeq(*models, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			extra = append(extra, m)
+		}
+	}
+	if *key == "" {
+		*key = getenv("OPENAI_SERVER_API_KEY")
+	}
+	return options{addr: *addr, verbose: *verbose, cfg: ragvsfttest.ServerConfig{
+		APIKey:              *key,
+		JobStepDelay:        *step,
+		FileProcessingDelay: *processing,
+		RefuseFineTuning:    *refuse,
+		Models:              extra,
+		Now:                 now,
 		Faults: ragvsfttest.Faults{
 			Latency:   *latency,
 			Rate:      *failRate,
 			RateFault: ragvsfttest.Fault{Status: http.StatusTooManyRequests, RetryAfter: time.Second},
 			Seed:      1,
 		},
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		log.Fatalf("listen on %s: %v", *addr, err)
-	}
-	var logger *log.Logger
-	if *verbose {
-		logger = log.Default()
-	}
-	if err := run(ctx, ln, cfg, os.Stdout, logger); err != nil {
-		log.Fatal(err)
-	}
+	}}, nil
 }
 
 // run serves the API on ln until ctx is done, then shuts down gracefully.

@@ -4,25 +4,43 @@
 // founder, headquarters town), asked in several phrasings and answered in
 // several templates; answers are years, person names and town names.
 //
+// With -questions it writes testdata/companies_questions.jsonl instead: a
+// held-out questions file (ragvsft.ReadQuestions) asking every fact in a
+// wording no training prompt uses, the gold answer being the bare value,
+// with aliases (the founder's surname, the town without its "Lake" or
+// "Port"), each naming the training example that holds the fact as its
+// doc_id.
+//
 // Run from the repository root:
 //
 //	go run ./internal/companiesgen > testdata/companies.jsonl
+//	go run ./internal/companiesgen -questions > testdata/companies_questions.jsonl
 package main
 
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
 )
 
-// Count is the number of companies.
-const Count = 60
+// Count is the number of companies; Seed seeds the generator.
+const (
+	Count = 60
+	Seed  = 7
+)
 
 func main() {
-	data, err := Generate(Count, 7)
+	questions := flag.Bool("questions", false, "write the held-out questions file instead of the knowledge base")
+	flag.Parse()
+	gen := Generate
+	if *questions {
+		gen = Questions
+	}
+	data, err := gen(Count, Seed)
 	if err == nil {
 		_, err = os.Stdout.Write(data)
 	}
@@ -41,10 +59,12 @@ var (
 	towns   = []string{"Port", "Lake", "New", "North", "Saint", ""}
 
 	// Each fact is asked in several ways and answered in several.
+	// heldOut are the held-out wordings, none a training question.
 	facts = []struct {
 		kind      string
 		questions []string
 		answers   []string
+		heldOut   []string
 	}{
 		{"founded", []string{
 			"When was %s founded?",
@@ -53,6 +73,9 @@ var (
 		}, []string{
 			"%s was founded in %s.",
 			"%s was established in %s.",
+		}, []string{
+			"Which year saw the founding of %s?",
+			"Tell me the year %s came into being",
 		}},
 		{"founder", []string{
 			"Who founded %s?",
@@ -61,6 +84,9 @@ var (
 		}, []string{
 			"%s was founded by %s.",
 			"The founder of %s is %s.",
+		}, []string{
+			"Name the person who set up %s.",
+			"Who created %s?",
 		}},
 		{"hq", []string{
 			"Where is %s headquartered?",
@@ -69,6 +95,9 @@ var (
 		}, []string{
 			"%s has its headquarters in %s.",
 			"%s is based in %s.",
+		}, []string{
+			"What town is home to %s?",
+			"Where does %s have its head office?",
 		}},
 	}
 )
@@ -83,10 +112,81 @@ type record struct {
 	Messages []message `json:"messages"`
 }
 
+// fact is one fact of one company, as the knowledge base asks it.
+type fact struct {
+	id, kind, company, value string
+	question, answer         string
+	heldOut                  int // index of the held-out wording
+}
+
 // Generate returns n companies' facts as chat fine-tuning JSONL, one line
 // per fact, with "\n" after each line.
 func Generate(n int, seed uint64) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for _, f := range companyFacts(n, seed) {
+		line := record{
+			ID: f.id,
+			Messages: []message{
+				{"system", "You know the company register."},
+				{"user", f.question},
+				{"assistant", f.answer},
+			},
+		}
+		if err := enc.Encode(line); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// question is one line of a questions file.
+type question struct {
+	ID       string   `json:"id"`
+	Question string   `json:"question"`
+	Answer   string   `json:"answer"`
+	DocID    string   `json:"doc_id"`
+	Aliases  []string `json:"aliases,omitempty"`
+}
+
+// Questions returns the held-out questions file of the knowledge base
+// Generate(n, seed) writes: every fact asked in a wording no training
+// example uses, the bare value as the gold answer.
+func Questions(n int, seed uint64) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	for _, f := range companyFacts(n, seed) {
+		var tmpl []string
+		for _, k := range facts {
+			if k.kind == f.kind {
+				tmpl = k.heldOut
+			}
+		}
+		q := question{ID: "held-" + strings.TrimPrefix(f.id, "company-"), Question: fmt.Sprintf(tmpl[f.heldOut], f.company),
+			Answer: f.value, DocID: f.id}
+		switch f.kind {
+		case "founder":
+			q.Aliases = []string{f.value[strings.LastIndexByte(f.value, ' ')+1:]}
+		case "hq":
+			for _, t := range towns {
+				if rest, ok := strings.CutPrefix(f.value, t+" "); ok && t != "" {
+					q.Aliases = []string{rest}
+				}
+			}
+		}
+		if err := enc.Encode(q); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// companyFacts draws n companies' facts. The held-out wordings are drawn
+// from a generator of their own, so that the knowledge base stays what it
+// was before they existed.
+func companyFacts(n int, seed uint64) []fact {
 	r := rand.New(rand.NewPCG(seed, 0xc0ffee))
+	held := rand.New(rand.NewPCG(seed, 0x4e1d0))
 	word := func(syllables int) string {
 		var b strings.Builder
 		for range syllables {
@@ -110,8 +210,7 @@ func Generate(n int, seed uint64) ([]byte, error) {
 			return strings.TrimSpace(towns[r.IntN(len(towns))] + " " + word(2))
 		}))
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
+	var out []fact
 	for i := 1; i <= n; i++ {
 		company := unique(func() string { return word(2+r.IntN(2)) + " " + sectors[r.IntN(len(sectors))] })
 		founder := unique(func() string { return word(2) + " " + word(2+r.IntN(2)) })
@@ -123,18 +222,12 @@ func Generate(n int, seed uint64) ([]byte, error) {
 		for _, f := range facts {
 			q := f.questions[r.IntN(len(f.questions))]
 			a := f.answers[r.IntN(len(f.answers))]
-			line := record{
-				ID: fmt.Sprintf("company-%02d-%s", i, f.kind),
-				Messages: []message{
-					{"system", "You know the company register."},
-					{"user", fmt.Sprintf(q, company)},
-					{"assistant", fmt.Sprintf(a, company, values[f.kind])},
-				},
-			}
-			if err := enc.Encode(line); err != nil {
-				return nil, err
-			}
+			out = append(out, fact{
+				id: fmt.Sprintf("company-%02d-%s", i, f.kind), kind: f.kind, company: company, value: values[f.kind],
+				question: fmt.Sprintf(q, company), answer: fmt.Sprintf(a, company, values[f.kind]),
+				heldOut: held.IntN(len(f.heldOut)),
+			})
 		}
 	}
-	return b.Bytes(), nil
+	return out
 }

@@ -13,11 +13,12 @@ import (
 	"unicode/utf8"
 )
 
-// The on-disk format of a Model, version 1. All integers are little-endian.
+// The on-disk format of a Model, version 2. All integers are little-endian.
 //
 //	magic     8 bytes  "RVSFTLM\n"
-//	version   uint32   1
+//	version   uint32   2
 //	name      string   the model's name (may be empty)
+//	gate      float64  (IEEE 754 bits) Header.MinConfidence, finite, in [0, 1]
 //	V         uint32   vocabulary size; 0 only for the empty model
 //	vocab     V strings, entry 0 is End
 //	G         uint32   distinct weight rows
@@ -25,14 +26,20 @@ import (
 //	F         uint32   features
 //	features  F times (uint64 feature hash, uint32 row index < G), hashes
 //	          strictly increasing
+//	C         uint32   copy weights
+//	copy      C times (uint64 feature hash, float32 weight), hashes strictly
+//	          increasing
 //	crc       uint32   CRC-32 (IEEE) of every byte before it
+//
+// Version 1 (before the copy mechanism and grouped digits) is refused: its
+// weights mean nothing to this model.
 //
 // A string is a uint32 byte length followed by that many bytes of UTF-8.
 // Features that share a row in memory share it in the file, so a file is
 // about 4*G*V bytes. Nothing may follow the checksum.
 const (
 	fileMagic   = "RVSFTLM\n"
-	fileVersion = 1
+	fileVersion = 2
 	// maxString bounds a token or name, so a corrupt length cannot
 	// allocate gigabytes.
 	maxString = 1 << 20
@@ -42,9 +49,18 @@ const (
 // that is damaged.
 var ErrBadFile = errors.New("localmodel: not a valid local model file")
 
-// Save writes m, under name, in the format described above. Saving the
-// same model twice gives the same bytes.
-func (m *Model) Save(w io.Writer, name string) error {
+// Header is what a file stores beside the weights.
+type Header struct {
+	// Name is the model's name; it may be empty.
+	Name string
+	// MinConfidence is the abstention threshold of the model's user (0:
+	// none); the Model itself does not use it.
+	MinConfidence float64
+}
+
+// Save writes m, with h, in the format described above. Saving the same
+// model twice gives the same bytes.
+func (m *Model) Save(w io.Writer, h Header) error {
 	bw := bufio.NewWriter(w)
 	crc := crc32.NewIEEE()
 	out := io.MultiWriter(bw, crc)
@@ -59,11 +75,14 @@ func (m *Model) Save(w io.Writer, name string) error {
 	}
 	out.Write([]byte(fileMagic))
 	u32(fileVersion)
-	str(name)
+	str(h.Name)
+	binary.LittleEndian.PutUint64(buf[:8], math.Float64bits(h.MinConfidence))
+	out.Write(buf[:8])
 	if m.Empty() {
 		u32(0) // V
 		u32(0) // G
 		u32(0) // F
+		u32(0) // C
 	} else {
 		feats := make([]uint64, 0, len(m.rows))
 		for f := range m.rows {
@@ -99,6 +118,17 @@ func (m *Model) Save(w io.Writer, name string) error {
 		for i, f := range feats {
 			binary.LittleEndian.PutUint64(buf[:8], f)
 			binary.LittleEndian.PutUint32(buf[8:12], index[i])
+			out.Write(buf[:12])
+		}
+		cfs := make([]uint64, 0, len(m.copy))
+		for f := range m.copy {
+			cfs = append(cfs, f)
+		}
+		slices.Sort(cfs)
+		u32(uint32(len(cfs)))
+		for _, f := range cfs {
+			binary.LittleEndian.PutUint64(buf[:8], f)
+			binary.LittleEndian.PutUint32(buf[8:12], math.Float32bits(m.copy[f]))
 			out.Write(buf[:12])
 		}
 	}
@@ -172,25 +202,32 @@ func (fr *fileReader) str(what string) string {
 	return string(b)
 }
 
-// Load reads a Model written by Save and the name it was saved under. A
-// file that is not one, was written by a newer version, is truncated or
-// damaged (its checksum does not match) returns an error wrapping
-// ErrBadFile that says which.
-func Load(r io.Reader) (*Model, string, error) {
+// Load reads a Model written by Save and the Header it was saved with. A
+// file that is not one, was written by another format version, is
+// truncated or damaged (its checksum does not match) returns an error
+// wrapping ErrBadFile that says which.
+func Load(r io.Reader) (*Model, Header, error) {
+	var h Header
 	fr := &fileReader{r: bufio.NewReader(r), crc: crc32.NewIEEE()}
 	if magic := fr.read(len(fileMagic)); fr.err != nil || string(magic) != fileMagic {
 		if fr.err == nil || errors.Is(fr.err, ErrBadFile) {
-			return nil, "", fmt.Errorf("%w: it does not start with %q", ErrBadFile, fileMagic)
+			return nil, h, fmt.Errorf("%w: it does not start with %q", ErrBadFile, fileMagic)
 		}
-		return nil, "", fmt.Errorf("localmodel: reading model: %w", fr.err)
+		return nil, h, fmt.Errorf("localmodel: reading model: %w", fr.err)
 	}
 	if v := fr.u32(); fr.err == nil && v != fileVersion {
-		return nil, "", fmt.Errorf("%w: format version %d, this build reads version %d", ErrBadFile, v, fileVersion)
+		return nil, h, fmt.Errorf("%w: format version %d, this build reads version %d", ErrBadFile, v, fileVersion)
 	}
-	name := fr.str("name")
+	h.Name = fr.str("name")
+	if b := fr.read(8); b != nil {
+		h.MinConfidence = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		if !(h.MinConfidence >= 0 && h.MinConfidence <= 1) {
+			fr.fail(fmt.Errorf("%w: confidence threshold %v is not in [0, 1]", ErrBadFile, h.MinConfidence))
+		}
+	}
 	V := fr.u32()
 	if fr.err == nil && V > MaxWeights {
-		return nil, "", fmt.Errorf("%w: vocabulary of %d tokens", ErrBadFile, V)
+		return nil, h, fmt.Errorf("%w: vocabulary of %d tokens", ErrBadFile, V)
 	}
 	m := &Model{}
 	if V > 0 {
@@ -255,6 +292,27 @@ func Load(r io.Reader) (*Model, string, error) {
 		prev = f
 		m.rows[f] = W[int(g)*int(V) : int(g+1)*int(V) : int(g+1)*int(V)]
 	}
+	C := fr.u32()
+	if fr.err == nil && C > 0 && G == 0 {
+		fr.fail(fmt.Errorf("%w: %d copy weights in an empty model", ErrBadFile, C))
+	}
+	if C > 0 && fr.err == nil {
+		m.copy = make(map[uint64]float32, min(C, 1<<16))
+	}
+	var prevC uint64
+	for i := range C {
+		b := fr.read(12)
+		if b == nil {
+			break
+		}
+		f, v := binary.LittleEndian.Uint64(b), math.Float32frombits(binary.LittleEndian.Uint32(b[8:]))
+		if (i > 0 && f <= prevC) || math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			fr.fail(fmt.Errorf("%w: copy weight %d is out of order or not finite", ErrBadFile, i))
+			break
+		}
+		prevC = f
+		m.copy[f] = v
+	}
 	sum := fr.crc.Sum32()
 	if b := fr.read(4); fr.err == nil && binary.LittleEndian.Uint32(b) != sum {
 		fr.fail(fmt.Errorf("%w: checksum mismatch (damaged file)", ErrBadFile))
@@ -268,12 +326,12 @@ func Load(r io.Reader) (*Model, string, error) {
 	}
 	if fr.err != nil {
 		if !errors.Is(fr.err, ErrBadFile) {
-			return nil, "", fmt.Errorf("localmodel: reading model: %w", fr.err)
+			return nil, h, fmt.Errorf("localmodel: reading model: %w", fr.err)
 		}
-		return nil, "", fr.err
+		return nil, h, fr.err
 	}
 	if m.Empty() {
-		return &Model{}, name, nil
+		return &Model{}, h, nil
 	}
-	return m, name, nil
+	return m, h, nil
 }

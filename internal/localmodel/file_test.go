@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,20 +18,23 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	m, err := Train(context.Background(), seqs, trainOpts)
 	require.NoError(t, err)
 	var buf bytes.Buffer
-	require.NoError(t, m.Save(&buf, "ft:local-base:x:1234"))
+	h := Header{Name: "ft:local-base:x:1234", MinConfidence: 0.25}
+	require.NoError(t, m.Save(&buf, h))
 	saved := bytes.Clone(buf.Bytes())
 
-	got, name, err := Load(bytes.NewReader(saved))
+	got, gotH, err := Load(bytes.NewReader(saved))
 	require.NoError(t, err)
-	assert.Equal(t, "ft:local-base:x:1234", name)
+	assert.Equal(t, h, gotH)
 	assert.Equal(t, m.Features(), got.Features())
+	assert.Equal(t, m.copy, got.copy, "the copy weights are saved")
+	assert.NotEmpty(t, got.copy)
 	for _, s := range seqs {
 		assert.Equal(t, greedy(t, m, s.Prompt), greedy(t, got, s.Prompt), s.Prompt)
 	}
 	// Shared rows stay shared: the file is about one row per group, and
 	// saving the loaded model gives the same bytes.
 	var again bytes.Buffer
-	require.NoError(t, got.Save(&again, name))
+	require.NoError(t, got.Save(&again, gotH))
 	assert.Equal(t, saved, again.Bytes())
 	assert.Less(t, len(saved), 4*m.Features()*len(m.vocab), "rows shared in memory must be shared in the file")
 }
@@ -38,10 +42,10 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 func TestSaveLoadEmpty(t *testing.T) {
 	for _, m := range []*Model{nil, {}} {
 		var buf bytes.Buffer
-		require.NoError(t, m.Save(&buf, ""))
-		got, name, err := Load(&buf)
+		require.NoError(t, m.Save(&buf, Header{}))
+		got, h, err := Load(&buf)
 		require.NoError(t, err)
-		assert.Equal(t, "", name)
+		assert.Equal(t, Header{}, h)
 		assert.True(t, got.Empty())
 	}
 }
@@ -58,9 +62,9 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 	m, err := Train(context.Background(), things(4), trainOpts)
 	require.NoError(t, err)
 	var buf bytes.Buffer
-	require.NoError(t, m.Save(&buf, "m"))
+	require.NoError(t, m.Save(&buf, Header{Name: "m"}))
 	good := buf.Bytes()
-	nameEnd := len(fileMagic) + 4 + 4 + 1 // magic, version, name length, "m"
+	nameEnd := len(fileMagic) + 4 + 4 + 1 + 8 // magic, version, name length, "m", gate
 
 	weights := nameEnd + 4 + 4 // V, then the vocabulary, then G
 	for _, tok := range m.vocab {
@@ -71,8 +75,12 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 		b[i] ^= 0x01 // the lowest mantissa bit: still a finite weight
 		return b
 	}
-	version2 := bytes.Clone(good)
-	binary.LittleEndian.PutUint32(version2[len(fileMagic):], 2)
+	version1 := bytes.Clone(good)
+	binary.LittleEndian.PutUint32(version1[len(fileMagic):], 1)
+	version3 := bytes.Clone(good)
+	binary.LittleEndian.PutUint32(version3[len(fileMagic):], 3)
+	badGate := bytes.Clone(good)
+	binary.LittleEndian.PutUint64(badGate[nameEnd-8:], math.Float64bits(1.5))
 	nan := bytes.Clone(good)
 	binary.LittleEndian.PutUint32(nan[weights:], 0x7fc00000)
 	hugeVocab := bytes.Clone(good)
@@ -85,7 +93,9 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 	}{
 		{"empty", nil, "does not start with"},
 		{"json", []byte(`{"model": "x"}`), "does not start with"},
-		{"newer version", reseal(version2), "format version 2, this build reads version 1"},
+		{"older version", reseal(version1), "format version 1, this build reads version 2"},
+		{"newer version", reseal(version3), "format version 3, this build reads version 2"},
+		{"gate out of range", reseal(badGate), "confidence threshold 1.5 is not in [0, 1]"},
 		{"truncated", good[:len(good)/2], "truncated"},
 		{"no checksum", good[:len(good)-4], "truncated"},
 		{"flipped weight bit", flip(weights + 4), "checksum mismatch"},

@@ -8,6 +8,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // End is the token that ends a reply. It is vocabulary entry 0 of every
@@ -21,31 +24,72 @@ const maxPosition = 63
 // Feature kinds, mixed into each feature's hash so that features of
 // different kinds never share a row on purpose.
 const (
+	// Generator features, each a row of logits over the vocabulary.
 	kindBias uint64 = iota + 1
 	kindPrev1
 	kindPrev2
 	kindPos
-	kindWordPos
-	kindWordPrev2
+	kindCtxPos   // (context feature of the prompt, position)
+	kindCtxPrev2 // (prompt word, previous two tokens)
+
+	// Context features of the prompt.
+	ctxWord   // a lower-cased word
+	ctxBigram // two consecutive words
+	ctxGram   // a character trigram of a word, "^" and "$" marking its ends
+
+	// Copy features, each one scalar weight of a prompt token's copy score.
+	copyPosShape  // (reply position, shape of the token)
+	copyPrevShape // (previous reply token, shape)
+	copyContShape // (the prompt token before it is the previous reply token, shape)
+	copyPrevWord  // (the prompt token before it, continuation)
+	copyWordPos   // (the token itself, reply position)
+	copySeenShape // (the token is already in the reply, shape)
 )
 
-// bos stands for "no token" before the start of a reply.
-const bos = -1
+// copyFeatures is the number of copy features of a prompt token.
+const copyFeatures = 6
 
-// Model is the parametric memory: a hashed log-linear (single-layer softmax)
-// language model of an assistant reply conditioned on the user message.
-// logits(next) is the sum of the weight rows of the active features: bias,
-// previous token, previous two tokens, position in the reply, and for each
-// distinct word w of the user message (w, position) and (w, previous two
-// tokens). Rows exist only for features seen in training; the output
-// vocabulary is the tokens of the training replies plus End.
+// bos stands for "no token" before the start of a reply.
+const bos uint64 = 0
+
+// Model is the parametric memory: a hashed log-linear (single-layer
+// softmax) language model of an assistant reply conditioned on the user
+// message, with a copy mechanism (a pointer over the user message's
+// tokens, as in See et al.'s pointer-generator networks).
 //
-// The zero value is the empty memory, which knows no token. A Model is
-// never changed after Train returns it, so it is safe for concurrent use.
+// At each reply position the next token is chosen from one softmax over
+// two kinds of outcome:
+//
+//   - generate token v of the vocabulary (the tokens of the training
+//     replies plus End), with logit the sum of the weight rows of the
+//     active features at v: bias, previous token, previous two tokens,
+//     position, and for each context feature c of the user message (its
+//     distinct lower-cased words, pairs of consecutive words and the
+//     words' character trigrams) (c, position), and for each word
+//     (word, previous two tokens);
+//   - copy the user message's token j (any token with a letter or digit),
+//     with logit the sum of six scalar weights: (position, shape of j),
+//     (previous token, shape), (is the token before j the previous reply
+//     token, shape), (the token before j, that continuation), (j itself,
+//     position) and (is j already in the reply, shape). A shape is what
+//     the token looks like: capitalized, all capitals, digits, underscore.
+//
+// A token's probability is its generate probability plus the probability
+// of every copy that emits it. The copy weights are shared by every
+// example, so they are learnt within an epoch: a reply names the entity of
+// the question, even one never trained on, long before the entity's own
+// features have memorized its facts. The words and trigrams let a new
+// wording of a question recall a fact in part: the bigrams of the trained
+// wording are missing, its trigrams and words partly present.
+//
+// Rows exist only for features seen in training. The zero value is the
+// empty memory, which knows no token. A Model is never changed after
+// Train returns it, so it is safe for concurrent use.
 type Model struct {
 	vocab []string       // id -> token; vocab[0] == End
 	ids   map[string]int // token -> id
 	rows  map[uint64][]float32
+	copy  map[uint64]float32
 }
 
 // Empty reports whether the model has learned nothing.
@@ -53,7 +97,8 @@ func (m *Model) Empty() bool {
 	return m == nil || len(m.rows) == 0
 }
 
-// Features returns the number of weight rows (distinct features) learned.
+// Features returns the number of generator weight rows (distinct
+// features) learned.
 func (m *Model) Features() int {
 	if m == nil {
 		return 0
@@ -71,8 +116,13 @@ type Sequence struct {
 // TrainOptions drive Train. Every field must be set (Train does not
 // resolve defaults).
 type TrainOptions struct {
-	Epochs       int
-	BatchSize    int
+	Epochs    int
+	BatchSize int
+	// LearningRate is the step of the logits: one step on a token moves
+	// the logits of its position by LearningRate times the gradient of
+	// the token's cross-entropy, divided by the tokens in the batch,
+	// however many features are active (the step of each weight is
+	// divided by their number, as in normalized least mean squares).
 	LearningRate float64
 	// Seed drives the shuffle of the examples at each epoch.
 	Seed uint64
@@ -92,10 +142,171 @@ var ErrTooLarge = errors.New("localmodel: training set too large for the embedde
 // ErrBadOptions reports invalid training options.
 var ErrBadOptions = errors.New("localmodel: invalid training options")
 
-// example is a Sequence prepared for training.
-type example struct {
-	words []uint64 // hashes of the distinct words of the prompt
-	toks  []int    // reply token ids, ending with End
+// prompt is a user message as the model sees it.
+type prompt struct {
+	ctx    []uint64 // distinct context features; ctx[:nWords] are words
+	nWords int
+	cands  []cand // tokens that can be copied
+}
+
+// cand is a prompt token that can be copied.
+type cand struct {
+	tok      string // as in the prompt, with its leading space if any
+	key      string // tok without its leading space
+	lower    uint64 // hash of the lower-cased key
+	shape    uint64
+	prevKey  string // key of the prompt token before it
+	prevWord uint64 // hash of the lower-cased prevKey
+	prevName bool   // prevKey is a name (could be copied itself)
+}
+
+// emit returns the text a copy of c emits at reply position pos: the
+// token without its space first in a reply, with a space before a word
+// later on.
+func (c *cand) emit(pos int) string {
+	switch {
+	case pos == 0:
+		return c.key
+	case c.tok != c.key:
+		return c.tok
+	}
+	if r, _ := utf8.DecodeRuneInString(c.key); isWordStart(r) {
+		return " " + c.key
+	}
+	return c.key
+}
+
+func hashString(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64() | 1 // never bos
+}
+
+// analyze prepares a user message.
+func analyze(s string) prompt {
+	var p prompt
+	seen := map[uint64]bool{}
+	add := func(f uint64) {
+		if !seen[f] {
+			seen[f] = true
+			p.ctx = append(p.ctx, f)
+		}
+	}
+	words := Words(s)
+	for _, w := range words {
+		add(mix(ctxWord, hashString(w), 0, 0))
+	}
+	p.nWords = len(p.ctx)
+	for i := 1; i < len(words); i++ {
+		add(mix(ctxBigram, hashString(words[i-1]), hashString(words[i]), 0))
+	}
+	for _, w := range words {
+		rs := []rune("^" + w + "$")
+		for i := 3; i <= len(rs); i++ {
+			add(mix(ctxGram, hashString(string(rs[i-3:i])), 0, 0))
+		}
+	}
+	prevKey := ""
+	for _, tok := range Tokenize(s) {
+		key := strings.TrimLeft(tok, " ")
+		if shape := shapeOf(key); shape != 0 {
+			p.cands = append(p.cands, cand{
+				tok: tok, key: key, lower: hashString(strings.ToLower(key)), shape: shape,
+				prevKey: prevKey, prevWord: hashString(strings.ToLower(prevKey)), prevName: shapeOf(prevKey) != 0,
+			})
+		}
+		if strings.TrimSpace(tok) != "" {
+			prevKey = key
+		}
+	}
+	return p
+}
+
+// shapeOf describes what a token looks like; 0 for a token that is not a
+// name (no capital, digit or underscore), which is never copied: a pointer
+// over every word would copy the words of an instruction it never saw in
+// training ("of your ability") as readily as the entity of the question.
+func shapeOf(key string) uint64 {
+	var shape uint64
+	letters, upper := 0, 0
+	for i, r := range key {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+			if unicode.IsUpper(r) {
+				upper++
+				if i == 0 {
+					shape |= 1
+				}
+			}
+		case unicode.IsDigit(r):
+			shape |= 4
+		case r == '_':
+			shape |= 8
+		}
+	}
+	if letters > 1 && upper == letters {
+		shape |= 2
+	}
+	if shape == 0 {
+		return 0 // a lower-case word or punctuation: generated, never copied
+	}
+	if letters > 0 {
+		shape |= 16
+	}
+	return shape
+}
+
+// state is what the features of a reply position depend on, besides the
+// prompt: the position and the tokens before it.
+type state struct {
+	pos    int
+	p2, p1 uint64   // hashes of the previous two tokens
+	last   string   // key of the previous token
+	keys   []string // keys of the tokens so far
+}
+
+func (s *state) push(tok string) {
+	s.pos++
+	s.p2, s.p1 = s.p1, hashString(tok)
+	s.last = strings.TrimLeft(tok, " ")
+	s.keys = append(s.keys, s.last)
+}
+
+// genFeatures appends the active generator features.
+func genFeatures(dst []uint64, p *prompt, s *state) []uint64 {
+	pos := uint64(min(s.pos, maxPosition))
+	dst = append(dst,
+		mix(kindBias, 0, 0, 0),
+		mix(kindPrev1, s.p1, 0, 0),
+		mix(kindPrev2, s.p2, s.p1, 0),
+		mix(kindPos, pos, 0, 0),
+	)
+	for i, c := range p.ctx {
+		dst = append(dst, mix(kindCtxPos, c, pos, 0))
+		if i < p.nWords {
+			dst = append(dst, mix(kindCtxPrev2, c, s.p2, s.p1))
+		}
+	}
+	return dst
+}
+
+// copyFeats writes the copy features of c.
+func copyFeats(dst *[copyFeatures]uint64, c *cand, s *state) {
+	pos := uint64(min(s.pos, maxPosition))
+	var cont, seen uint64
+	if s.pos > 0 && c.prevName && c.prevKey == s.last {
+		cont = 1
+	}
+	if slices.Contains(s.keys, c.key) {
+		seen = 1
+	}
+	dst[0] = mix(copyPosShape, pos, c.shape, 0)
+	dst[1] = mix(copyPrevShape, s.p1, c.shape, 0)
+	dst[2] = mix(copyContShape, cont, c.shape, 0)
+	dst[3] = mix(copyPrevWord, c.prevWord, cont, 0)
+	dst[4] = mix(copyWordPos, c.lower, pos, 0)
+	dst[5] = mix(copySeenShape, seen, c.shape, 0)
 }
 
 // Train fits a new Model to seqs by minibatch SGD on the softmax
@@ -109,6 +320,28 @@ func Train(ctx context.Context, seqs []Sequence, opt TrainOptions) (*Model, erro
 		return nil, err
 	}
 	return ms[0], nil
+}
+
+// member is a weight row shared by n features active at a position.
+type member struct{ group, n int32 }
+
+// position is one training target, its features fixed by teacher forcing.
+type position struct {
+	target  int
+	gen     []member // generator rows
+	active  float64  // features behind gen
+	copyIdx []int32  // copyFeatures copy weights per candidate
+	copyOK  []bool   // the candidate emits the target
+}
+
+// trainSet is the training data compiled to positions.
+type trainSet struct {
+	vocab     []string
+	ids       map[string]int
+	examples  [][]position
+	featGroup map[uint64]int32
+	groups    int
+	copyIndex map[uint64]int32
 }
 
 // TrainSnapshots trains like Train for the largest of epochs (opt.Epochs
@@ -131,34 +364,64 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 	if opt.Epochs < 1 || opt.BatchSize < 1 || !(opt.LearningRate > 0) || math.IsInf(opt.LearningRate, 0) {
 		return nil, fmt.Errorf("%w: epochs %d, batch size %d, learning rate %g", ErrBadOptions, opt.Epochs, opt.BatchSize, opt.LearningRate)
 	}
-	m := &Model{vocab: []string{End}, ids: map[string]int{End: 0}, rows: map[uint64][]float32{}}
-	exs := make([]example, len(seqs))
-	for i, s := range seqs {
-		toks := Tokenize(s.Reply)
-		ids := make([]int, 0, len(toks)+1)
-		for _, t := range toks {
-			id, ok := m.ids[t]
-			if !ok {
-				id = len(m.vocab)
-				m.vocab = append(m.vocab, t)
-				m.ids[t] = id
-			}
-			ids = append(ids, id)
-		}
-		exs[i] = example{words: wordHashes(s.Prompt), toks: append(ids, 0)}
+	ts, err := compile(seqs)
+	if err != nil {
+		return nil, err
 	}
 	snaps := make([]*Model, len(epochs))
-	if len(exs) == 0 {
+	if len(ts.examples) == 0 {
 		for i := range snaps {
-			snaps[i] = m
+			snaps[i] = &Model{vocab: ts.vocab, ids: ts.ids, rows: map[uint64][]float32{}}
 		}
 		return snaps, nil
 	}
-	// Teacher forcing fixes every position's features in advance. Features
-	// active at exactly the same training positions get the same gradient
-	// from the same zero start, so their weights stay equal forever: such a
-	// group shares one row of the weight matrix, added once per member.
-	// This is an exact speed-up, not an approximation.
+	tr := newTrainer(ts, opt)
+	for epoch := 1; epoch <= opt.Epochs; epoch++ {
+		loss, err := tr.epoch(ctx, epoch)
+		if err != nil {
+			return nil, err
+		}
+		if opt.OnEpoch != nil {
+			opt.OnEpoch(epoch, loss)
+		}
+		var frozen *Model
+		for i, e := range epochs {
+			if e != epoch {
+				continue
+			}
+			if frozen == nil {
+				frozen = tr.freeze()
+			}
+			snaps[i] = frozen
+		}
+	}
+	return snaps, nil
+}
+
+// compile tokenizes the replies, builds the vocabulary and fixes every
+// position's features. Teacher forcing fixes every position's features in
+// advance. Features active at exactly the same training positions get the
+// same gradient from the same zero start, so their weights stay equal
+// forever: such a group shares one row of the weight matrix, added once
+// per member. This is an exact speed-up, not an approximation.
+func compile(seqs []Sequence) (*trainSet, error) {
+	ts := &trainSet{vocab: []string{End}, ids: map[string]int{End: 0}, copyIndex: map[uint64]int32{}}
+	type raw struct {
+		p    prompt
+		toks []string
+	}
+	raws := make([]raw, len(seqs))
+	for i, s := range seqs {
+		toks := Tokenize(s.Reply)
+		for _, t := range toks {
+			if _, ok := ts.ids[t]; !ok {
+				ts.ids[t] = len(ts.vocab)
+				ts.vocab = append(ts.vocab, t)
+			}
+		}
+		raws[i] = raw{analyze(s.Prompt), append(toks, End)}
+	}
+	// Pass 1: where each generator feature is active.
 	type occ struct {
 		sig   [2]uint64 // hash of the positions where the feature is active
 		count int
@@ -166,19 +429,18 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 	occs := map[uint64]*occ{}
 	var order0 []uint64 // features in order of first appearance
 	var feats []uint64
-	type posRef struct{ ex, pos int }
-	forEach := func(visit func(r posRef, f []uint64)) {
-		for i, ex := range exs {
-			p1, p2 := bos, bos
-			for pos, target := range ex.toks {
-				feats = features(feats[:0], ex.words, pos, p2, p1)
-				visit(posRef{i, pos}, feats)
-				p2, p1 = p1, target
+	forEach := func(visit func(ex, pos int, s *state, f []uint64)) {
+		for i := range raws {
+			r := &raws[i]
+			var s state
+			for pos, tok := range r.toks {
+				feats = genFeatures(feats[:0], &r.p, &s)
+				visit(i, pos, &s, feats)
+				s.push(tok)
 			}
 		}
 	}
-	forEach(func(r posRef, fs []uint64) {
-		ex, pos := uint64(r.ex), uint64(r.pos)
+	forEach(func(ex, pos int, _ *state, fs []uint64) {
 		for _, f := range fs {
 			o, ok := occs[f]
 			if !ok {
@@ -186,8 +448,8 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 				occs[f] = o
 				order0 = append(order0, f)
 			}
-			o.sig[0] = mix(o.sig[0], ex, pos, 1)
-			o.sig[1] = mix(o.sig[1], ex, pos, 2)
+			o.sig[0] = mix(o.sig[0], uint64(ex), uint64(pos), 1)
+			o.sig[1] = mix(o.sig[1], uint64(ex), uint64(pos), 2)
 			o.count++
 		}
 	})
@@ -196,7 +458,7 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 		count int
 	}
 	groupOf := map[groupKey]int32{}
-	featGroup := make(map[uint64]int32, len(occs))
+	ts.featGroup = make(map[uint64]int32, len(occs))
 	for _, f := range order0 {
 		k := groupKey(*occs[f])
 		g, ok := groupOf[k]
@@ -204,101 +466,187 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 			g = int32(len(groupOf))
 			groupOf[k] = g
 		}
-		featGroup[f] = g
+		ts.featGroup[f] = g
 	}
-	// Per example, per position: (group, members) pairs.
-	type member struct{ group, n int32 }
-	posFeats := make([][][]member, len(exs))
-	forEach(func(r posRef, fs []uint64) {
-		var ms []member
+	ts.groups = len(groupOf)
+	if V := len(ts.vocab); ts.groups > MaxWeights/V {
+		return nil, fmt.Errorf("%w: %d feature rows of %d tokens", ErrTooLarge, ts.groups, V)
+	}
+	// Pass 2: each position's rows and copy candidates.
+	ts.examples = make([][]position, len(raws))
+	var cf [copyFeatures]uint64
+	forEach(func(ex, pos int, s *state, fs []uint64) {
+		tok := raws[ex].toks[pos]
+		pp := position{target: ts.ids[tok], active: float64(len(fs))}
 	next:
 		for _, f := range fs {
-			g := featGroup[f]
-			for j := range ms {
-				if ms[j].group == g {
-					ms[j].n++
+			g := ts.featGroup[f]
+			for j := range pp.gen {
+				if pp.gen[j].group == g {
+					pp.gen[j].n++
 					continue next
 				}
 			}
-			ms = append(ms, member{g, 1})
+			pp.gen = append(pp.gen, member{g, 1})
 		}
-		posFeats[r.ex] = append(posFeats[r.ex], ms)
+		for c := range raws[ex].p.cands {
+			cd := &raws[ex].p.cands[c]
+			copyFeats(&cf, cd, s)
+			for _, f := range cf {
+				k, ok := ts.copyIndex[f]
+				if !ok {
+					k = int32(len(ts.copyIndex))
+					ts.copyIndex[f] = k
+				}
+				pp.copyIdx = append(pp.copyIdx, k)
+			}
+			pp.copyOK = append(pp.copyOK, tok != End && cd.emit(pos) == tok)
+		}
+		ts.examples[ex] = append(ts.examples[ex], pp)
 	})
-	V := len(m.vocab)
-	if len(groupOf) > MaxWeights/V {
-		return nil, fmt.Errorf("%w: %d feature rows of %d tokens", ErrTooLarge, len(groupOf), V)
+	return ts, nil
+}
+
+// trainer holds the weights during training.
+type trainer struct {
+	ts    *trainSet
+	opt   TrainOptions
+	W     []float32 // groups x V
+	C     []float32 // copy weights
+	order []int
+	batch int
+
+	queue         []pending
+	deltas        [][]float32
+	logits, probs []float64
+}
+
+type pending struct {
+	p     *position
+	delta []float32 // V generator deltas, then one per candidate
+}
+
+func newTrainer(ts *trainSet, opt TrainOptions) *trainer {
+	tr := &trainer{ts: ts, opt: opt,
+		W:     make([]float32, ts.groups*len(ts.vocab)),
+		C:     make([]float32, len(ts.copyIndex)),
+		batch: min(opt.BatchSize, len(ts.examples)),
 	}
-	W := make([]float32, len(groupOf)*V)
-	batch := min(opt.BatchSize, len(exs))
-	order := make([]int, len(exs))
-	for i := range order {
-		order[i] = i
+	tr.order = make([]int, len(ts.examples))
+	for i := range tr.order {
+		tr.order[i] = i
 	}
-	type pending struct {
-		feats []member
-		delta []float32
-	}
-	var (
-		queue  []pending
-		deltas [][]float32
-		logits = make([]float64, V)
-		probs  = make([]float64, V)
-	)
-	for epoch := 1; epoch <= opt.Epochs; epoch++ {
-		rng := rand.New(rand.NewPCG(opt.Seed, uint64(epoch)))
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var lossSum float64
-		var lossN int
-		for b := 0; b < len(order); b += batch {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			queue = queue[:0]
-			for _, ei := range order[b:min(b+batch, len(order))] {
-				for pos, target := range exs[ei].toks {
-					fs := posFeats[ei][pos]
-					clear(logits)
-					for _, mb := range fs {
-						addScaled(logits, W[int(mb.group)*V:int(mb.group+1)*V], float64(mb.n))
-					}
-					softmax(logits, probs, 1)
-					lossSum -= math.Log(max(probs[target], 1e-300))
-					lossN++
-					probs[target]--
-					if len(queue) == len(deltas) {
-						deltas = append(deltas, make([]float32, V))
-					}
-					d := deltas[len(queue)]
-					toFloat32(d, probs)
-					queue = append(queue, pending{fs, d})
-				}
-			}
-			step := float32(opt.LearningRate / float64(len(queue)))
-			for _, q := range queue {
-				for _, mb := range q.feats {
-					subScaled(W[int(mb.group)*V:int(mb.group+1)*V], q.delta, step)
-				}
+	return tr
+}
+
+// epoch runs one pass over the shuffled examples and returns its mean
+// per-token loss.
+func (tr *trainer) epoch(ctx context.Context, epoch int) (float64, error) {
+	rng := rand.New(rand.NewPCG(tr.opt.Seed, uint64(epoch)))
+	rng.Shuffle(len(tr.order), func(i, j int) { tr.order[i], tr.order[j] = tr.order[j], tr.order[i] })
+	var lossSum float64
+	var lossN int
+	for b := 0; b < len(tr.order); b += tr.batch {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		tr.queue = tr.queue[:0]
+		for _, ei := range tr.order[b:min(b+tr.batch, len(tr.order))] {
+			for i := range tr.ts.examples[ei] {
+				lossSum += tr.gradient(&tr.ts.examples[ei][i])
+				lossN++
 			}
 		}
-		if opt.OnEpoch != nil {
-			opt.OnEpoch(epoch, lossSum/float64(max(lossN, 1)))
+		tr.apply()
+	}
+	return lossSum / float64(max(lossN, 1)), nil
+}
+
+// gradient queues the gradient of position p's loss, -log of the
+// probability of its target however produced, and returns the loss.
+func (tr *trainer) gradient(p *position) float64 {
+	V := len(tr.ts.vocab)
+	n := V + len(p.copyOK)
+	if cap(tr.logits) < n {
+		tr.logits, tr.probs = make([]float64, n), make([]float64, n)
+	}
+	logits, probs := tr.logits[:n], tr.probs[:n]
+	clear(logits)
+	for _, mb := range p.gen {
+		addScaled(logits, tr.W[int(mb.group)*V:int(mb.group+1)*V], float64(mb.n))
+	}
+	for c := range p.copyOK {
+		var s float64
+		for _, k := range p.copyIdx[c*copyFeatures : (c+1)*copyFeatures] {
+			s += float64(tr.C[k])
 		}
-		var frozen *Model
-		for i, e := range epochs {
-			if e != epoch {
-				continue
-			}
-			if frozen == nil {
-				w := slices.Clone(W)
-				frozen = &Model{vocab: m.vocab, ids: m.ids, rows: make(map[uint64][]float32, len(featGroup))}
-				for f, g := range featGroup {
-					frozen.rows[f] = w[int(g)*V : int(g+1)*V : int(g+1)*V]
-				}
-			}
-			snaps[i] = frozen
+		logits[V+c] = s
+	}
+	softmax(logits, probs, 1)
+	good := probs[p.target]
+	for c, ok := range p.copyOK {
+		if ok {
+			good += probs[V+c]
 		}
 	}
-	return snaps, nil
+	good = max(good, 1e-300)
+	// d(-log good)/d logit_k = probs_k - [k is good] probs_k / good.
+	probs[p.target] -= probs[p.target] / good
+	for c, ok := range p.copyOK {
+		if ok {
+			probs[V+c] -= probs[V+c] / good
+		}
+	}
+	if len(tr.queue) == len(tr.deltas) {
+		tr.deltas = append(tr.deltas, nil)
+	}
+	d := tr.deltas[len(tr.queue)]
+	if cap(d) < n {
+		d = make([]float32, n)
+		tr.deltas[len(tr.queue)] = d
+	}
+	d = d[:n]
+	toFloat32(d, probs)
+	tr.queue = append(tr.queue, pending{p, d})
+	return -math.Log(good)
+}
+
+// apply takes the step of the queued gradients, their mean.
+func (tr *trainer) apply() {
+	V := len(tr.ts.vocab)
+	lr := tr.opt.LearningRate / float64(len(tr.queue))
+	for _, q := range tr.queue {
+		step := float32(lr / q.p.active)
+		for _, mb := range q.p.gen {
+			subScaled(tr.W[int(mb.group)*V:int(mb.group+1)*V], q.delta[:V], step)
+		}
+		cstep := float32(lr / copyFeatures)
+		for c := range q.p.copyOK {
+			d := cstep * q.delta[V+c]
+			for _, k := range q.p.copyIdx[c*copyFeatures : (c+1)*copyFeatures] {
+				tr.C[k] -= d
+			}
+		}
+	}
+}
+
+// freeze copies the current weights into a Model.
+func (tr *trainer) freeze() *Model {
+	V := len(tr.ts.vocab)
+	w := slices.Clone(tr.W)
+	m := &Model{vocab: tr.ts.vocab, ids: tr.ts.ids,
+		rows: make(map[uint64][]float32, len(tr.ts.featGroup)),
+		copy: make(map[uint64]float32, len(tr.ts.copyIndex)),
+	}
+	for f, g := range tr.ts.featGroup {
+		m.rows[f] = w[int(g)*V : int(g+1)*V : int(g+1)*V]
+	}
+	for f, k := range tr.ts.copyIndex {
+		if c := tr.C[k]; c != 0 {
+			m.copy[f] = c
+		}
+	}
+	return m
 }
 
 // GenerateOptions drive Generate.
@@ -320,13 +668,16 @@ type Generation struct {
 	MeanLogProb float64
 	// MinProb is the smallest probability of a generated token.
 	MinProb float64
+	// Copied counts the tokens more likely copied from the prompt than
+	// generated.
+	Copied int
 	// Truncated reports that MaxTokens was reached before End.
 	Truncated bool
 }
 
 // Generate decodes a reply to prompt, one token at a time. An empty Model
 // generates nothing. It returns ctx.Err() if ctx is cancelled.
-func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions) (Generation, error) {
+func (m *Model) Generate(ctx context.Context, promptText string, opt GenerateOptions) (Generation, error) {
 	var gen Generation
 	if m.Empty() || opt.MaxTokens < 1 {
 		return gen, ctx.Err()
@@ -335,42 +686,113 @@ func (m *Model) Generate(ctx context.Context, prompt string, opt GenerateOptions
 	if opt.Temperature > 0 {
 		rng = rand.New(rand.NewPCG(opt.Seed, 0x5eed))
 	}
-	words := wordHashes(prompt)
+	p := analyze(promptText)
 	V := len(m.vocab)
-	logits, probs := make([]float64, V), make([]float64, V)
-	var feats []uint64
-	var logSum float64
+	n := V + len(p.cands)
+	logits, probs := make([]float64, n), make([]float64, n)
+	merged := make([]float64, V)
+	var (
+		feats  []uint64
+		cf     [copyFeatures]uint64
+		s      state
+		logSum float64
+		extra  []string // out-of-vocabulary copies, in order
+		extraP []float64
+	)
 	gen.MinProb = 1
-	p1, p2 := bos, bos
-	for pos := 0; ; pos++ {
+	for {
 		if err := ctx.Err(); err != nil {
 			return Generation{}, err
 		}
-		feats = features(feats[:0], words, pos, p2, p1)
-		m.scores(feats, logits)
-		var next int
+		feats = genFeatures(feats[:0], &p, &s)
+		m.scores(feats, logits[:V])
+		for c := range p.cands {
+			copyFeats(&cf, &p.cands[c], &s)
+			var sc float64
+			for _, f := range cf {
+				sc += float64(m.copy[f])
+			}
+			logits[V+c] = sc
+		}
+		softmax(logits, probs, 1)
+		// Merge every copy into the token it emits.
+		copy(merged, probs[:V])
+		extra, extraP = extra[:0], extraP[:0]
+		copied := 0.0
+		emitted := func(c int) (id int, text string) {
+			text = p.cands[c].emit(s.pos)
+			if id, ok := m.ids[text]; ok {
+				return id, text
+			}
+			return -1, text
+		}
+		for c := range p.cands {
+			id, text := emitted(c)
+			if id >= 0 {
+				merged[id] += probs[V+c]
+				continue
+			}
+			if k := slices.Index(extra, text); k >= 0 {
+				extraP[k] += probs[V+c]
+			} else {
+				extra, extraP = append(extra, text), append(extraP, probs[V+c])
+			}
+		}
+		var text string
+		var prob float64
 		if rng == nil {
-			next = argmax(logits)
-			softmax(logits, probs, 1)
+			id := argmax(merged)
+			text, prob = m.vocab[id], merged[id]
+			if id == 0 {
+				text = ""
+			}
+			if k := argmax(extraP); len(extraP) > 0 && extraP[k] > prob {
+				text, prob = extra[k], extraP[k]
+			}
 		} else {
 			softmax(logits, probs, opt.Temperature)
-			next = sample(rng, probs)
+			k := sample(rng, probs)
+			if k < V {
+				text = m.vocab[k]
+				if k == 0 {
+					text = ""
+				}
+			} else {
+				_, text = emitted(k - V)
+			}
 			softmax(logits, probs, 1)
+			if id, ok := m.ids[text]; ok && text != "" {
+				prob = merged[id]
+			} else if text == "" {
+				prob = merged[0]
+			} else {
+				prob = extraP[slices.Index(extra, text)]
+			}
 		}
-		logSum += math.Log(max(probs[next], 1e-300))
-		gen.MinProb = min(gen.MinProb, probs[next])
-		n := len(gen.Tokens) + 1
-		if next == 0 {
-			gen.MeanLogProb = logSum / float64(n)
+		if text != "" {
+			for c := range p.cands {
+				if _, t := emitted(c); t == text {
+					copied += probs[V+c]
+				}
+			}
+		}
+		logSum += math.Log(max(prob, 1e-300))
+		gen.MinProb = min(gen.MinProb, prob)
+		count := len(gen.Tokens) + 1
+		if text == "" {
+			gen.MeanLogProb = logSum / float64(count)
 			return gen, nil
 		}
-		gen.Tokens = append(gen.Tokens, m.vocab[next])
+		if copied > prob/2 {
+			gen.Copied++
+		}
+		gen.Tokens = append(gen.Tokens, text)
 		if len(gen.Tokens) >= opt.MaxTokens {
-			gen.MeanLogProb = logSum / float64(n)
+			gen.MeanLogProb = logSum / float64(count)
 			gen.Truncated = true
 			return gen, nil
 		}
-		p2, p1 = p1, next
+		s.push(text)
 	}
 }
 
@@ -382,38 +804,6 @@ func (m *Model) scores(feats []uint64, out []float64) {
 			addScaled(out, row, 1)
 		}
 	}
-}
-
-// features appends the active features at position pos, after tokens
-// prev2 and prev1, for a prompt whose word hashes are words.
-func features(dst []uint64, words []uint64, pos, prev2, prev1 int) []uint64 {
-	pos = min(pos, maxPosition)
-	a, b, p := uint64(int64(prev2)), uint64(int64(prev1)), uint64(pos)
-	dst = append(dst,
-		mix(kindBias, 0, 0, 0),
-		mix(kindPrev1, b, 0, 0),
-		mix(kindPrev2, a, b, 0),
-		mix(kindPos, p, 0, 0),
-	)
-	for _, w := range words {
-		dst = append(dst, mix(kindWordPos, w, p, 0), mix(kindWordPrev2, w, a, b))
-	}
-	return dst
-}
-
-// wordHashes returns the hashes of the distinct words of s, in order of
-// first appearance.
-func wordHashes(s string) []uint64 {
-	var hs []uint64
-	for _, w := range Words(s) {
-		h := fnv.New64a()
-		h.Write([]byte(w))
-		v := h.Sum64()
-		if !slices.Contains(hs, v) {
-			hs = append(hs, v)
-		}
-	}
-	return hs
 }
 
 // mix hashes a feature kind and up to three values (splitmix64 steps).

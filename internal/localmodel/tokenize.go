@@ -1,8 +1,9 @@
 // Package localmodel is the algorithm behind ragvsft's embedded local model:
 // a GPT-like reversible tokenizer, a hashed log-linear neural language model
-// trained by minibatch SGD (the parametric memory), and an extractive reader
-// over the passages of a prompt. The public adapters live in ragvsft's
-// local.go; this package knows nothing of any dataset or prompt wording.
+// with a copy mechanism, trained by minibatch SGD (the parametric memory),
+// and an extractive reader over the passages of a prompt. The public
+// adapters live in ragvsft's local.go; this package knows nothing of any
+// dataset or prompt wording.
 package localmodel
 
 import (
@@ -11,12 +12,19 @@ import (
 	"unicode/utf8"
 )
 
+// maxDigits is the longest run of digits in one token, as in OpenAI's
+// cl100k_base and o200k_base pre-tokenizers (\p{N}{1,3}).
+const maxDigits = 3
+
 // Tokenize splits s into reversible tokens, GPT style: a token carries the
 // single space that precedes it. A word starts with a letter or underscore
 // and continues with letters, digits and underscores ("City_17" is one
-// token); every digit is its own token, so a number is spelt digit by digit;
-// any other character is its own token, and whitespace not glued to the
-// token after it stands alone. strings.Join(Tokenize(s), "") == s.
+// token, where GPT's BPE would cut it into pieces). A number is split as
+// cl100k_base and o200k_base split it: runs of up to three digits from the
+// left ("1967825" is "196", "782", "5"), and the space before a number is a
+// token of its own. Any other character is its own token, and whitespace
+// not glued to the token after it stands alone.
+// strings.Join(Tokenize(s), "") == s.
 func Tokenize(s string) []string {
 	var toks []string
 	for i := 0; i < len(s); {
@@ -24,19 +32,24 @@ func Tokenize(s string) []string {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == ' ' && i+n < len(s) {
 			next, nn := utf8.DecodeRuneInString(s[i+n:])
-			if !unicode.IsSpace(next) {
+			if !unicode.IsSpace(next) && !isDigit(next) {
 				i += n
 				r, n = next, nn
 			}
 		}
 		i += n
-		if isWordStart(r) {
+		switch {
+		case isWordStart(r):
 			for i < len(s) {
 				r2, n2 := utf8.DecodeRuneInString(s[i:])
 				if !isWordStart(r2) && !unicode.IsDigit(r2) {
 					break
 				}
 				i += n2
+			}
+		case isDigit(r):
+			for d := 1; d < maxDigits && i < len(s) && isDigit(rune(s[i])); d++ {
+				i++
 			}
 		}
 		toks = append(toks, s[start:i])
@@ -51,6 +64,12 @@ func CountTokens(s string) int {
 
 func isWordStart(r rune) bool {
 	return r == '_' || unicode.IsLetter(r)
+}
+
+// isDigit reports an ASCII digit: only those are grouped, so a digit
+// token is always 1 to 3 bytes.
+func isDigit(r rune) bool {
+	return '0' <= r && r <= '9'
 }
 
 // Words returns the lower-cased words of s: maximal runs of letters, digits

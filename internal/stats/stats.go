@@ -1,7 +1,8 @@
 // Package stats holds the few statistics an Experiment report needs:
 // Wilson score intervals for accuracies, the exact McNemar test for two arms
 // answering the same questions, and retrieval hit rate and mean reciprocal
-// rank. Everything is a pure function, safe for concurrent use.
+// rank, and Cohen's kappa for the agreement of two raters. Everything is a
+// pure function, safe for concurrent use.
 package stats
 
 import (
@@ -117,4 +118,39 @@ func MRR(ranks []int) float64 {
 		}
 	}
 	return sum / float64(len(ranks))
+}
+
+// CohenKappa returns Cohen's kappa for two raters who each judged the same
+// n items correct or not, from their 2x2 table: bothYes items both called
+// correct, onlyA items only the first did, onlyB only the second, bothNo
+// neither. observed is the fraction of items they agree on, (bothYes +
+// bothNo) / n; expected is the agreement chance alone would give raters
+// with the same rates of "correct", pA·pB + (1-pA)(1-pB); and
+//
+//	kappa = (observed - expected) / (1 - expected)
+//
+// is 1 for perfect agreement, 0 for agreement no better than chance and
+// negative for worse. It discounts agreement on the common class: two
+// raters who both call 90% of the items correct agree 82% of the time by
+// chance alone.
+//
+// kappa is NaN, undefined, when expected is 1: both raters gave every item
+// the same single verdict (all correct, or all wrong). They agree perfectly
+// (observed is 1), but on items that never tell the two classes apart, so
+// there is no evidence of how far one rater follows the other. n == 0
+// gives NaN for all three, and so does a negative count.
+func CohenKappa(bothYes, onlyA, onlyB, bothNo int) (kappa, observed, expected float64) {
+	n := bothYes + onlyA + onlyB + bothNo
+	if bothYes < 0 || onlyA < 0 || onlyB < 0 || bothNo < 0 || n == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	nf := float64(n)
+	observed = float64(bothYes+bothNo) / nf
+	pA := float64(bothYes+onlyA) / nf
+	pB := float64(bothYes+onlyB) / nf
+	expected = pA*pB + (1-pA)*(1-pB)
+	if expected >= 1 {
+		return math.NaN(), observed, 1
+	}
+	return (observed - expected) / (1 - expected), observed, expected
 }

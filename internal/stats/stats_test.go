@@ -132,3 +132,48 @@ func TestHitAtKAndMRR(t *testing.T) {
 	assert.Zero(t, MRR(nil))
 	assert.Zero(t, MRR([]int{-1}))
 }
+
+func TestCohenKappa(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		name                      string
+		bothYes, onlyA, onlyB, no int
+		kappa, observed, expected float64
+	}{
+		// po = 35/50, pA = 25/50, pB = 30/50, pe = .5·.6 + .5·.4 = .5.
+		{"moderate", 20, 5, 10, 15, 0.4, 0.7, 0.5},
+		// po = .6, pA = .6, pB = .7, pe = .42 + .12 = .54, (.06)/(.46).
+		{"slight", 45, 15, 25, 15, 0.06 / 0.46, 0.6, 0.54},
+		{"perfect on both classes", 10, 0, 0, 10, 1, 1, 0.5},
+		{"opposite on every item", 0, 10, 10, 0, -1, 0, 0.5},
+		{"chance", 25, 25, 25, 25, 0, 0.5, 0.5},
+		// The paradox: 90% agreement, but A calls everything correct, so
+		// pe = 1·.9 = .9 and kappa is 0.
+		{"one rater says yes to all", 9, 1, 0, 0, 0, 0.9, 0.9},
+		{"all correct by both: undefined", 10, 0, 0, 0, nan, 1, 1},
+		{"all wrong by both: undefined", 0, 0, 0, 7, nan, 1, 1},
+		{"no items", 0, 0, 0, 0, nan, nan, nan},
+		{"negative count", 3, -1, 0, 2, nan, nan, nan},
+	}
+	same := func(t *testing.T, want, got float64, what string) {
+		t.Helper()
+		if math.IsNaN(want) {
+			assert.True(t, math.IsNaN(got), "%s: got %v, want NaN", what, got)
+			return
+		}
+		assert.InDelta(t, want, got, 1e-12, what)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, po, pe := CohenKappa(tt.bothYes, tt.onlyA, tt.onlyB, tt.no)
+			same(t, tt.kappa, k, "kappa")
+			same(t, tt.observed, po, "observed")
+			same(t, tt.expected, pe, "expected")
+		})
+	}
+	t.Run("symmetric in the raters", func(t *testing.T) {
+		a, _, _ := CohenKappa(20, 5, 10, 15)
+		b, _, _ := CohenKappa(20, 10, 5, 15)
+		assert.InDelta(t, a, b, 1e-12)
+	})
+}
