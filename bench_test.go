@@ -3,6 +3,7 @@ package ragvsft_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -242,4 +243,49 @@ func BenchmarkWarmRerun(b *testing.B) {
 	}
 	b.ReportMetric(float64(cache.Hits()-hits)/float64(b.N), "hits/op")
 	b.ReportMetric(float64(calls)/float64(b.N), "model-calls/op")
+}
+
+// BenchmarkIndexOpenAI (issue 11, benchmark 4): a fresh in-memory
+// ChromemRetriever indexes 10,000 documents through OpenAIEmbedder against
+// the wire-format server, every request answered after 50 ms: one document
+// per request (Embed only, chromem's way, NumCPU at once) against batches
+// (EmbedBatch). One op is the whole index; run it with -benchtime 1x.
+func BenchmarkIndexOpenAI(b *testing.B) {
+	const n = 10_000
+	docs := make([]ragvsft.Document, n)
+	for i := range docs {
+		docs[i] = ragvsft.Document{ID: fmt.Sprintf("city-%d", i+1), Text: fmt.Sprintf("City_%d has about %d inhabitants.", i+1, 1000+7919*i)}
+	}
+	srv, stop := startTimedServer(ragvsfttest.ServerConfig{APIKey: wireKey, Now: onWireDay})
+	defer stop()
+	srv.SetFaults(ragvsfttest.Faults{Latency: benchLatency})
+	for _, batched := range []bool{false, true} {
+		name := "one-per-request"
+		if batched {
+			name = "batched"
+		}
+		b.Run(name, func(b *testing.B) {
+			e, err := ragvsft.NewOpenAIEmbedder(benchConfig(srv), "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts := ragvsft.ChromemOptions{Embed: e.Embed, Model: e.Model()}
+			if batched {
+				opts.EmbedBatch = e.EmbedBatch
+			}
+			before := e.Usage()
+			for b.Loop() {
+				r, err := ragvsft.NewChromemRetriever(opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := r.Index(context.Background(), docs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			u := e.Usage()
+			b.ReportMetric(float64(u.Requests-before.Requests)/float64(b.N), "requests/op")
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
 }

@@ -26,8 +26,8 @@ const cacheVersion = 2
 // Cache is an on-disk cache of model calls, chat and embeddings, so that
 // rerunning a finished experiment makes no model call at all.
 //
-// Wrap each Model with Model, each embedding function with Embedding and a
-// FineTuner with FineTuner (which wraps the fine-tuned model it returns).
+// Wrap each Model with Model, each embedding function with Embedding (and
+// a batch one with EmbeddingBatch) and a FineTuner with FineTuner (which wraps the fine-tuned model it returns).
 // A chat answer is keyed by the model's name and the whole request: the
 // messages, temperature, seed, max tokens and response format; an embedding by the model's
 // name and the text. The key is the SHA-256 of a canonical JSON of those,
@@ -128,6 +128,56 @@ func (c *Cache) Embedding(name string, f chromem.EmbeddingFunc) chromem.Embeddin
 			return nil, err
 		}
 		return e.Vector, nil
+	}
+}
+
+// EmbeddingBatch returns f with every text's embedding cached under the
+// embedding model's name name, in the same entries as Embedding's: f is
+// asked only for the texts not found, each distinct text once, in one call.
+// Each text counts as a hit (found, or repeated within the call) or a miss
+// (sent to f). Unlike Embedding, calls running at once that miss the same
+// text each ask f for it.
+func (c *Cache) EmbeddingBatch(name string, f BatchEmbeddingFunc) BatchEmbeddingFunc {
+	return func(ctx context.Context, texts []string) ([][]float32, error) {
+		out := make([][]float32, len(texts))
+		var miss []string
+		var keys []string
+		var at [][]int // at[j]: the positions of miss[j] in texts
+		first := map[string]int{}
+		for i, text := range texts {
+			if j, ok := first[text]; ok {
+				at[j] = append(at[j], i)
+				c.hits.Add(1)
+				continue
+			}
+			key := cacheKey(embeddingKey{Version: cacheVersion, Kind: "embedding", Model: name, Text: text})
+			var e embeddingEntry
+			if c.read(c.path("embedding", key), key, &e) && len(e.Vector) > 0 {
+				out[i] = e.Vector
+				c.hits.Add(1)
+				continue
+			}
+			first[text] = len(miss)
+			miss, keys, at = append(miss, text), append(keys, key), append(at, []int{i})
+		}
+		if len(miss) == 0 {
+			return out, nil
+		}
+		c.misses.Add(int64(len(miss)))
+		vs, err := f(ctx, miss)
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) != len(miss) {
+			return nil, fmt.Errorf("ragvsft: cache: the embedding function returned %d vectors for %d texts", len(vs), len(miss))
+		}
+		for j, v := range vs {
+			c.write(c.path("embedding", keys[j]), embeddingEntry{Key: keys[j], Model: name, Text: miss[j], Vector: v})
+			for _, i := range at[j] {
+				out[i] = v
+			}
+		}
+		return out, nil
 	}
 }
 

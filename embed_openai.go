@@ -15,18 +15,25 @@ import (
 // DefaultOpenAIEmbeddingModel is the embedding model used when none is named.
 const DefaultOpenAIEmbeddingModel = "text-embedding-3-small"
 
-// Limits of one embeddings request, below OpenAI's (2048 inputs, 300,000
-// tokens).
+// Limits of one embeddings request. OpenAI takes up to 2048 inputs of up
+// to 8192 tokens each and 300,000 tokens in all; batches stop at 250,000
+// tokens, as counted here, to leave room for a provider that counts a few
+// more.
 const (
 	defaultEmbedBatch   = 512
+	maxEmbedInputs      = 2048
+	maxEmbedInputTokens = 8192
 	maxEmbedBatchTokens = 250_000
 )
 
 // OpenAIEmbedder embeds texts with OpenAI's embeddings API, or any server that
 // speaks it, and returns unit-length vectors as chromem expects.
 //
-// Embed is a chromem.EmbeddingFunc for one text; EmbedBatch embeds many
-// texts in as few requests as OpenAI's limits allow, for indexing.
+// Embed is a chromem.EmbeddingFunc for one text; EmbedBatch, a
+// BatchEmbeddingFunc, embeds many texts in as few requests as OpenAI's
+// limits allow, for indexing (ChromemOptions.EmbedBatch). Each request
+// waits its turn at the model's RateLimiter (OpenAIConfig.RateLimits),
+// charged the tokens of all its texts.
 //
 // It records the usage the server reports for every request (see Usage),
 // which is what the run spent on embeddings: a Cache wrapped around Embed
@@ -36,7 +43,8 @@ const (
 // An OpenAIEmbedder is safe for concurrent use; do not change BatchSize while
 // it is in use.
 type OpenAIEmbedder struct {
-	// BatchSize is the most texts sent in one request; 0 means 512.
+	// BatchSize is the most texts sent in one request; 0 means 512, and
+	// more than OpenAI's 2048 means 2048.
 	BatchSize int
 	model     string
 	client    *openAIClient
@@ -104,29 +112,42 @@ func (e *OpenAIEmbedder) Embed(ctx context.Context, text string) ([]float32, err
 }
 
 // EmbedBatch returns the normalized embeddings of texts, in order. Texts are
-// sent in batches of at most BatchSize texts and about 250,000 tokens.
+// sent one request after another, each of at most BatchSize texts and
+// 250,000 tokens, or the model's TokensPerMinute if its RateLimiter has a
+// lower one. A text over OpenAI's 8192 tokens is refused before anything is
+// sent.
 func (e *OpenAIEmbedder) EmbedBatch(ctx context.Context, texts []string) ([][]float32, error) {
+	counts := make([]int, len(texts))
 	for i, t := range texts {
 		if strings.TrimSpace(t) == "" {
 			return nil, fmt.Errorf("ragvsft: embedding text %d: empty text", i)
 		}
+		n, err := CountTokens(e.model, t)
+		if err != nil {
+			return nil, fmt.Errorf("ragvsft: embedding text %d: %w", i, err)
+		}
+		if n > maxEmbedInputTokens {
+			return nil, fmt.Errorf("ragvsft: embedding text %d: %d tokens, more than the %d an embedding model takes", i, n, maxEmbedInputTokens)
+		}
+		counts[i] = n
 	}
 	size := e.BatchSize
 	if size <= 0 {
 		size = defaultEmbedBatch
 	}
+	size = min(size, maxEmbedInputs)
+	budget := maxEmbedBatchTokens
+	if tpm := e.client.cfg.limiterFor(e.model).Limits().TokensPerMinute; tpm > 0 {
+		budget = min(budget, tpm)
+	}
 	out := make([][]float32, 0, len(texts))
 	for start := 0; start < len(texts); {
 		end, tokens := start, 0
 		for end < len(texts) && end-start < size {
-			n, err := CountTokens(e.model, texts[end])
-			if err != nil {
-				return nil, err
-			}
-			if end > start && tokens+n > maxEmbedBatchTokens {
+			if end > start && tokens+counts[end] > budget {
 				break
 			}
-			tokens += n
+			tokens += counts[end]
 			end++
 		}
 		vs, err := e.embed(ctx, texts[start:end], start)

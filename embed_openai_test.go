@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -143,4 +145,93 @@ func TestOpenAIEmbedderUsage(t *testing.T) {
 	_, err = e.Embed(context.Background(), "a text the server refuses")
 	require.Error(t, err)
 	assert.Equal(t, before, e.Usage(), "a failed request is not billed")
+}
+
+// EmbedBatch splits at OpenAI's limits, which ragvsfttest enforces as
+// OpenAI does: 2048 inputs whatever BatchSize says, and about 250,000
+// tokens a request; usage counts every request.
+func TestOpenAIEmbedderBatchLimits(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	e, err := ragvsft.NewOpenAIEmbedder(wireConfig(s), "")
+	require.NoError(t, err)
+	e.BatchSize = 5000
+	ctx := context.Background()
+
+	short := make([]string, 2049)
+	for i := range short {
+		short[i] = fmt.Sprintf("City_%d", i)
+	}
+	vs, err := e.EmbedBatch(ctx, short)
+	require.NoError(t, err)
+	require.Len(t, vs, 2049)
+	assert.Equal(t, 2, s.Stats().Embeddings, "2048 texts, then 1")
+
+	// 60 texts of about 5,000 tokens: 300,000 in all, over the 250,000
+	// budget, so as many as fit in 250,000, then the rest.
+	var b strings.Builder
+	for i := 0; b.Len() < 20000; i++ {
+		fmt.Fprintf(&b, "City_%d has about %d inhabitants. ", i, 7919*i)
+	}
+	n, err := ragvsft.CountTokens(ragvsft.DefaultOpenAIEmbeddingModel, b.String())
+	require.NoError(t, err)
+	require.InDelta(t, 5000, n, 1000)
+	long := make([]string, 60)
+	for i := range long {
+		long[i] = b.String()
+	}
+	perRequest := 250_000 / n
+	require.Less(t, perRequest, 60)
+	before := e.Usage()
+	vs, err = e.EmbedBatch(ctx, long)
+	require.NoError(t, err, "no request over the server's 300,000 tokens")
+	require.Len(t, vs, 60)
+	assert.Equal(t, 4, s.Stats().Embeddings, "%d texts (%d tokens), then %d", perRequest, perRequest*n, 60-perRequest)
+	u := e.Usage()
+	assert.Equal(t, 2, u.Requests-before.Requests)
+	assert.Equal(t, 60, u.Texts-before.Texts)
+	assert.Equal(t, 60*((utf8.RuneCountInString(long[0])+3)/4), u.PromptTokens-before.PromptTokens, "what the server reported")
+
+	_, err = e.EmbedBatch(ctx, []string{"a", strings.Repeat(long[0], 2)})
+	require.ErrorContains(t, err, "ragvsft: embedding text 1: ")
+	require.ErrorContains(t, err, "tokens, more than the 8192 an embedding model takes")
+	assert.Equal(t, 4, s.Stats().Embeddings, "refused before sending")
+}
+
+// Cache.EmbeddingBatch asks the embedder only for the texts it has not
+// seen, once each, and shares its entries with Cache.Embedding.
+func TestCacheEmbeddingBatch(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	e, err := ragvsft.NewOpenAIEmbedder(wireConfig(s), "")
+	require.NoError(t, err)
+	c, err := ragvsft.OpenCache(t.TempDir())
+	require.NoError(t, err)
+	batch := c.EmbeddingBatch(e.Model(), e.EmbedBatch)
+	ctx := context.Background()
+	texts := []string{"City_1", "City_2", "City_1", "City_3"}
+
+	first, err := batch(ctx, texts)
+	require.NoError(t, err)
+	require.Len(t, first, 4)
+	assert.Equal(t, first[0], first[2])
+	assert.Equal(t, ragvsft.EmbeddingUsage{Requests: 1, Texts: 3, PromptTokens: 6}, e.Usage(), "3 distinct texts in 1 request")
+	assert.Equal(t, int64(3), c.Misses())
+	assert.Equal(t, int64(1), c.Hits(), "the repeated text")
+
+	again, err := batch(ctx, append(slices.Clone(texts), "City_4"))
+	require.NoError(t, err)
+	assert.Equal(t, first, again[:4])
+	assert.Equal(t, 2, e.Usage().Requests)
+	assert.Equal(t, 4, e.Usage().Texts, "only City_4 was asked")
+
+	_, err = batch(ctx, texts)
+	require.NoError(t, err)
+	assert.Equal(t, 2, e.Usage().Requests, "all cached: no request")
+
+	one, err := c.Embedding(e.Model(), e.Embed)(ctx, "City_4")
+	require.NoError(t, err)
+	assert.Equal(t, again[4], one, "the single-text wrapper reads the batch's entry")
+	assert.Equal(t, 2, e.Usage().Requests)
+	require.NoError(t, c.Err())
 }

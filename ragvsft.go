@@ -370,9 +370,10 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	return rep, s.askAll(ctx, rep, questions, retrieved, ft, seen)
 }
 
-// retrieveAll indexes the documents and retrieves once per question; the
-// two rag arms share the hits. Hits that break the Retriever contract fail
-// the run before any model is asked (see checkRetrieval).
+// retrieveAll indexes the documents and retrieves for every question, in
+// one call when the Retriever is a BatchRetriever; the two rag arms share
+// the hits. Hits that break the Retriever contract fail the run before any
+// model is asked (see checkRetrieval).
 func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][]Hit, error) {
 	docs, err := Documents(s.Dataset)
 	if err != nil {
@@ -380,6 +381,20 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 	}
 	if err := s.Retriever.Index(ctx, docs); err != nil {
 		return nil, fmt.Errorf("ragvsft: building the index of the rag arms: %w", err)
+	}
+	if br, ok := s.Retriever.(BatchRetriever); ok {
+		texts := make([]string, len(questions))
+		for i, q := range questions {
+			texts[i] = retrievalQuery(q)
+		}
+		hits, err := br.RetrieveBatch(ctx, texts, s.K)
+		if err != nil {
+			return nil, fmt.Errorf("ragvsft: retrieving for %d questions: %w", len(questions), err)
+		}
+		if len(hits) != len(questions) {
+			return nil, fmt.Errorf("%w: %T returned %d results for %d questions", ErrBadRetrieval, s.Retriever, len(hits), len(questions))
+		}
+		return hits, checkRetrieval(s.Retriever, docs, questions, hits, s.K)
 	}
 	hits := make([][]Hit, len(questions))
 	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {

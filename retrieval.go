@@ -22,7 +22,8 @@ type Hit struct {
 // returns the whole collection, k <= 0 is an error. Implementations must be
 // safe for concurrent calls to Retrieve.
 //
-// Experiment.Run checks every Retrieve's hits before any model is asked,
+// Experiment.Run checks every Retrieve's (or RetrieveBatch's) hits before
+// any model is asked,
 // and fails with an error wrapping ErrBadRetrieval if they break the
 // contract: more than k hits, a hit whose Rank is not its position (the
 // ranks must be 0, 1, ... n-1, in order), a document id that is not one of
@@ -32,6 +33,18 @@ type Hit struct {
 type Retriever interface {
 	Index(ctx context.Context, docs []Document) error
 	Retrieve(ctx context.Context, query string, k int) ([]Hit, error)
+}
+
+// BatchRetriever is the optional ability of a Retriever to answer many
+// queries at once, faster than one Retrieve call per query (one pass over
+// the documents for a group of queries, queries embedded in batches). An
+// Experiment finds it by type assertion, as database/sql finds a driver's
+// optional interfaces, and then retrieves for all its questions in one call.
+//
+// RetrieveBatch returns, for each query in order, what Retrieve(ctx,
+// queries[i], k) returns.
+type BatchRetriever interface {
+	RetrieveBatch(ctx context.Context, queries []string, k int) ([][]Hit, error)
 }
 
 // GoldRank returns the Rank of the hit whose document has ID docID, or -1

@@ -13,12 +13,14 @@ import (
 )
 
 // The retrievers below are the default one with one contract rule broken.
+// They embed it as a Retriever, so that its RetrieveBatch is hidden and
+// their Retrieve is what the Experiment calls.
 
 // ignoresK returns every document, whatever k.
-type ignoresK struct{ *ragvsft.ChromemRetriever }
+type ignoresK struct{ ragvsft.Retriever }
 
 func (r ignoresK) Retrieve(ctx context.Context, q string, _ int) ([]ragvsft.Hit, error) {
-	return r.ChromemRetriever.Retrieve(ctx, q, r.Count())
+	return r.Retriever.Retrieve(ctx, q, 1<<20) // more than the collection: all of it
 }
 
 // allRankZero ranks every hit first: a retriever that would score hit@1 =
@@ -34,10 +36,10 @@ func (r allRankZero) Retrieve(ctx context.Context, q string, k int) ([]ragvsft.H
 }
 
 // unknownID returns, as its second hit, a document nobody indexed.
-type unknownID struct{ *ragvsft.ChromemRetriever }
+type unknownID struct{ ragvsft.Retriever }
 
 func (r unknownID) Retrieve(ctx context.Context, q string, k int) ([]ragvsft.Hit, error) {
-	hits, err := r.ChromemRetriever.Retrieve(ctx, q, k)
+	hits, err := r.Retriever.Retrieve(ctx, q, k)
 	if len(hits) > 1 {
 		hits[1].Document.ID = "x"
 	}
@@ -45,10 +47,10 @@ func (r unknownID) Retrieve(ctx context.Context, q string, k int) ([]ragvsft.Hit
 }
 
 // repeatsFirst returns its first hit again as its second.
-type repeatsFirst struct{ *ragvsft.ChromemRetriever }
+type repeatsFirst struct{ ragvsft.Retriever }
 
 func (r repeatsFirst) Retrieve(ctx context.Context, q string, k int) ([]ragvsft.Hit, error) {
-	hits, err := r.ChromemRetriever.Retrieve(ctx, q, k)
+	hits, err := r.Retriever.Retrieve(ctx, q, k)
 	if len(hits) > 1 {
 		hits[1].Document = hits[0].Document
 	}
@@ -56,10 +58,10 @@ func (r repeatsFirst) Retrieve(ctx context.Context, q string, k int) ([]ragvsft.
 }
 
 // oneBased numbers its ranks from 1.
-type oneBased struct{ *ragvsft.ChromemRetriever }
+type oneBased struct{ ragvsft.Retriever }
 
 func (r oneBased) Retrieve(ctx context.Context, q string, k int) ([]ragvsft.Hit, error) {
-	hits, err := r.ChromemRetriever.Retrieve(ctx, q, k)
+	hits, err := r.Retriever.Retrieve(ctx, q, k)
 	for i := range hits {
 		hits[i].Rank++
 	}
@@ -67,7 +69,7 @@ func (r oneBased) Retrieve(ctx context.Context, q string, k int) ([]ragvsft.Hit,
 }
 
 // passThrough breaks nothing: it proves the wrapping itself is sound.
-type passThrough struct{ *ragvsft.ChromemRetriever }
+type passThrough struct{ ragvsft.Retriever }
 
 // A Retriever that breaks its contract fails the run before any model is
 // asked or anything trained, naming its type, the question and the fault.
@@ -113,6 +115,50 @@ func TestBadRetrieverIsRefusedBeforeAnyModelCall(t *testing.T) {
 			require.NotNil(t, rep)
 			assert.Empty(t, rep.Results)
 			assert.Nil(t, rep.Retrieval, "a broken retriever is not diagnosed as if it were sound")
+		})
+	}
+}
+
+// batchRankZero is the default retriever, batched, ranking every hit first.
+type batchRankZero struct{ *ragvsft.ChromemRetriever }
+
+func (r batchRankZero) RetrieveBatch(ctx context.Context, qs []string, k int) ([][]ragvsft.Hit, error) {
+	all, err := r.ChromemRetriever.RetrieveBatch(ctx, qs, k)
+	for _, hits := range all {
+		for i := range hits {
+			hits[i].Rank = 0
+		}
+	}
+	return all, err
+}
+
+// batchShort answers one query fewer than it was asked.
+type batchShort struct{ *ragvsft.ChromemRetriever }
+
+func (r batchShort) RetrieveBatch(ctx context.Context, qs []string, k int) ([][]ragvsft.Hit, error) {
+	all, err := r.ChromemRetriever.RetrieveBatch(ctx, qs, k)
+	return all[:len(all)-1], err
+}
+
+// A BatchRetriever's hits are checked alike.
+func TestBadBatchRetrieverIsRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		retriever func(*ragvsft.ChromemRetriever) ragvsft.Retriever
+		want      string
+	}{
+		{"all ranks 0", func(r *ragvsft.ChromemRetriever) ragvsft.Retriever { return batchRankZero{r} },
+			`ragvsft_test.batchRankZero, question line 1: hit 1 has rank 0 (ranks must be 0..4 in order) (and 9 more questions)`},
+		{"one result short", func(r *ragvsft.ChromemRetriever) ragvsft.Retriever { return batchShort{r} },
+			`ragvsft_test.batchShort returned 9 results for 10 questions`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			model := &countingModel{Model: ragvsft.NewLocalModel()}
+			exp := &ragvsft.Experiment{Dataset: cities(t, 10), Base: model, Retriever: tt.retriever(newRetriever(t)), Arms: []ragvsft.Arm{ragvsft.ArmRAG}}
+			_, err := exp.Run(context.Background())
+			require.ErrorIs(t, err, ragvsft.ErrBadRetrieval)
+			assert.Equal(t, "ragvsft: retriever broke its contract: "+tt.want, err.Error())
+			assert.Zero(t, model.calls.Load())
 		})
 	}
 }

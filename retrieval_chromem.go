@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/philippgille/chromem-go"
@@ -41,10 +40,32 @@ type ChromemOptions struct {
 	// embedding's name when Embed is nil, and "custom" otherwise: set it
 	// when you persist vectors of your own Embed and may change it later.
 	Model string
-	// Concurrency is how many documents Index embeds at once; 0 means
-	// runtime.NumCPU().
+	// EmbedBatch, if set, embeds many texts in one call, as Embed embeds
+	// one (the same model, normalized vectors): Index then embeds its
+	// documents in batches of up to embedIndexBatch texts instead of one
+	// Embed call each, and RetrieveBatch its queries. Use
+	// (*OpenAIEmbedder).EmbedBatch, wrapped by Cache.EmbeddingBatch to
+	// cache it.
+	EmbedBatch BatchEmbeddingFunc
+	// Concurrency is how many documents (or, with EmbedBatch, batches)
+	// Index embeds at once; 0 means runtime.NumCPU().
 	Concurrency int
+	// Progress, if set, is called by Index after each document or batch is
+	// embedded, with the documents embedded so far and how many need it;
+	// one call at a time, from Index's goroutines. Nil reports nothing.
+	Progress func(done, total int)
 }
+
+// BatchEmbeddingFunc embeds texts in one call, returning one normalized
+// vector per text, in order. (*OpenAIEmbedder).EmbedBatch is one; a batch
+// costs one request per batch the provider's limits allow instead of one
+// per text.
+type BatchEmbeddingFunc func(ctx context.Context, texts []string) ([][]float32, error)
+
+// embedIndexBatch is how many texts Index hands EmbedBatch at once: small
+// enough for progress and cancellation between batches, large enough that
+// OpenAIEmbedder sends each as one request (its default BatchSize).
+const embedIndexBatch = defaultEmbedBatch
 
 // IndexStats says what the last Index did.
 type IndexStats struct {
@@ -60,6 +81,14 @@ type IndexStats struct {
 // ChromemRetriever is the default Retriever: an exhaustive cosine search
 // over chromem-go, in memory or persistent in a folder.
 //
+// chromem stores the documents and their vectors; searches run on a
+// contiguous copy of the vectors, made after Index (or, for an index
+// reopened from its folder, at the first search), which scores documents
+// exactly as chromem's Query does (the same float32 sums, bit for bit, when
+// built with the default GOAMD64) at close to the memory bandwidth, with
+// AVX2 where the CPU has it. RetrieveBatch scores many queries per pass over
+// the vectors.
+//
 // Index makes the collection hold exactly the given documents: a document
 // whose ID, text and embedding model are already stored keeps its vector
 // (no embedding call), others are embedded, and stored documents that are
@@ -68,29 +97,39 @@ type IndexStats struct {
 // cosine similarity in [-1, 1]. Documents with equal scores are ordered by
 // ID, so results are deterministic.
 //
+// The copy costs 4 bytes per dimension per document beside chromem's own.
+//
 // A ChromemRetriever is safe for concurrent use; Retrieve calls run in
 // parallel, and an Index waits for running Retrieve calls to finish.
 type ChromemRetriever struct {
 	db          *chromem.DB
 	name        string
 	embed       chromem.EmbeddingFunc
+	embedBatch  BatchEmbeddingFunc
 	model       string
 	concurrency int
+	progress    func(done, total int)
 
-	mu    sync.RWMutex // guards coll and stats; Index holds it exclusively
+	mu    sync.RWMutex // guards coll, stats and ix; Index holds it exclusively
 	coll  *chromem.Collection
 	stats IndexStats
+	ix    *vectorIndex // nil: not built since opening or since Index began
 }
 
-var _ Retriever = (*ChromemRetriever)(nil)
+var (
+	_ Retriever      = (*ChromemRetriever)(nil)
+	_ BatchRetriever = (*ChromemRetriever)(nil)
+)
 
 // NewChromemRetriever opens (or creates) the index described by opts.
 func NewChromemRetriever(opts ChromemOptions) (*ChromemRetriever, error) {
 	r := &ChromemRetriever{
 		name:        cmp.Or(opts.Collection, DefaultCollection),
 		embed:       opts.Embed,
+		embedBatch:  opts.EmbedBatch,
 		model:       opts.Model,
 		concurrency: opts.Concurrency,
+		progress:    opts.Progress,
 	}
 	if r.embed == nil {
 		r.embed = NewLocalEmbeddingFunc(0)
@@ -156,6 +195,7 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.ix = nil // rebuilt below, or from chromem at the next search
 
 	// Sort the work: documents whose stored vector can be kept, and the rest.
 	add := make([]chromem.Document, 0, len(docs))
@@ -196,8 +236,8 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 		}
 	}
 	if len(add) > 0 {
-		if err := r.coll.AddDocuments(ctx, add, r.concurrency); err != nil {
-			return fmt.Errorf("ragvsft: indexing %d documents: %w", len(add), err)
+		if err := r.embedAll(ctx, add); err != nil {
+			return err
 		}
 	}
 	// chromem stops early without an error when ctx is cancelled before its
@@ -210,7 +250,131 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 			return err
 		}
 	}
+	ix, err := r.copyVectors(ctx, docs)
+	if err != nil {
+		return err
+	}
+	r.ix = ix
 	r.stats = stats
+	return nil
+}
+
+// embedAll embeds docs and adds them to the collection as they are done:
+// with EmbedBatch, in batches on r.concurrency goroutines; else through
+// Embed, one by one on as many. What is added before a failure or a
+// cancellation stays, so the next Index reuses it. Progress is told as
+// documents are done.
+func (r *ChromemRetriever) embedAll(ctx context.Context, docs []chromem.Document) error {
+	size := 1
+	if r.embedBatch != nil {
+		size = embedIndexBatch
+	}
+	var mu sync.Mutex
+	done := 0
+	batches := (len(docs) + size - 1) / size
+	err := forEach(ctx, batches, r.concurrency, func(b int) error {
+		batch := docs[b*size : min((b+1)*size, len(docs))]
+		if r.embedBatch == nil {
+			v, err := r.embed(ctx, batch[0].Content)
+			if err != nil {
+				return fmt.Errorf("ragvsft: indexing: embedding document %q: %w", batch[0].ID, err)
+			}
+			batch[0].Embedding = v
+		} else {
+			texts := make([]string, len(batch))
+			for i, d := range batch {
+				texts[i] = d.Content
+			}
+			vs, err := r.embedBatch(ctx, texts)
+			if err != nil {
+				return fmt.Errorf("ragvsft: indexing: embedding documents %q to %q: %w", batch[0].ID, batch[len(batch)-1].ID, err)
+			}
+			if len(vs) != len(batch) {
+				return fmt.Errorf("ragvsft: indexing: embedding documents %q to %q: %d vectors for %d texts", batch[0].ID, batch[len(batch)-1].ID, len(vs), len(batch))
+			}
+			for i := range batch {
+				if len(vs[i]) == 0 {
+					return fmt.Errorf("ragvsft: indexing: embedding document %q: empty vector", batch[i].ID)
+				}
+				batch[i].Embedding = vs[i]
+			}
+		}
+		if err := r.coll.AddDocuments(ctx, batch, 1); err != nil {
+			return fmt.Errorf("ragvsft: indexing: adding documents %q to %q: %w", batch[0].ID, batch[len(batch)-1].ID, err)
+		}
+		if r.progress != nil {
+			mu.Lock()
+			defer mu.Unlock()
+			done += len(batch)
+			r.progress(done, len(docs))
+		}
+		return nil
+	})
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+			return fmt.Errorf("ragvsft: indexing: %w", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// copyVectors makes the search copy of docs' vectors as chromem stores them
+// (it normalizes what it is given).
+func (r *ChromemRetriever) copyVectors(ctx context.Context, docs []Document) (*vectorIndex, error) {
+	ids, texts, vecs := make([]string, len(docs)), make([]string, len(docs)), make([][]float32, len(docs))
+	for i, d := range docs {
+		stored, err := r.coll.GetByID(ctx, d.ID)
+		if err != nil {
+			return nil, fmt.Errorf("ragvsft: indexing: document %q missing after indexing: %w", d.ID, err)
+		}
+		ids[i], texts[i], vecs[i] = d.ID, stored.Content, stored.Embedding
+	}
+	return newVectorIndex(ids, texts, vecs)
+}
+
+// vectors returns the search copy with r.mu read-locked (the caller
+// unlocks), building it from chromem first if needed: after reopening a
+// folder, chromem has the documents but cannot list them, so a query of
+// probe's dimension for all of them reads them back, once.
+func (r *ChromemRetriever) vectors(ctx context.Context, probe []float32) (*vectorIndex, error) {
+	r.mu.RLock()
+	for r.ix == nil {
+		r.mu.RUnlock()
+		if err := r.rebuild(ctx, probe); err != nil {
+			return nil, err
+		}
+		r.mu.RLock()
+	}
+	return r.ix, nil
+}
+
+func (r *ChromemRetriever) rebuild(ctx context.Context, probe []float32) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ix != nil {
+		return nil
+	}
+	count := r.coll.Count()
+	if count == 0 {
+		return errors.New("ragvsft: retrieving: the index is empty; call Index first")
+	}
+	res, err := r.coll.QueryEmbedding(ctx, probe, count, nil, nil)
+	if err != nil {
+		return fmt.Errorf("ragvsft: retrieving: reading the %d stored vectors: %w", count, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ragvsft: retrieving: reading the stored vectors: %w", err)
+	}
+	ids, texts, vecs := make([]string, len(res)), make([]string, len(res)), make([][]float32, len(res))
+	for i, x := range res {
+		ids[i], texts[i], vecs[i] = x.ID, x.Content, x.Embedding
+	}
+	ix, err := newVectorIndex(ids, texts, vecs)
+	if err != nil {
+		return err
+	}
+	r.ix = ix
 	return nil
 }
 
@@ -259,45 +423,85 @@ func (r *ChromemRetriever) Retrieve(ctx context.Context, query string, k int) ([
 		return nil, fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", query, err)
 	}
 
-	r.mu.RLock()
+	ix, err := r.vectors(ctx, vec)
+	if err != nil {
+		return nil, err
+	}
 	defer r.mu.RUnlock()
-	count := r.coll.Count()
-	if count == 0 {
-		return nil, errors.New("ragvsft: retrieving: the index is empty; call Index first")
+	res, err := ix.search(ctx, vec, k)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: retrieving top %d for %q: %w", k, query, err)
 	}
-	k = min(k, count)
-	// Ask for one more than k, and for more while the k-th result ties with
-	// the last one returned, so which of several equal documents make the
-	// cut does not depend on the order of chromem's parallel scan.
-	n := min(k+1, count)
-	var res []chromem.Result
-	for {
-		res, err = r.coll.QueryEmbedding(ctx, vec, n, nil, nil)
+	return ix.hits(res), nil
+}
+
+// RetrieveBatch returns Retrieve(ctx, queries[i], k) for every query, in
+// order: the queries are embedded (with EmbedBatch, if set, in batches) and
+// scored against the documents in one pass per group of queries, which is
+// several times faster than as many Retrieve calls.
+func (r *ChromemRetriever) RetrieveBatch(ctx context.Context, queries []string, k int) ([][]Hit, error) {
+	if k <= 0 {
+		return nil, fmt.Errorf("%w, got %d", ErrBadK, k)
+	}
+	if len(queries) == 0 {
+		return nil, nil
+	}
+	for i, q := range queries {
+		if q == "" {
+			return nil, fmt.Errorf("ragvsft: retrieving: query %d is empty", i)
+		}
+	}
+	vecs := make([][]float32, len(queries))
+	if r.embedBatch != nil {
+		for start := 0; start < len(queries); start += embedIndexBatch {
+			end := min(start+embedIndexBatch, len(queries))
+			vs, err := r.embedBatch(ctx, queries[start:end])
+			if err != nil {
+				return nil, fmt.Errorf("ragvsft: retrieving: embedding queries %d-%d: %w", start, end-1, err)
+			}
+			if len(vs) != end-start {
+				return nil, fmt.Errorf("ragvsft: retrieving: embedding queries %d-%d: %d vectors for %d texts", start, end-1, len(vs), end-start)
+			}
+			copy(vecs[start:], vs)
+		}
+	} else {
+		err := forEach(ctx, len(queries), r.concurrency, func(i int) error {
+			v, err := r.embed(ctx, queries[i])
+			if err != nil {
+				return fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", queries[i], err)
+			}
+			vecs[i] = v
+			return nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("ragvsft: retrieving top %d for %q: %w", k, query, err)
+			return nil, err
 		}
-		if n >= count || len(res) < n || res[n-1].Similarity != res[k-1].Similarity {
-			break
-		}
-		n = min(2*n, count)
 	}
-	// chromem stops scanning without an error when ctx is cancelled.
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ragvsft: retrieving for %q: %w", query, err)
+	ix, err := r.vectors(ctx, vecs[0])
+	if err != nil {
+		return nil, err
 	}
-	slices.SortStableFunc(res, func(a, b chromem.Result) int {
-		return cmp.Or(cmp.Compare(b.Similarity, a.Similarity), cmp.Compare(a.ID, b.ID))
-	})
-	if len(res) > k {
-		res = res[:k]
+	defer r.mu.RUnlock()
+	res, err := ix.searchBatch(ctx, vecs, k)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: retrieving top %d for %d queries: %w", k, len(queries), err)
 	}
+	out := make([][]Hit, len(res))
+	for i, x := range res {
+		out[i] = ix.hits(x)
+	}
+	return out, nil
+}
+
+// hits converts search results.
+func (ix *vectorIndex) hits(res []scored) []Hit {
 	hits := make([]Hit, len(res))
 	for i, x := range res {
 		hits[i] = Hit{
-			Document: Document{ID: x.ID, Text: x.Content},
+			Document: Document{ID: ix.ids[x.row], Text: ix.texts[x.row]},
 			Rank:     i,
-			Score:    float64(x.Similarity),
+			Score:    float64(x.score),
 		}
 	}
-	return hits, nil
+	return hits
 }

@@ -159,7 +159,7 @@ func TestChromemRetrieverIndexErrors(t *testing.T) {
 		require.NoError(t, err)
 		err = r.Index(ctx, testCities(3))
 		require.ErrorIs(t, err, boom)
-		require.ErrorContains(t, err, "ragvsft: indexing 3 documents")
+		require.ErrorContains(t, err, "ragvsft: indexing: embedding document \"city-")
 	})
 }
 
@@ -229,6 +229,8 @@ func TestChromemRetrieverPersistent(t *testing.T) {
 			again, err := r2.Retrieve(ctx, "What is the population of City_12?", 3)
 			require.NoError(t, err)
 			assert.Equal(t, first, again)
+			require.NotNil(t, r2.ix, "the search copy is rebuilt from the folder")
+			assert.Equal(t, r.ix, r2.ix)
 			require.NoError(t, r2.Index(ctx, docs))
 			assert.EqualValues(t, 1, ce2.calls.Load(), "only the query was embedded")
 			assert.Equal(t, IndexStats{Reused: 30}, r2.Stats())
@@ -639,4 +641,144 @@ func ExampleNewChromemRetriever() {
 	// Output:
 	// 0 City_2 has about 519610 inhabitants.
 	// gold rank: 0
+}
+
+// batchEmbed is a BatchEmbeddingFunc on the local embedding that counts its
+// calls and texts; fail, if set, runs first on every call.
+type batchEmbed struct {
+	calls, texts atomic.Int64
+	fail         func(call int64) error
+}
+
+func (b *batchEmbed) embed(ctx context.Context, texts []string) ([][]float32, error) {
+	call := b.calls.Add(1)
+	if b.fail != nil {
+		if err := b.fail(call); err != nil {
+			return nil, err
+		}
+	}
+	b.texts.Add(int64(len(texts)))
+	local := NewLocalEmbeddingFunc(0)
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v, err := local(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// RetrieveBatch returns, query for query, what Retrieve returns, which is
+// chromem's own ranking of the stored vectors.
+func TestChromemRetrieverBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	docs := testCities(300)
+	r := newIndexed(t, ChromemOptions{}, docs)
+	queries := make([]string, 0, 130)
+	for i := range 100 {
+		queries = append(queries, fmt.Sprintf("What is the population of City_%d?", i*3+1))
+	}
+	for i := range 30 {
+		queries = append(queries, docs[i*7].Text) // ties with nobody, itself first
+	}
+	for _, k := range []int{1, 5, 300, 400} {
+		batch, err := r.RetrieveBatch(ctx, queries, k)
+		require.NoError(t, err)
+		require.Len(t, batch, len(queries))
+		for i, q := range queries {
+			one, err := r.Retrieve(ctx, q, k)
+			require.NoError(t, err)
+			require.Equal(t, one, batch[i], "query %d, k=%d", i, k)
+			vec, err := NewLocalEmbeddingFunc(0)(ctx, q)
+			require.NoError(t, err)
+			want := chromemTop(t, r.coll, vec, k)
+			require.Len(t, one, len(want))
+			for j, h := range one {
+				require.Equal(t, want[j].id, h.Document.ID)
+				require.Equal(t, float64(want[j].score), h.Score)
+			}
+		}
+	}
+	_, err := r.RetrieveBatch(ctx, queries, 0)
+	require.ErrorIs(t, err, ErrBadK)
+	_, err = r.RetrieveBatch(ctx, []string{"a", ""}, 3)
+	require.EqualError(t, err, "ragvsft: retrieving: query 1 is empty")
+	none, err := r.RetrieveBatch(ctx, nil, 3)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+}
+
+// With EmbedBatch, Index embeds in batches (and Embed only queries), tells
+// Progress after each, and indexes what one-by-one embedding indexes;
+// RetrieveBatch embeds its queries in batches too.
+func TestChromemRetrieverEmbedBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	docs := testCities(1100)
+	be := &batchEmbed{}
+	ce := newCountingEmbed()
+	var mu sync.Mutex
+	var progress [][2]int
+	r := newIndexed(t, ChromemOptions{Embed: ce.embed, EmbedBatch: be.embed, Concurrency: 2, Progress: func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		progress = append(progress, [2]int{done, total})
+	}}, docs)
+	assert.EqualValues(t, 3, be.calls.Load(), "512 + 512 + 76")
+	assert.EqualValues(t, 1100, be.texts.Load())
+	assert.Zero(t, ce.calls.Load())
+	assert.Equal(t, IndexStats{Embedded: 1100}, r.Stats())
+	mu.Lock()
+	require.Len(t, progress, 3)
+	assert.Equal(t, [2]int{1100, 1100}, progress[2])
+	assert.Less(t, progress[0][0], progress[1][0])
+	mu.Unlock()
+
+	plain := newIndexed(t, ChromemOptions{}, docs)
+	assert.Equal(t, plain.ix, r.ix, "the same vectors as one by one")
+	queries := []string{"What is the population of City_17?", "How many people live in City_1000?"}
+	got, err := r.RetrieveBatch(ctx, queries, 5)
+	require.NoError(t, err)
+	want, err := plain.RetrieveBatch(ctx, queries, 5)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.EqualValues(t, 4, be.calls.Load(), "the queries in one batch")
+	assert.Zero(t, ce.calls.Load())
+}
+
+// Cancelled in the middle of Index: the error says so, the batches done are
+// kept, and the next Index embeds only the rest.
+func TestChromemRetrieverCancelMidIndex(t *testing.T) {
+	t.Parallel()
+	docs := testCities(1100)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	be := &batchEmbed{fail: func(call int64) error {
+		if call == 2 {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	}}
+	r, err := NewChromemRetriever(ChromemOptions{Dir: dir, EmbedBatch: be.embed, Concurrency: 1, Model: "m"})
+	require.NoError(t, err)
+	err = r.Index(ctx, docs)
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorContains(t, err, "ragvsft: indexing: ")
+	assert.Equal(t, 512, r.Count(), "the first batch is stored")
+	assert.Nil(t, r.ix)
+
+	again := &batchEmbed{}
+	r2, err := NewChromemRetriever(ChromemOptions{Dir: dir, EmbedBatch: again.embed, Model: "m"})
+	require.NoError(t, err)
+	require.NoError(t, r2.Index(context.Background(), docs))
+	assert.Equal(t, IndexStats{Embedded: 588, Reused: 512}, r2.Stats())
+	assert.EqualValues(t, 588, again.texts.Load())
+	hits, err := r2.Retrieve(context.Background(), "What is the population of City_1100?", 1)
+	require.NoError(t, err)
+	assert.Equal(t, docs[1099], hits[0].Document)
 }

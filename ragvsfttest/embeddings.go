@@ -15,8 +15,13 @@ import (
 // its model has.
 var errDimensions = errors.New("too many dimensions")
 
-// maxEmbeddingInputs is OpenAI's limit of inputs per request.
-const maxEmbeddingInputs = 2048
+// OpenAI's limits of one embeddings request: inputs, tokens per input and
+// tokens in all (tokens as approxTokens counts them).
+const (
+	maxEmbeddingInputs      = 2048
+	maxEmbeddingInputTokens = 8192
+	maxEmbeddingTokens      = 300_000
+)
 
 type embeddingRequest struct {
 	Model          string          `json:"model"`
@@ -67,11 +72,23 @@ func (s *OpenAIServer) embeddings(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "input", "array_above_max_length", fmt.Sprintf("Invalid 'input': array too long. Expected an array with maximum length %d, but got an array with length %d instead.", maxEmbeddingInputs, len(inputs)))
 		return
 	}
+	total := 0
 	for i, in := range inputs {
 		if in == "" {
 			badRequest(w, "input", "invalid_value", fmt.Sprintf("Invalid 'input[%d]': the string is empty.", i))
 			return
 		}
+		n := approxTokens(in)
+		if n > maxEmbeddingInputTokens {
+			// OpenAI's words, with null param and code.
+			badRequest(w, "", "", fmt.Sprintf("This model's maximum context length is %d tokens, however you requested %d tokens (%d in your prompt; 0 for the completion). Please reduce your prompt; or completion length.", maxEmbeddingInputTokens, n, n))
+			return
+		}
+		total += n
+	}
+	if total > maxEmbeddingTokens {
+		writeError(w, http.StatusBadRequest, "max_tokens_per_request", "max_tokens_per_request", "", fmt.Sprintf("Requested %d tokens, max %d tokens per request", total, maxEmbeddingTokens))
+		return
 	}
 	if req.EncodingFormat != "" && req.EncodingFormat != "float" && req.EncodingFormat != "base64" {
 		badRequest(w, "encoding_format", "invalid_value", fmt.Sprintf("Invalid 'encoding_format': %q is not one of float, base64.", req.EncodingFormat))

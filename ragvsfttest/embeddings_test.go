@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -139,4 +140,56 @@ func norm(v []float64) float64 {
 		s += x * x
 	}
 	return math.Sqrt(s)
+}
+
+// The server refuses a request over OpenAI's limits as OpenAI does: more
+// than 2048 inputs, an input over 8192 tokens, more than 300,000 tokens in
+// all; a request just within them is served.
+func TestEmbeddingsLimits(t *testing.T) {
+	s := newServer(t, ServerConfig{})
+	c := newClient(s)
+	ctx := context.Background()
+	repeat := func(n int, text string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = text
+		}
+		return out
+	}
+	// approxTokens: four characters a token.
+	big := strings.Repeat("abcd", 8000) // 8000 tokens
+	tests := []struct {
+		name    string
+		inputs  []string
+		typ     string
+		code    string
+		message string
+	}{
+		{"2049 inputs", repeat(2049, "a"), "invalid_request_error", "array_above_max_length", "Expected an array with maximum length 2048, but got an array with length 2049 instead."},
+		{"an input over 8192 tokens", []string{"a", strings.Repeat("abcd", 8193)}, "invalid_request_error", "", "This model's maximum context length is 8192 tokens, however you requested 8193 tokens"},
+		{"38 inputs of 8000 tokens", repeat(38, big), "max_tokens_per_request", "max_tokens_per_request", "Requested 304000 tokens, max 300000 tokens per request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{
+				Model: openai.EmbeddingModelTextEmbedding3Small,
+				Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: tt.inputs},
+			})
+			e := asAPIError(t, err)
+			assert.Equal(t, http.StatusBadRequest, e.StatusCode)
+			assert.Equal(t, tt.typ, e.Type)
+			assert.Equal(t, tt.code, e.Code)
+			assert.Contains(t, e.Message, tt.message)
+		})
+	}
+	assert.Zero(t, s.Stats().Embeddings, "nothing refused was embedded")
+
+	for _, inputs := range [][]string{repeat(2048, "a"), repeat(37, big), {strings.Repeat("abcd", 8192)}} {
+		resp, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{
+			Model: openai.EmbeddingModelTextEmbedding3Small,
+			Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: inputs},
+		})
+		require.NoError(t, err)
+		assert.Len(t, resp.Data, len(inputs))
+	}
 }

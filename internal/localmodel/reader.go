@@ -70,7 +70,12 @@ const nameWeight = 2
 // does (so of several facts about one entity the asked one is taken); and
 // if it offers what the question asks for outside the question's words
 // (interrogatives: a date or year for "when", a number for "how many", a
-// measure for "how long", a person for "who", a place for "where"). Each
+// measure for "how long", a person for "who", a place for "where"; a
+// request asks by its type noun: "Tell me the year..."). When none of the
+// question's other words meets any passage (a wording the passages do not
+// use: "came into being", "set up") and it asks for a type of answer, the
+// second test is dropped: of two or more sentences about the entity, the
+// one offering the type asked is the fact. Each
 // sentence scores the IDF weight (over the passage sentences) of the
 // question words it meets, names weighing nameWeight. Read answers with
 // the best eligible sentence if it covers MinCoverage of the weight of
@@ -556,6 +561,23 @@ func readQuestion(q string, firstIsName bool) question {
 			out.want = k
 		}
 	}
+	// A request with no question word asks by the type noun that follows
+	// it ("Tell me the year...", "Name the city...").
+	for i := 0; out.want == wantAny && i < len(ws) && i < 2; i++ {
+		if !requests[ws[i].fold] {
+			continue
+		}
+		for j := i + 1; j < len(ws) && j <= i+4; j++ {
+			if tk, ok := typeNouns[ws[j].fold]; ok {
+				out.want = tk
+				consumed[j] = true
+				break
+			}
+			if !stopwords[ws[j].fold] {
+				break
+			}
+		}
+	}
 	prev := -2
 	for i, w := range ws {
 		switch {
@@ -794,6 +816,24 @@ func choose(qtext string, history []string, passages []passage) (string, bool) {
 		}
 		return false
 	}
+	// When none of the question's other words meets any passage and the
+	// question asks for a type of answer, its wording gives no evidence
+	// of which fact it asks ("Who set up X?" against "X was founded by
+	// ..."): the fact is the one of the entity's sentences that offers
+	// the type asked, and a tie between different facts abstains. The
+	// type sets a fact apart only from other facts: with one sentence
+	// about the entity the question's unmatched words may name a fact the
+	// passages lack, and Read abstains as before.
+	fallback := false
+	if !needAttribute && q.want != wantAny {
+		var facts []string
+		for i := range ps {
+			if about[i] && !slices.Contains(facts, ps[i].text) {
+				facts = append(facts, ps[i].text)
+			}
+		}
+		fallback = len(facts) >= 2
+	}
 	scores := make([]float64, len(ps))
 	eligible := make([]bool, len(ps))
 	best := -1
@@ -803,7 +843,7 @@ func choose(qtext string, history []string, passages []passage) (string, bool) {
 				scores[i] += weight[j]
 			}
 		}
-		eligible[i] = about[i] && (!needAttribute || attribute(i)) && !statesOther(i) && offers(p, q, met[i])
+		eligible[i] = about[i] && (!needAttribute || attribute(i)) && (fallback || !statesOther(i)) && offers(p, q, met[i])
 		if eligible[i] && (best < 0 || scores[i] > scores[best]+1e-12) {
 			best = i
 		}
