@@ -17,10 +17,12 @@
 // An [Experiment] asks every question of four arms — the base model
 // ([ArmBase]), the fine-tuned model closed book ([ArmFineTuned]), the base
 // model with retrieved context ([ArmRAG]) and both ([ArmFineTunedRAG]) —
-// scores each answer with an [Evaluator] and returns a [Report]: accuracy per
-// arm with 95% Wilson intervals, retrieval hit@k and MRR, an exact McNemar
-// test between fine-tuned and rag, and every item with the evidence behind
-// its verdict.
+// scores each answer with an [Evaluator] and returns a [Report]: per arm the
+// items correct, wrong, abstained (a refusal, told apart by an [Abstention]
+// rule) and failed ([Outcome]), accuracy with its 95% Wilson interval and
+// the hallucination rate, retrieval hit@k and MRR, an exact McNemar test
+// between fine-tuned and rag, and every item with the evidence behind its
+// verdict.
 //
 // The pieces are small interfaces, so any of them can be replaced: a chat
 // [Model], a [FineTuner], a [Retriever] and an [Evaluator]. The defaults

@@ -123,16 +123,18 @@ func TestJudgeMalformedReplyIsAnError(t *testing.T) {
 }
 
 // judgeExperiment is the cities' base and rag arms, on the local model,
-// scored by judge.
+// scored by judge. The abstention patterns are off, so that the judge sees
+// the base arm's refusals too and tells them itself.
 func judgeExperiment(t *testing.T, judge ragvsft.Evaluator) *ragvsft.Report {
 	t.Helper()
 	exp := &ragvsft.Experiment{
-		Dataset:   cities(t, 10),
-		Base:      ragvsft.NewLocalModel(),
-		BaseModel: "local-base",
-		Retriever: newRetriever(t),
-		Arms:      []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmRAG},
-		Evaluator: judge,
+		Dataset:    cities(t, 10),
+		Base:       ragvsft.NewLocalModel(),
+		BaseModel:  "local-base",
+		Retriever:  newRetriever(t),
+		Arms:       []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmRAG},
+		Evaluator:  judge,
+		Abstention: ragvsft.AbstentionPatterns{},
 	}
 	rep, err := exp.Run(context.Background())
 	require.NoError(t, err)
@@ -185,6 +187,9 @@ func TestJudgeInAnExperimentIsPricedCachedAndAgreed(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int{ragvsft.JudgeCorrect: 10, ragvsft.JudgeAbstained: 10}, verdicts,
 		"the rag arm states the populations, the base arm does not know them")
+	base, _ := rep.Arm(ragvsft.ArmBase)
+	assert.Equal(t, 10, base.Abstained, "the judge's abstained is the item's outcome")
+	assert.Zero(t, base.Wrong)
 	assert.Equal(t, usage, js.Usage)
 	assert.Positive(t, js.CostUSD)
 	assert.InDelta(t, want, js.CostUSD, 1e-12, "the judge's calls at the catalog's price")
@@ -253,6 +258,29 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// With the default abstention patterns, a refusal is told before the
+// evaluator is asked: the judge is not paid to read "I don't know.".
+func TestJudgeIsNotAskedAboutRefusals(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	m, err := ragvsft.NewOpenAIModel(wireConfig(s), ragvsft.DefaultBaseModel)
+	require.NoError(t, err)
+	exp := &ragvsft.Experiment{
+		Dataset:   cities(t, 10),
+		Base:      ragvsft.NewLocalModel(),
+		Retriever: newRetriever(t),
+		Arms:      []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmRAG},
+		Evaluator: ragvsft.JudgeEvaluator{Model: m},
+	}
+	rep, err := exp.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 10, s.Stats().Judgements, "only the rag arm's answers are judged")
+	base, _ := rep.Arm(ragvsft.ArmBase)
+	assert.Equal(t, 10, base.Abstained)
+	require.NotNil(t, rep.Judge)
+	assert.Equal(t, 10, rep.Judge.Judged)
 }
 
 // A judge whose reply is malformed leaves an error on the item, not a

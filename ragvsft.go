@@ -191,6 +191,10 @@ type Experiment struct {
 	// rule. If it is a GoldChecker, Run asks it about every question first
 	// and stops before spending anything if it cannot score them all.
 	Evaluator Evaluator
+	// Abstention tells refusals ("I don't know.") from answers: a refusal
+	// is recorded as OutcomeAbstained, not evaluated, never correct. nil
+	// means DefaultAbstentionPatterns(); AbstentionPatterns{} turns it off.
+	Abstention Abstention
 	// Arms to run, in report order; nil means AllArms.
 	Arms []Arm
 	// K is how many documents are retrieved per question; 0 means 5.
@@ -273,6 +277,14 @@ func (e *Experiment) settings() (Experiment, error) {
 	}
 	if s.Evaluator == nil {
 		s.Evaluator = NumericEvaluator{}
+	}
+	if s.Abstention == nil {
+		s.Abstention = DefaultAbstentionPatterns()
+	}
+	if p, ok := s.Abstention.(AbstentionPatterns); ok {
+		if err := p.CheckPatterns(); err != nil {
+			return s, err
+		}
 	}
 	s.Prompts = s.Prompts.withDefaults()
 	return s, nil
@@ -360,7 +372,8 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 
 // retrieveAll indexes the documents and retrieves for every question, in
 // one call when the Retriever is a BatchRetriever; the two rag arms share
-// the hits.
+// the hits. Hits that break the Retriever contract fail the run before any
+// model is asked (see checkRetrieval).
 func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][]Hit, error) {
 	docs, err := Documents(s.Dataset)
 	if err != nil {
@@ -379,9 +392,9 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 			return nil, fmt.Errorf("ragvsft: retrieving for %d questions: %w", len(questions), err)
 		}
 		if len(hits) != len(questions) {
-			return nil, fmt.Errorf("ragvsft: retrieving for %d questions: the retriever returned %d results", len(questions), len(hits))
+			return nil, fmt.Errorf("%w: %T returned %d results for %d questions", ErrBadRetrieval, s.Retriever, len(hits), len(questions))
 		}
-		return hits, nil
+		return hits, checkRetrieval(s.Retriever, docs, questions, hits, s.K)
 	}
 	hits := make([][]Hit, len(questions))
 	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {
@@ -392,7 +405,10 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 		hits[i] = h
 		return nil
 	})
-	return hits, err
+	if err != nil {
+		return hits, err
+	}
+	return hits, checkRetrieval(s.Retriever, docs, questions, hits, s.K)
 }
 
 // askAll asks every arm every question on a bounded pool and stores the
@@ -411,6 +427,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 	for i := range results {
 		arm, q := s.Arms[i/n], questions[i%n]
 		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
+			r.Outcome = s.derivedOutcome(r)                   // a checkpoint older than outcomes has none
 			r.SeenInTraining = seen[normalizeWording(q.Text)] // a fact of the data, even in an older checkpoint
 			results[i] = &r
 			continue
@@ -475,21 +492,25 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Error = err.Error()
+		res.Error, res.Outcome = err.Error(), OutcomeError
 		return res, nil
 	}
 	res.Answer, res.Truncated = resp.Content, resp.Truncated
+	if s.Abstention.Abstains(resp.Content) {
+		res.Outcome = OutcomeAbstained // not evaluated: a refusal is never correct
+		return res, nil
+	}
 	v, err := s.Evaluator.Evaluate(ctx, q, resp.Content)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		res.Error = fmt.Sprintf("evaluating: %v", err)
+		res.Error, res.Outcome = fmt.Sprintf("evaluating: %v", err), OutcomeError
 		// A judge that failed was still asked, and billed.
 		res.Verdict = Verdict{Judge: v.Judge}
 		return res, nil
 	}
-	res.Verdict = v
+	res.Verdict, res.Outcome = v, verdictOutcome(v)
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package ragvsft
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -18,7 +19,12 @@ import (
 // table"); base and rag arms are priced at the base model's prices, not the
 // fine-tuned ones; cached prompt tokens at the cached-input price; the
 // embeddings are priced (embedding) and count in the total.
-const ReportSchemaVersion = 2
+//
+// Version 3: every result has an outcome (correct, wrong, abstained or
+// error); an arm gives wrong, abstained and hallucination_rate; accuracy and
+// hallucination_rate are null when they have no denominator (nothing
+// answered); an abstained result has no verdict.
+const ReportSchemaVersion = 3
 
 // z95 is the standard normal quantile of a two-sided 95% interval.
 const z95 = 1.959963984540054
@@ -90,8 +96,13 @@ type Result struct {
 	Question   string `json:"question"`
 	Gold       string `json:"gold"`
 	Answer     string `json:"answer"`
-	// Verdict is zero when Error is set, but for Verdict.Judge when a
-	// judge was asked: its call was billed.
+	// Outcome is what became of the item: correct, wrong, abstained or
+	// error. An Experiment sets it on every result.
+	Outcome Outcome `json:"outcome"`
+	// Verdict is the Evaluator's judgement; zero when Error is set (but
+	// for Verdict.Judge when a judge was asked: its call was billed) and
+	// for an abstention, which is not evaluated (a result from a checkpoint
+	// written before outcomes existed keeps the verdict it had).
 	Verdict Verdict `json:"verdict"`
 	// Retrieved are the documents in the prompt, best first (rag arms).
 	Retrieved []RetrievedDoc `json:"retrieved,omitempty"`
@@ -128,18 +139,32 @@ type RetrievedDoc struct {
 }
 
 // ArmSummary is one arm's score.
+//
+// Correct, Wrong, Abstained and Errors count the arm's results by Outcome;
+// they add up to the items asked. In JSON, accuracy and hallucination_rate
+// are null when their denominator is 0 (see HasAccuracy,
+// HasHallucinationRate); the reports write "n/a", never 0%.
 type ArmSummary struct {
 	Arm Arm `json:"arm"`
-	// Answered counts items with an answer; Errors those without.
-	Answered int `json:"answered"`
-	Errors   int `json:"errors"`
-	Correct  int `json:"correct"`
-	// Accuracy is Correct / Answered, with its 95% Wilson score interval.
-	Accuracy    float64       `json:"accuracy"`
-	CILow       float64       `json:"ci95_low"`
-	CIHigh      float64       `json:"ci95_high"`
-	MeanLatency time.Duration `json:"mean_latency_ns"`
-	Usage       Usage         `json:"usage"`
+	// Answered counts the items that got an answer: Correct + Wrong +
+	// Abstained. Errors counts those that did not (OutcomeError).
+	Answered  int `json:"answered"`
+	Errors    int `json:"errors"`
+	Correct   int `json:"correct"`
+	Wrong     int `json:"wrong"`
+	Abstained int `json:"abstained"`
+	// Accuracy is Correct / Answered, with its 95% Wilson score interval:
+	// an abstention counts against it, a failed call does not. 0 (null in
+	// JSON) with the interval [0, 1] when nothing was answered.
+	Accuracy float64 `json:"accuracy"`
+	CILow    float64 `json:"ci95_low"`
+	CIHigh   float64 `json:"ci95_high"`
+	// HallucinationRate is Wrong / (Correct + Wrong): how often an answer
+	// given without abstaining was wrong. 0 (null in JSON) when every
+	// answer was an abstention.
+	HallucinationRate float64       `json:"hallucination_rate"`
+	MeanLatency       time.Duration `json:"mean_latency_ns"`
+	Usage             Usage         `json:"usage"`
 	// CostUSD is what the arm's calls cost in US dollars, set by
 	// ApplyPrices: the base and rag arms at the base model's prices, the
 	// fine-tuned arms at the fine-tuned model's; 0 for a local model.
@@ -254,21 +279,28 @@ func (r *Report) summarize() {
 			if res.Cached {
 				sum.Cached++
 			}
-			if res.Error != "" {
+			switch o := res.outcome(); o {
+			case OutcomeError:
 				sum.Errors++
 				continue
+			case OutcomeCorrect:
+				sum.Correct++
+			case OutcomeWrong:
+				sum.Wrong++
+			case OutcomeAbstained:
+				sum.Abstained++
 			}
 			sum.Answered++
-			byArm[a][res.QuestionID] = res.Verdict.Correct
-			if res.Verdict.Correct {
-				sum.Correct++
-			}
+			byArm[a][res.QuestionID] = res.outcome() == OutcomeCorrect
 		}
 		if n := sum.Answered + sum.Errors; n > 0 {
 			sum.MeanLatency = latency / time.Duration(n)
 		}
-		if sum.Answered > 0 {
+		if sum.HasAccuracy() {
 			sum.Accuracy = float64(sum.Correct) / float64(sum.Answered)
+		}
+		if sum.HasHallucinationRate() {
+			sum.HallucinationRate = float64(sum.Wrong) / float64(sum.Correct+sum.Wrong)
 		}
 		sum.CILow, sum.CIHigh = stats.Wilson(sum.Correct, sum.Answered, z95)
 		r.Arms = append(r.Arms, sum)
@@ -290,6 +322,84 @@ func (r *Report) summarize() {
 	}
 	t.PValue = stats.McNemarExact(t.OnlyA, t.OnlyB)
 	r.McNemar = t
+}
+
+// HasAccuracy reports whether Accuracy is defined: whether the arm answered
+// anything (Answered > 0).
+func (s ArmSummary) HasAccuracy() bool { return s.Answered > 0 }
+
+// HasHallucinationRate reports whether HallucinationRate is defined:
+// whether the arm answered anything without abstaining (Correct + Wrong >
+// 0).
+func (s ArmSummary) HasHallucinationRate() bool { return s.Correct+s.Wrong > 0 }
+
+// armSummaryJSON is ArmSummary's JSON form: the two rates are null when
+// undefined.
+type armSummaryJSON struct {
+	armSummaryFields
+	Accuracy          *float64 `json:"accuracy"`
+	HallucinationRate *float64 `json:"hallucination_rate"`
+}
+
+// armSummaryFields has ArmSummary's fields without its methods, so that
+// encoding/json does not recurse into MarshalJSON.
+type armSummaryFields ArmSummary
+
+// MarshalJSON writes the summary with accuracy and hallucination_rate null
+// when they are undefined (see HasAccuracy, HasHallucinationRate).
+func (s ArmSummary) MarshalJSON() ([]byte, error) {
+	out := armSummaryJSON{armSummaryFields: armSummaryFields(s)}
+	if s.HasAccuracy() {
+		out.Accuracy = &s.Accuracy
+	}
+	if s.HasHallucinationRate() {
+		out.HallucinationRate = &s.HallucinationRate
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a null rate reads as 0.
+func (s *ArmSummary) UnmarshalJSON(b []byte) error {
+	var in armSummaryJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*s = ArmSummary(in.armSummaryFields)
+	s.Accuracy, s.HallucinationRate = 0, 0
+	if in.Accuracy != nil {
+		s.Accuracy = *in.Accuracy
+	}
+	if in.HallucinationRate != nil {
+		s.HallucinationRate = *in.HallucinationRate
+	}
+	return nil
+}
+
+// accuracyText is the arm's accuracy as the reports write it: "12.5%", or
+// "n/a" when nothing was answered.
+func (s ArmSummary) accuracyText() string {
+	if !s.HasAccuracy() {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%%", 100*s.Accuracy)
+}
+
+// ciText is the accuracy's 95% interval as the reports write it, "n/a"
+// when nothing was answered.
+func (s ArmSummary) ciText() string {
+	if !s.HasAccuracy() {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%% – %.1f%%", 100*s.CILow, 100*s.CIHigh)
+}
+
+// hallucinationText is the hallucination rate as the reports write it,
+// "n/a" when nothing was answered without abstaining.
+func (s ArmSummary) hallucinationText() string {
+	if !s.HasHallucinationRate() {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f%%", 100*s.HallucinationRate)
 }
 
 // Arm returns the summary of arm a, and whether it ran.
@@ -528,16 +638,20 @@ func (r *Report) standIn() string {
 	return line + "."
 }
 
+// outcomesLegend says what the summary table's columns mean.
+const outcomesLegend = "Accuracy = correct / answered (correct + wrong + abstained); hallucination rate = wrong / (correct + wrong); errors (failed calls) count in neither."
+
 // WriteMarkdown writes the summary as a Markdown table, followed by the
 // retrieval diagnostics and the McNemar test when present.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("| arm | correct | accuracy | 95% CI | errors | mean latency |\n")
-	b.WriteString("|---|---:|---:|---|---:|---:|\n")
+	b.WriteString("| arm | correct | wrong | abstained | errors | accuracy | 95% CI | hallucination rate | mean latency |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, s := range r.Arms {
-		fmt.Fprintf(&b, "| %s | %d/%d | %.1f%% | %.1f%% – %.1f%% | %d | %s |\n",
-			s.Arm, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, s.Errors, roundDuration(s.MeanLatency))
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s | %s | %s |\n",
+			s.Arm, s.Correct, s.Wrong, s.Abstained, s.Errors, s.accuracyText(), s.ciText(), s.hallucinationText(), roundDuration(s.MeanLatency))
 	}
+	b.WriteString("\n" + outcomesLegend + "\n")
 	if c := r.costLines(); c != "" {
 		b.WriteString("\n" + c + "\n")
 	}

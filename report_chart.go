@@ -18,7 +18,8 @@ type armErrors struct {
 }
 
 // WriteChartPNG draws each arm's accuracy as a bar with its 95% Wilson
-// interval as an error bar, as a PNG image.
+// interval as an error bar, as a PNG image. An arm that answered nothing is
+// labelled "n/a" and has no bar.
 func (r *Report) WriteChartPNG(w io.Writer) error {
 	if len(r.Arms) == 0 {
 		return errors.New("ragvsft: chart: the report has no arms")
@@ -35,6 +36,10 @@ func (r *Report) WriteChartPNG(w io.Writer) error {
 		vals[i] = s.Accuracy
 		names[i] = fmt.Sprintf("%s\n%d/%d", s.Arm, s.Correct, s.Answered)
 		eb.XYs[i] = plotter.XY{X: float64(i), Y: s.Accuracy}
+		if !s.HasAccuracy() {
+			names[i] = fmt.Sprintf("%s\nn/a", s.Arm) // no bar, no interval
+			continue
+		}
 		eb.YErrors[i].Low, eb.YErrors[i].High = s.Accuracy-s.CILow, s.CIHigh-s.Accuracy
 	}
 	bars, err := plotter.NewBarChart(vals, vg.Points(50))

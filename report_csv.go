@@ -11,13 +11,15 @@ import (
 
 // csvHeader names the columns of WriteCSV.
 var csvHeader = []string{
-	"arm", "question_id", "question", "gold", "answer", "correct", "type", "extracted", "expected", "reason",
+	"arm", "question_id", "question", "gold", "answer", "outcome", "correct", "type", "extracted", "expected", "reason",
 	"gold_rank", "retrieved_ids", "latency_ms", "prompt_tokens", "completion_tokens", "model", "error",
 	"cached_prompt_tokens", "cached", "cost_usd",
 }
 
 // WriteCSV writes one row per item (arm and question), in the order of
-// Results, with a header row. retrieved_ids joins the context's document ids
+// Results, with a header row. outcome is correct, wrong, abstained or error
+// (Result.Outcome); correct is the verdict's (false for an abstention, which
+// is not evaluated). retrieved_ids joins the context's document ids
 // with spaces, best first; gold_rank is -1 when the gold document was not
 // retrieved; type is the answer type the verdict compared (Verdict.Type);
 // cost_usd is the item's cost (empty until ApplyPrices).
@@ -38,14 +40,16 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		for i, d := range res.Retrieved {
 			ids[i] = d.ID
 		}
-		row := []string{
-			string(res.Arm), res.QuestionID, res.Question, res.Gold, res.Answer,
-			strconv.FormatBool(res.Verdict.Correct), res.Verdict.Type, res.Verdict.Extracted, res.Verdict.Expected, res.Verdict.Reason,
-			strconv.Itoa(res.GoldRank), strings.Join(ids, " "),
-			strconv.FormatFloat(float64(res.Latency.Microseconds())/1000, 'f', 3, 64),
-			strconv.Itoa(res.Usage.PromptTokens), strconv.Itoa(res.Usage.CompletionTokens), res.Model, res.Error,
-			strconv.Itoa(res.Usage.CachedPromptTokens), strconv.FormatBool(res.Cached), r.csvCost(res.CostUSD),
-		}
+		row := csvRow(map[string]string{
+			"arm": string(res.Arm), "question_id": res.QuestionID, "question": res.Question, "gold": res.Gold,
+			"answer": res.Answer, "outcome": string(res.outcome()), "correct": strconv.FormatBool(res.Verdict.Correct),
+			"type": res.Verdict.Type, "extracted": res.Verdict.Extracted, "expected": res.Verdict.Expected,
+			"reason": res.Verdict.Reason, "gold_rank": strconv.Itoa(res.GoldRank), "retrieved_ids": strings.Join(ids, " "),
+			"latency_ms":    strconv.FormatFloat(float64(res.Latency.Microseconds())/1000, 'f', 3, 64),
+			"prompt_tokens": strconv.Itoa(res.Usage.PromptTokens), "completion_tokens": strconv.Itoa(res.Usage.CompletionTokens),
+			"model": res.Model, "error": res.Error, "cached_prompt_tokens": strconv.Itoa(res.Usage.CachedPromptTokens),
+			"cached": strconv.FormatBool(res.Cached), "cost_usd": r.csvCost(res.CostUSD),
+		})
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("ragvsft: writing CSV: %w", err)
 		}
@@ -67,6 +71,17 @@ func csvColumn(name string) int {
 	return slices.Index(csvHeader, name)
 }
 
+// csvRow lays out the values named by column in csvHeader's order; a column
+// not named is empty. A name that is no column is a bug, caught by the
+// tests.
+func csvRow(values map[string]string) []string {
+	row := make([]string, len(csvHeader))
+	for name, v := range values {
+		row[csvColumn(name)] = v
+	}
+	return row
+}
+
 // csvCost formats a cost for WriteCSV: empty when the report is not priced.
 func (r *Report) csvCost(usd float64) string {
 	if r.Pricing == "" {
@@ -81,9 +96,7 @@ func (r *Report) csvCostRows() [][]string {
 		return nil
 	}
 	row := func(what, model, tokens string, usd float64) []string {
-		out := make([]string, len(csvHeader))
-		out[csvColumn("arm")], out[csvColumn("prompt_tokens")], out[csvColumn("model")], out[csvColumn("cost_usd")] = what, tokens, model, r.csvCost(usd)
-		return out
+		return csvRow(map[string]string{"arm": what, "prompt_tokens": tokens, "model": model, "cost_usd": r.csvCost(usd)})
 	}
 	var rows [][]string
 	if ft := r.FineTune; ft != nil {

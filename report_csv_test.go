@@ -2,6 +2,7 @@ package ragvsft
 
 import (
 	"encoding/csv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,10 +26,34 @@ func TestWriteCSV(t *testing.T) {
 	require.Len(t, rows, 3)
 	assert.Equal(t, csvHeader, rows[0])
 	assert.Equal(t, []string{"rag", "line 1", "What is the population of City_1?", "City_1 has about 1967825 inhabitants.",
-		"City_1 has about 1,967,825 inhabitants, \"roughly\".", "true", "number", "1967825", "1967825", "", "0", "line 1 line 10",
+		"City_1 has about 1,967,825 inhabitants, \"roughly\".", "correct", "true", "number", "1967825", "1967825", "", "0", "line 1 line 10",
 		"1.500", "90", "12", "local-base", "", "0", "false", ""}, rows[1])
-	assert.Equal(t, "upstream said 503", rows[2][16])
-	assert.Equal(t, "-1", rows[2][10])
+	col := func(name string) int { return slices.Index(rows[0], name) }
+	assert.Equal(t, "upstream said 503", rows[2][col("error")])
+	assert.Equal(t, "-1", rows[2][col("gold_rank")])
+	assert.Equal(t, "error", rows[2][col("outcome")], "a result without an outcome gets the one its error gives")
+}
+
+// The outcome column names each item's outcome, by column name.
+func TestWriteCSVOutcomes(t *testing.T) {
+	r := &Report{Results: []Result{
+		{Arm: ArmBase, QuestionID: "q1", Answer: "I don't know.", Outcome: OutcomeAbstained},
+		{Arm: ArmBase, QuestionID: "q2", Answer: "7", Outcome: OutcomeWrong, Verdict: Verdict{Reason: "got 7, want 8"}},
+		{Arm: ArmBase, QuestionID: "q3", Answer: "8", Outcome: OutcomeCorrect, Verdict: Verdict{Correct: true}},
+		{Arm: ArmBase, QuestionID: "q4", Outcome: OutcomeError, Error: "503"},
+	}}
+	var b strings.Builder
+	require.NoError(t, r.WriteCSV(&b))
+	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, 5)
+	outcome, correct := slices.Index(rows[0], "outcome"), slices.Index(rows[0], "correct")
+	require.Positive(t, outcome)
+	var got [][2]string
+	for _, row := range rows[1:] {
+		got = append(got, [2]string{row[outcome], row[correct]})
+	}
+	assert.Equal(t, [][2]string{{"abstained", "false"}, {"wrong", "false"}, {"correct", "true"}, {"error", "false"}}, got)
 }
 
 // A priced report's CSV gives each item's cost, then the fine-tuning's, the

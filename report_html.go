@@ -16,6 +16,11 @@ var reportHTML string
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct": func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
 	"p":   formatP,
+	// The rates of an arm, "n/a" when undefined.
+	"accuracy":      ArmSummary.accuracyText,
+	"ci":            ArmSummary.ciText,
+	"hallucination": ArmSummary.hallucinationText,
+	"legend":        func() string { return outcomesLegend },
 }).Parse(reportHTML))
 
 // htmlRow is one question across the arms.
@@ -30,6 +35,9 @@ type htmlCell struct {
 	Ran    bool
 	Result Result
 }
+
+// Outcome is the cell's outcome, derived for a result recorded without one.
+func (c htmlCell) Outcome() Outcome { return c.Result.outcome() }
 
 // WriteHTML writes a self-contained HTML page: the summary table, the chart,
 // the statistics and a side-by-side table of every question with each arm's
@@ -63,9 +71,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	for _, row := range rows {
 		var seen, correct int
 		for _, c := range row.Cells {
-			if c.Ran && c.Result.Error == "" {
+			if o := c.Result.outcome(); c.Ran && o != OutcomeError {
 				seen++
-				if c.Result.Verdict.Correct {
+				if o == OutcomeCorrect {
 					correct++
 				}
 			}

@@ -3,6 +3,7 @@ package ragvsft
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Hit is one retrieved document.
@@ -20,6 +21,15 @@ type Hit struct {
 // Retrieve returns at most k hits, best first; k larger than the collection
 // returns the whole collection, k <= 0 is an error. Implementations must be
 // safe for concurrent calls to Retrieve.
+//
+// Experiment.Run checks every Retrieve's (or RetrieveBatch's) hits before
+// any model is asked,
+// and fails with an error wrapping ErrBadRetrieval if they break the
+// contract: more than k hits, a hit whose Rank is not its position (the
+// ranks must be 0, 1, ... n-1, in order), a document id that is not one of
+// the indexed documents', or the same document twice. A broken retriever
+// would otherwise be reported as perfect (every hit rank 0 is hit@1 =
+// 100%). Scores are not checked.
 type Retriever interface {
 	Index(ctx context.Context, docs []Document) error
 	Retrieve(ctx context.Context, query string, k int) ([]Hit, error)
@@ -55,3 +65,54 @@ func GoldRank(hits []Hit, docID string) int {
 // ErrBadK is returned by Retrieve for k <= 0; the returned error wraps it
 // and names the k that was asked for.
 var ErrBadK = errors.New("ragvsft: k must be positive")
+
+// ErrBadRetrieval is wrapped by Experiment.Run when a Retriever's hits break
+// its contract (see Retriever); the error names the retriever's type, the
+// question and what is wrong. Nothing has been asked of any model then.
+var ErrBadRetrieval = errors.New("ragvsft: retriever broke its contract")
+
+// checkRetrieval checks the hits of every question, in question order, and
+// names the first question whose hits break the Retriever contract, with
+// how many other questions' do.
+func checkRetrieval(r Retriever, docs []Document, questions []Question, hits [][]Hit, k int) error {
+	known := make(map[string]bool, len(docs))
+	for _, d := range docs {
+		known[d.ID] = true
+	}
+	var first error
+	bad := 0
+	for i, h := range hits {
+		problem := hitsProblem(h, known, k)
+		if problem == "" {
+			continue
+		}
+		if bad++; first == nil {
+			first = fmt.Errorf("%w: %T, question %s: %s", ErrBadRetrieval, r, questions[i].ID, problem)
+		}
+	}
+	if bad > 1 {
+		return fmt.Errorf("%w (and %d more questions)", first, bad-1)
+	}
+	return first
+}
+
+// hitsProblem says what is wrong with one Retrieve's hits, "" if nothing.
+func hitsProblem(hits []Hit, known map[string]bool, k int) string {
+	if len(hits) > k {
+		return fmt.Sprintf("returned %d hits for k=%d", len(hits), k)
+	}
+	seen := make(map[string]int, len(hits))
+	for i, h := range hits {
+		id := h.Document.ID
+		switch j, dup := seen[id]; {
+		case h.Rank != i:
+			return fmt.Sprintf("hit %d has rank %d (ranks must be 0..%d in order)", i, h.Rank, len(hits)-1)
+		case !known[id]:
+			return fmt.Sprintf("hit %d has unknown document id %q", i, id)
+		case dup:
+			return fmt.Sprintf("hits %d and %d are the same document %q", j, i, id)
+		}
+		seen[id] = i
+	}
+	return ""
+}

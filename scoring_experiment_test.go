@@ -147,16 +147,20 @@ func TestTypedKnowledgeBases(t *testing.T) {
 					byArm[r.Arm] = o
 				}
 				abstains := strings.TrimSpace(r.Answer) == "I don't know."
-				require.False(t, abstains && r.Verdict.Correct, "%s %s: an abstention is judged right", r.Arm, r.QuestionID)
-				switch {
-				case r.Error != "":
+				require.Equal(t, abstains, r.Outcome == ragvsft.OutcomeAbstained, "%s %s: %q is %s", r.Arm, r.QuestionID, r.Answer, r.Outcome)
+				switch r.Outcome {
+				case ragvsft.OutcomeError:
 					o.errors++
 					continue
-				case r.Verdict.Correct:
+				case ragvsft.OutcomeCorrect:
+					require.True(t, r.Verdict.Correct)
 					o.correct++
-				case abstains:
+				case ragvsft.OutcomeAbstained:
+					require.Equal(t, ragvsft.Verdict{}, r.Verdict, "an abstention is not evaluated")
 					o.abstained++
+					continue
 				default:
+					require.Equal(t, ragvsft.OutcomeWrong, r.Outcome)
 					o.wrong++
 					if o.wrong <= 2 {
 						t.Logf("%s wrong on %s: %q: %s", r.Arm, r.QuestionID, r.Answer, r.Verdict.Reason)
@@ -188,6 +192,8 @@ func TestTypedKnowledgeBases(t *testing.T) {
 				require.NotNil(t, o, "arm %s", s.Arm)
 				assert.Equal(t, n, o.correct+o.wrong+o.abstained+o.errors, "arm %s: the four outcomes add up", s.Arm)
 				assert.Equal(t, s.Correct, o.correct, "arm %s", s.Arm)
+				assert.Equal(t, s.Wrong, o.wrong, "arm %s", s.Arm)
+				assert.Equal(t, s.Abstained, o.abstained, "arm %s", s.Arm)
 				assert.Equal(t, s.Errors, o.errors, "arm %s", s.Arm)
 				t.Logf("%-15s %3d/%d correct (%5.1f%%), %3d wrong, %3d abstained, %d errors",
 					s.Arm, o.correct, n, 100*s.Accuracy, o.wrong, o.abstained, o.errors)

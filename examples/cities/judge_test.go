@@ -42,23 +42,29 @@ func TestJudgeOnTheOpenAIBackend(t *testing.T) {
 	// The server's adapter is its base model: the fine-tuned arms answer
 	// as the base and rag arms do, and the same judgement is not asked
 	// twice.
+	// The closed-book arms' "I don't know." are abstentions by the
+	// patterns, not sent to the judge: the two rag arms' 20 answers are.
 	judged := srv.Stats().Judgements
-	assert.Equal(t, 20, judged, "every distinct answer judged once")
-	assert.Equal(t, 40-judged, rep.Judge.Cached)
+	assert.Equal(t, 10, judged, "every distinct answer judged once")
+	assert.Equal(t, 20-judged, rep.Judge.Cached)
 	assert.Equal(t, ragvsft.DefaultBaseModel, rep.Judge.Model)
-	assert.Equal(t, 40, rep.Judge.Judged)
+	assert.Equal(t, 20, rep.Judge.Judged)
 	assert.Positive(t, rep.Judge.CostUSD, "the judge is priced from the catalog")
 	require.NotNil(t, rep.Judge.Agreement)
-	assert.Equal(t, 40, rep.Judge.Agreement.Items, "the judge's rule is -eval auto's, plus abstention")
-	require.NotNil(t, rep.Judge.Agreement.Kappa)
-	assert.Equal(t, 1.0, *rep.Judge.Agreement.Kappa)
+	assert.Equal(t, 20, rep.Judge.Agreement.Items, "the judge's rule is -eval auto's, plus abstention")
+	assert.Equal(t, 20, rep.Judge.Agreement.BothCorrect)
+	assert.Nil(t, rep.Judge.Agreement.Kappa, "both call every judged answer correct: kappa is undefined")
 	for _, r := range rep.Results {
-		assert.Equal(t, "judge", r.Verdict.Type, "%s %s", r.Arm, r.QuestionID)
+		if r.Arm == ragvsft.ArmRAG || r.Arm == ragvsft.ArmFineTunedRAG {
+			assert.Equal(t, "judge", r.Verdict.Type, "%s %s", r.Arm, r.QuestionID)
+		} else {
+			assert.Equal(t, ragvsft.OutcomeAbstained, r.Outcome, "%s %s", r.Arm, r.QuestionID)
+		}
 	}
 
 	again := runJudged()
 	assert.Equal(t, judged, srv.Stats().Judgements, "the cache answered every judgement")
-	assert.Equal(t, 40, again.Judge.Cached)
+	assert.Equal(t, 20, again.Judge.Cached)
 	assert.Zero(t, again.Judge.SpentUSD)
 }
 
@@ -83,7 +89,7 @@ func TestJudgeOnTheLocalBackend(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "20 calls to the judge gpt-4o-mini")
 	assert.Contains(t, out, "The sweep is scored by -eval auto, not by the judge.")
-	assert.Equal(t, 20, srv.Stats().Judgements, "four arms of five, and nothing for the sweep")
+	assert.Equal(t, 15, srv.Stats().Judgements, "four arms of five, less the base arm's five refusals, and nothing for the sweep")
 	assert.NotContains(t, out, baseKey)
 
 	_, err = runCities(t, "-resume", dir, "-judge-model", "gpt-4.1")

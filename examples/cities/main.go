@@ -577,23 +577,28 @@ func joinInts(xs []int) string {
 
 // memorizationSweep fine-tunes the local model for each epoch count and asks
 // the closed-book fine-tuned arm, to show memorization setting in: the
-// answers right, and the digits of the gold numbers the answers have at
-// the same place (partial recall before full memorization).
+// answers right, wrong (how often what it does not know it makes up rather
+// than abstains) and abstained, and the digits of the gold numbers the
+// answers have at the same place (partial recall before full memorization).
 func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
 	type point struct {
-		Epochs   int     `json:"epochs"`
-		Correct  int     `json:"correct"`
-		Answered int     `json:"answered"`
-		Accuracy float64 `json:"accuracy"`
-		CILow    float64 `json:"ci95_low"`
-		CIHigh   float64 `json:"ci95_high"`
+		Epochs    int     `json:"epochs"`
+		Correct   int     `json:"correct"`
+		Wrong     int     `json:"wrong"`
+		Abstained int     `json:"abstained"`
+		Answered  int     `json:"answered"`
+		Accuracy  float64 `json:"accuracy"`
+		CILow     float64 `json:"ci95_low"`
+		CIHigh    float64 `json:"ci95_high"`
+		// HallucinationRate is null when every answer was an abstention.
+		HallucinationRate *float64 `json:"hallucination_rate"`
 		// Digits is the share of the gold numbers' digits right (NaN-free:
 		// 0 when no gold answer has a number).
 		Digits float64 `json:"digit_accuracy"`
 	}
 	var points []point
 	fmt.Fprintf(stdout, "\nMemorization with epochs (local model, fine-tuned arm, closed book):\n\n")
-	fmt.Fprintf(stdout, "| epochs | correct | accuracy | 95%% CI | digits right |\n|---:|---:|---:|---|---:|\n")
+	fmt.Fprintf(stdout, "| epochs | correct | wrong | abstained | accuracy | 95%% CI | hallucination rate | digits right |\n|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, e := range epochs {
 		exp := &ragvsft.Experiment{
 			Dataset:         ds,
@@ -609,9 +614,15 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			return fmt.Errorf("sweep at %d epochs: %w", e, err)
 		}
 		s, _ := rep.Arm(ragvsft.ArmFineTuned)
-		p := point{e, s.Correct, s.Answered, s.Accuracy, s.CILow, s.CIHigh, digitAccuracy(rep.Results)}
+		p := point{e, s.Correct, s.Wrong, s.Abstained, s.Answered, s.Accuracy, s.CILow, s.CIHigh, nil, digitAccuracy(rep.Results)}
+		hallucination := "n/a"
+		if s.HasHallucinationRate() {
+			p.HallucinationRate = &s.HallucinationRate
+			hallucination = fmt.Sprintf("%.1f%%", 100*s.HallucinationRate)
+		}
 		points = append(points, p)
-		fmt.Fprintf(stdout, "| %d | %d/%d | %.1f%% | %.1f%% – %.1f%% | %.1f%% |\n", e, s.Correct, s.Answered, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, 100*p.Digits)
+		fmt.Fprintf(stdout, "| %d | %d | %d | %d | %.1f%% | %.1f%% – %.1f%% | %s | %.1f%% |\n",
+			e, s.Correct, s.Wrong, s.Abstained, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, hallucination, 100*p.Digits)
 	}
 	return writeJSON(filepath.Join(dir, "epochs.json"), points)
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,7 +94,15 @@ func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
 	assert.Zero(t, rag.Errors)
 	assert.Greater(t, rag.Accuracy, 0.8)
 	assert.Zero(t, base.Accuracy)
-	assert.Contains(t, out, "/180 |", "the sweep scores every question with the run's evaluator")
+	row := regexp.MustCompile(`\n\| 3 \| (\d+) \| (\d+) \| (\d+) \|`).FindStringSubmatch(out)
+	require.NotNil(t, row, "the sweep's row for 3 epochs")
+	sum := 0
+	for _, n := range row[1:] {
+		v, err := strconv.Atoi(n)
+		require.NoError(t, err)
+		sum += v
+	}
+	assert.Equal(t, 180, sum, "the sweep scores every question with the run's evaluator: correct + wrong + abstained")
 }
 
 func TestBadInputIsAClearError(t *testing.T) {
