@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/ragvsft/ragvsft"
 )
@@ -125,20 +124,5 @@ func number(v any) (float64, bool) {
 // after/limit cursor (limit 10 by default). A job has checkpoints once it
 // has succeeded.
 func (s *OpenAIServer) listCheckpoints(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.lookupJob(w, r.PathValue("id"))
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
-	limit, ok := parseLimit(w, q.Get("limit"), 10, 100)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	all := slices.Clone(j.checkpoints)
-	s.mu.Unlock()
-	slices.Reverse(all)
-	id := func(c checkpoint) string { return c.ID }
-	page, more := paginate(all, q.Get("after"), limit, id)
-	writeList(w, page, more, id)
+	listNewestFirst(s, w, r, 10, func(j *job) []checkpoint { return j.checkpoints }, func(c checkpoint) string { return c.ID })
 }

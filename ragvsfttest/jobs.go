@@ -665,20 +665,26 @@ func matchesMetadata(md map[string]string, q map[string][]string) bool {
 // listEvents lists a job's events newest first, as OpenAI does, with the
 // after/limit cursor.
 func (s *OpenAIServer) listEvents(w http.ResponseWriter, r *http.Request) {
+	listNewestFirst(s, w, r, 20, func(j *job) []event { return j.events }, func(e event) string { return e.ID })
+}
+
+// listNewestFirst answers a list of one job's items (oldest first in the
+// job, as items returns them under the server's lock) newest first, with
+// OpenAI's after/limit cursor and defaultLimit when none is given.
+func listNewestFirst[T any](s *OpenAIServer, w http.ResponseWriter, r *http.Request, defaultLimit int, items func(*job) []T, id func(T) string) {
 	j, ok := s.lookupJob(w, r.PathValue("id"))
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	limit, ok := parseLimit(w, q.Get("limit"), 20, 100)
+	limit, ok := parseLimit(w, q.Get("limit"), defaultLimit, 100)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
-	all := slices.Clone(j.events)
+	all := slices.Clone(items(j))
 	s.mu.Unlock()
 	slices.Reverse(all)
-	id := func(e event) string { return e.ID }
 	page, more := paginate(all, q.Get("after"), limit, id)
 	writeList(w, page, more, id)
 }
