@@ -19,7 +19,7 @@ import (
 // ragvsfttest answers requests whose system message holds it with a
 // verdict computed by a rule. Keep it in a system message of your own if
 // you want that server to judge your prompts.
-const JudgeMarker = "ragvsft-judge/v1"
+const JudgeMarker = "ragvsft-judge/v2"
 
 // The verdicts a judge may give, the values of JudgeCall.Verdict and of
 // the "verdict" key of its reply.
@@ -42,9 +42,11 @@ const JudgeSchemaName = "judge_verdict"
 const DefaultJudgeMaxTokens = 200
 
 // JudgePrompts are the judge's messages. System is the system message, as
-// is; User is the user message, with {question}, {gold} and {answer}
-// replaced (in one pass, so an answer holding a placeholder is not
-// expanded). A zero field means DefaultJudgePrompts'.
+// is; User is the user message, with {question}, {gold}, {aliases} and
+// {answer} replaced (in one pass, so an answer holding a placeholder is not
+// expanded). {aliases} is the question's other accepted answers
+// (Question.Aliases), one per line, or "none". A zero field means
+// DefaultJudgePrompts'.
 type JudgePrompts struct {
 	System string `json:"system"`
 	User   string `json:"user"`
@@ -56,14 +58,14 @@ type JudgePrompts struct {
 // another part.
 var DefaultJudgePrompts = JudgePrompts{
 	System: "You are the judge of a question-answering experiment (" + JudgeMarker + "). " +
-		"You are given a question (between <question> tags), its gold answer, which is known to be true (<gold>), and a candidate answer (<answer>). " +
+		"You are given a question (between <question> tags), its gold answer, which is known to be true (<gold>), other forms of the gold answer that are accepted as well (<also_accepted>, one per line, or \"none\"), and a candidate answer (<answer>). " +
 		"Decide whether the candidate answer states the fact of the gold answer.\n\n" +
-		`- "correct": the candidate states that fact. Other wording, formats, units or extra details that do not contradict it are fine.` + "\n" +
+		`- "correct": the candidate states that fact, in the gold answer's form or in an accepted one. Other wording, formats, units or extra details that do not contradict it are fine.` + "\n" +
 		`- "incorrect": the candidate states another value or fact, contradicts the gold answer, or hedges between several answers.` + "\n" +
 		`- "abstained": the candidate declines to answer (for example "I don't know") without stating a fact.` + "\n\n" +
 		"Judge against the gold answer only, not against what you know. " +
 		`Reply with one JSON object and nothing else: {"verdict": "correct", "incorrect" or "abstained", "reason": one short sentence naming the values you compared}.`,
-	User: "<question>\n{question}\n</question>\n<gold>\n{gold}\n</gold>\n<answer>\n{answer}\n</answer>",
+	User: "<question>\n{question}\n</question>\n<gold>\n{gold}\n</gold>\n<also_accepted>\n{aliases}\n</also_accepted>\n<answer>\n{answer}\n</answer>",
 }
 
 func (p JudgePrompts) withDefaults() JudgePrompts {
@@ -74,7 +76,15 @@ func (p JudgePrompts) withDefaults() JudgePrompts {
 
 // messages renders the judge's conversation for one item.
 func (p JudgePrompts) messages(q Question, answer string) []Message {
-	user := strings.NewReplacer("{question}", q.Text, "{gold}", q.Gold, "{answer}", answer).Replace(p.User)
+	aliases := "none"
+	if len(q.Aliases) > 0 {
+		folded := make([]string, len(q.Aliases))
+		for i, a := range q.Aliases {
+			folded[i] = strings.Join(strings.Fields(a), " ") // one per line
+		}
+		aliases = strings.Join(folded, "\n")
+	}
+	user := strings.NewReplacer("{question}", q.Text, "{gold}", q.Gold, "{aliases}", aliases, "{answer}", answer).Replace(p.User)
 	return []Message{{Role: RoleSystem, Content: p.System}, {Role: RoleUser, Content: user}}
 }
 

@@ -17,6 +17,38 @@ import (
 
 var szabo = ragvsft.Question{ID: "q1", Text: "When was Radek Szabo born?", Gold: "Radek Szabo was born on 11 March 1974."}
 
+// The judge is told the question's aliases: an answer in an accepted form
+// that is not the gold's is judged correct over the wire, and the prompt
+// carries the aliases one per line ("none" without any).
+func TestJudgeSeesAliases(t *testing.T) {
+	t.Parallel()
+	rec, url, _ := newRecordingServer(t, ragvsfttest.ServerConfig{})
+	m, err := ragvsft.NewOpenAIModel(ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: url, Now: onWireDay}, ragvsft.DefaultBaseModel)
+	require.NoError(t, err)
+	judge := ragvsft.JudgeEvaluator{Model: m}
+	q := ragvsft.Question{ID: "q2", Text: "Who founded Kexsox?", Gold: "Kexsox was founded by Ilse Houcourklend.",
+		Aliases: []string{"Houcourklend", "Ilse\nH."}}
+	tests := []struct {
+		name    string
+		q       ragvsft.Question
+		answer  string
+		section string
+		correct bool
+	}{
+		{"alias accepted", q, "Houcourklend.", "<also_accepted>\nHoucourklend\nIlse H.\n</also_accepted>", true},
+		{"no aliases", ragvsft.Question{ID: "q3", Text: q.Text, Gold: q.Gold}, "Houcourklend.", "<also_accepted>\nnone\n</also_accepted>", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := judge.Evaluate(context.Background(), tt.q, tt.answer)
+			require.NoError(t, err)
+			assert.Equal(t, tt.correct, v.Correct, v.Reason)
+			msgs := rec.last(t)["messages"].([]any)
+			assert.Contains(t, msgs[1].(map[string]any)["content"], tt.section)
+		})
+	}
+}
+
 // The judge over the wire: an OpenAIModel asks ragvsfttest, whose judging
 // mode answers by rule; each verdict comes back with its reason, the
 // reference's verdict and the call's usage, and the request is the one

@@ -200,6 +200,9 @@ type RetrievalSummary struct {
 type McNemarTest struct {
 	A Arm `json:"a"`
 	B Arm `json:"b"`
+	// Pairs counts the questions both arms answered, the test's sample;
+	// the test is left out (Report.McNemar nil) when there are none.
+	Pairs int `json:"pairs"`
 	// OnlyA counts questions A got right and B wrong; OnlyB the reverse.
 	OnlyA int `json:"only_a"`
 	OnlyB int `json:"only_b"`
@@ -312,13 +315,19 @@ func (r *Report) summarize() {
 	t := &McNemarTest{A: ArmFineTuned, B: ArmRAG}
 	for id, a := range ft {
 		b, ok := rag[id]
+		if !ok {
+			continue
+		}
+		t.Pairs++
 		switch {
-		case !ok:
 		case a && !b:
 			t.OnlyA++
 		case b && !a:
 			t.OnlyB++
 		}
+	}
+	if t.Pairs == 0 {
+		return // an arm answered nothing: there is nothing to compare
 	}
 	t.PValue = stats.McNemarExact(t.OnlyA, t.OnlyB)
 	r.McNemar = t
@@ -669,8 +678,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			rs.Questions, 100*rs.HitAt1, rs.K, 100*rs.HitAtK, rs.MRR)
 	}
 	if t := r.McNemar; t != nil {
-		fmt.Fprintf(&b, "\nMcNemar exact test, %s vs %s: %d questions only %s got right, %d only %s; p = %s.\n",
-			t.A, t.B, t.OnlyA, t.A, t.OnlyB, t.B, formatP(t.PValue))
+		fmt.Fprintf(&b, "\nMcNemar exact test, %s vs %s, on the %d questions both answered: %d only %s got right, %d only %s; p = %s.\n",
+			t.A, t.B, t.Pairs, t.OnlyA, t.A, t.OnlyB, t.B, formatP(t.PValue))
 	}
 	if j := r.judgeLines(); j != nil {
 		b.WriteString("\n" + strings.Join(j, "\n") + "\n")

@@ -16,10 +16,12 @@ import (
 // could only check that some reply came back. A chat request whose first
 // message holds ragvsft.JudgeMarker (the judge's default system message
 // does) and whose last user message holds the three sections of
-// ragvsft.DefaultJudgePrompts.User (<question>, <gold>, <answer>) is
+// ragvsft.DefaultJudgePrompts.User (<question>, <gold>, <answer>, and
+// <also_accepted> when present) is
 // answered, for any chat model, not by the model but by a rule:
 //
-//   - the answer is scored by ragvsft.AutoEvaluator against the gold;
+//   - the answer is scored by ragvsft.AutoEvaluator against the gold and
+//     the accepted forms of the <also_accepted> section, if any;
 //     a correct score is "correct", its reason naming the value;
 //   - else an answer that declines ("I don't know", "I do not know", "not
 //     sure", "cannot answer", "can't answer", "no information", in any
@@ -31,31 +33,48 @@ import (
 // ragvsft.JudgeSchema whether or not response_format asked for it, unless
 // ServerConfig.JudgeReply rewrites it. Usage is estimated as for any reply.
 
-// judgeSections reads the <question>, <gold> and <answer> sections of the
-// judge's user message, in that order; the answer runs to the last
-// </answer>, so an answer that writes the tag itself is still read whole.
-func judgeSections(user string) (question, gold, answer string, ok bool) {
+// judgeSections reads the <question>, <gold>, optional <also_accepted>
+// and <answer> sections of the judge's user message, in that order; the
+// answer runs to the last </answer>, so an answer that writes the tag
+// itself is still read whole. The accepted forms are one per line, "none"
+// for none; a prompt of its own without the section has none.
+func judgeSections(user string) (question, gold string, aliases []string, answer string, ok bool) {
 	rest := user
-	var out [3]string
-	for i, tag := range []string{"question", "gold", "answer"} {
+	section := func(tag string, last bool) (string, bool) {
 		open, end := "<"+tag+">", "</"+tag+">"
 		start := strings.Index(rest, open)
 		if start < 0 {
-			return "", "", "", false
+			return "", false
 		}
-		rest = rest[start+len(open):]
-		stop := strings.Index(rest, end)
-		if tag == "answer" {
-			stop = strings.LastIndex(rest, end)
+		body := rest[start+len(open):]
+		stop := strings.Index(body, end)
+		if last {
+			stop = strings.LastIndex(body, end)
 		}
 		if stop < 0 {
-			return "", "", "", false
+			return "", false
 		}
-		text := strings.TrimPrefix(rest[:stop], "\n")
-		out[i] = strings.TrimSuffix(text, "\n")
-		rest = rest[stop+len(end):]
+		rest = body[stop+len(end):]
+		return strings.TrimSuffix(strings.TrimPrefix(body[:stop], "\n"), "\n"), true
 	}
-	return out[0], out[1], out[2], true
+	if question, ok = section("question", false); !ok {
+		return "", "", nil, "", false
+	}
+	if gold, ok = section("gold", false); !ok {
+		return "", "", nil, "", false
+	}
+	if a := strings.Index(rest, "<answer>"); strings.Contains(rest[:max(a, 0)], "<also_accepted>") {
+		list, _ := section("also_accepted", false)
+		for _, line := range strings.Split(list, "\n") {
+			if line = strings.TrimSpace(line); line != "" && line != "none" {
+				aliases = append(aliases, line)
+			}
+		}
+	}
+	if answer, ok = section("answer", true); !ok {
+		return "", "", nil, "", false
+	}
+	return question, gold, aliases, answer, true
 }
 
 // declines are the phrases of an answer that abstains.
@@ -73,11 +92,11 @@ func (s *OpenAIServer) judgeReply(ctx context.Context, msgs []ragvsft.Message) (
 			user = m.Content
 		}
 	}
-	question, gold, answer, ok := judgeSections(user)
+	question, gold, aliases, answer, ok := judgeSections(user)
 	if !ok {
 		return "", false
 	}
-	verdict, reason := judge(ctx, question, gold, answer)
+	verdict, reason := judge(ctx, ragvsft.Question{ID: "judged", Text: question, Gold: gold, Aliases: aliases}, answer)
 	s.mu.Lock()
 	s.stats.Judgements++
 	s.mu.Unlock()
@@ -92,8 +111,7 @@ func (s *OpenAIServer) judgeReply(ctx context.Context, msgs []ragvsft.Message) (
 }
 
 // judge is the judging mode's rule.
-func judge(ctx context.Context, question, gold, answer string) (verdict, reason string) {
-	q := ragvsft.Question{ID: "judged", Text: question, Gold: gold}
+func judge(ctx context.Context, q ragvsft.Question, answer string) (verdict, reason string) {
 	ev := ragvsft.AutoEvaluator{}
 	if err := ev.CheckGold(q); err != nil {
 		return ragvsft.JudgeIncorrect, "the gold answer cannot be read: " + err.Error()

@@ -18,7 +18,7 @@ import (
 // ragvsft.JudgeEvaluator sends it, with extra top-level keys.
 func judgeBody(t *testing.T, system, question, gold, answer, extra string) string {
 	t.Helper()
-	user := strings.NewReplacer("{question}", question, "{gold}", gold, "{answer}", answer).Replace(ragvsft.DefaultJudgePrompts.User)
+	user := strings.NewReplacer("{question}", question, "{gold}", gold, "{aliases}", "none", "{answer}", answer).Replace(ragvsft.DefaultJudgePrompts.User)
 	msgs, err := json.Marshal([]map[string]string{{"role": "system", "content": system}, {"role": "user", "content": user}})
 	require.NoError(t, err)
 	return fmt.Sprintf(`{"model": %q, "messages": %s, "temperature": 0%s}`, ragvsft.DefaultBaseModel, msgs, extra)
@@ -87,7 +87,7 @@ func TestJudgingMode(t *testing.T) {
 		assert.NotContains(t, content(t, body), "verdict")
 	})
 	t.Run("an unreadable gold is incorrect, saying why", func(t *testing.T) {
-		verdict, reason := judge(context.Background(), "Where?", "...", "Paris")
+		verdict, reason := judge(context.Background(), ragvsft.Question{ID: "q", Text: "Where?", Gold: "..."}, "Paris")
 		assert.Equal(t, ragvsft.JudgeIncorrect, verdict)
 		assert.Contains(t, reason, "the gold answer cannot be read")
 	})
