@@ -128,7 +128,10 @@ type Options struct {
 // is missing or its parameters changed. Retrieve embeds the query with the
 // same function and returns the k most similar documents; Hit.Score is the
 // cosine similarity in [-1, 1] (1 minus pgvector's cosine distance), hits
-// of equal score ordered by ID. Without Options.Exact the search walks the
+// of equal score ordered by ID. The server sums the products in another
+// order than Go does, so scores agree with ChromemRetriever's to about
+// 1e-6, and documents whose scores tie that closely may come in another
+// order than there. Without Options.Exact the search walks the
 // HNSW index, which may miss a true neighbour (see HNSW); an approximate
 // search that finds fewer than k hits is redone exactly, so k larger than
 // the table returns the whole table.
