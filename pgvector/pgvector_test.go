@@ -20,27 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/internal/pgtest"
 	"github.com/ragvsft/ragvsft/internal/vecgen"
 )
-
-// dsnEnv names the test server's DSN; .ci/pgvector.sh starts a server and
-// sets it.
-const dsnEnv = "RAGVSFT_PG_DSN"
-
-// testDSN returns the test server's DSN. Outside CI a missing one skips the
-// test; in CI it fails it, so a server that did not start is not mistaken
-// for a pass.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		if ci := os.Getenv("CI"); ci != "" && ci != "false" {
-			t.Fatalf("CI=%s but %s is not set: .ci/pgvector.sh should have started PostgreSQL", ci, dsnEnv)
-		}
-		t.Skipf("no PostgreSQL: set %s to a server with pgvector (source .ci/pgvector.sh starts one)", dsnEnv)
-	}
-	return dsn
-}
 
 // testTable returns a table name of the test's own, dropped when it ends,
 // so tests run in parallel and reruns start empty.
@@ -65,12 +47,12 @@ func testTable(t *testing.T, dsn string) string {
 // open opens a Retriever on a fresh table of the test's own.
 func open(t *testing.T, opts Options) *Retriever {
 	t.Helper()
-	dsn := testDSN(t)
+	dsn := pgtest.DSN(t)
 	if opts.Table == "" {
 		opts.Table = testTable(t, dsn)
 	}
 	r, err := Open(context.Background(), dsn, opts)
-	require.NoError(t, err, "the test server in %s must be reachable", dsnEnv)
+	require.NoError(t, err, "the test server in %s must be reachable", pgtest.Env)
 	t.Cleanup(r.Close)
 	return r
 }
@@ -466,7 +448,7 @@ func TestIndexChangesModel(t *testing.T) {
 
 // A DSN that is wrong says what is wrong and where, never the password.
 func TestBadDSN(t *testing.T) {
-	good, err := url.Parse(testDSN(t))
+	good, err := url.Parse(pgtest.DSN(t))
 	require.NoError(t, err)
 	realPassword, _ := good.User.Password()
 	wrong := *good

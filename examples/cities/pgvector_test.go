@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,28 +10,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/internal/pgtest"
 )
-
-// pgDSN returns the test server's DSN (.ci/pgvector.sh sets it), skipping
-// outside CI when there is none and failing in CI.
-func pgDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("RAGVSFT_PG_DSN")
-	if dsn == "" {
-		if ci := os.Getenv("CI"); ci != "" && ci != "false" {
-			t.Fatalf("CI=%s but RAGVSFT_PG_DSN is not set: .ci/pgvector.sh should have started PostgreSQL", ci)
-		}
-		t.Skip("no PostgreSQL: set RAGVSFT_PG_DSN to a server with pgvector (source .ci/pgvector.sh starts one)")
-	}
-	return dsn
-}
 
 // The offline run on pgvector retrieves what it retrieves on chromem, so
 // the rag arms answer the same, on the cities and on another knowledge
 // base; a rerun reuses the table's vectors. The table is the package
 // default, which no other test uses.
 func TestPgvectorRetrieverGivesChromemsResults(t *testing.T) {
-	dsn := pgDSN(t)
+	dsn := pgtest.DSN(t)
 	for _, tc := range []struct {
 		name string
 		args []string
