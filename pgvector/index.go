@@ -70,7 +70,7 @@ func (r *Retriever) Index(ctx context.Context, docs []ragvsft.Document) error {
 		}
 	}
 	if len(add) > 0 {
-		if dims > 0 && len(add) > len(docs)/2 {
+		if dims > 0 && len(add) > len(docs)/2 && !r.exact {
 			// Building the graph once is faster than inserting most of
 			// the table into it.
 			if _, err := r.pool.Exec(ctx, "DROP INDEX IF EXISTS "+r.indexName()); err != nil {

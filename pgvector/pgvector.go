@@ -103,7 +103,8 @@ type Options struct {
 	// ragvsft.Cache.EmbeddingBatch to cache it.
 	EmbedBatch ragvsft.BatchEmbeddingFunc
 	// Concurrency is how many batches Index embeds and upserts at once,
-	// and how many connections the pool keeps; 0 means runtime.NumCPU().
+	// and how many RetrieveBatch sends at once; 0 means runtime.NumCPU().
+	// The pool's size is pgx's default (pool_max_conns in the DSN).
 	Concurrency int
 	// Progress, if set, is called by Index after each batch is upserted,
 	// with the documents embedded so far and how many need it; one call
@@ -200,7 +201,6 @@ func Open(ctx context.Context, dsn string, opts Options) (*Retriever, error) {
 	// statement, prepared and cached ones included.
 	cfg.ConnConfig.RuntimeParams["hnsw.ef_search"] = strconv.Itoa(h.EfSearch)
 	cfg.ConnConfig.RuntimeParams["hnsw.iterative_scan"] = "strict_order"
-	cfg.MaxConns = int32(max(r.concurrency, 2))
 
 	if err := ensureExtension(ctx, cfg.ConnConfig.Copy(), server); err != nil {
 		return nil, err
