@@ -36,6 +36,11 @@ func (r *Retriever) Index(ctx context.Context, docs []ragvsft.Document) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	unlock, err := r.lockTable(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	dims, err := r.tableDims(ctx)
 	if err != nil {
@@ -91,6 +96,27 @@ func (r *Retriever) Index(ctx context.Context, docs []ragvsft.Document) error {
 	}
 	r.stats = stats
 	return nil
+}
+
+// lockTable waits for the table's advisory lock, so that two processes
+// indexing the same table take turns instead of interleaving their
+// deletes and upserts. The lock is held on a connection of its own and
+// released by the returned function.
+func (r *Retriever) lockTable(ctx context.Context) (func(), error) {
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: indexing: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", "ragvsft:"+r.Table()); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("ragvsft: indexing: waiting for the lock on %s: %w", r.Table(), err)
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", "ragvsft:"+r.Table()); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // a closed session drops its locks
+		}
+		conn.Release()
+	}, nil
 }
 
 // checkDocs applies ChromemRetriever's rules to the documents to index.

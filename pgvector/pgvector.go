@@ -139,8 +139,10 @@ type Options struct {
 //
 // A Retriever is safe for concurrent use; Retrieve calls run in parallel on
 // the connection pool, and an Index waits for running Retrieve calls of the
-// same Retriever to finish. Another process indexing the same table at the
-// same time is not guarded against. Close releases the connections.
+// same Retriever to finish. Index calls on the same table from other
+// Retrievers or processes take turns (a PostgreSQL advisory lock); their
+// searches meanwhile see the table as the running Index has left it so far.
+// Close releases the connections.
 type Retriever struct {
 	pool        *pgxpool.Pool
 	table       string

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	pgv "github.com/pgvector/pgvector-go"
@@ -476,4 +477,38 @@ func TestBadDSN(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An Index waits while another session indexes the same table: it holds
+// the table's advisory lock here, and Index starts only once it is let go.
+func TestIndexTakesTurnsWithOtherProcesses(t *testing.T) {
+	space := newVectorSpace(20, 0, 8)
+	r := open(t, Options{Embed: space.embed, Model: "space"})
+	ctx := context.Background()
+	other, err := pgx.Connect(ctx, pgtest.DSN(t))
+	require.NoError(t, err)
+	defer other.Close(ctx)
+	key := "ragvsft:" + r.Table()
+	_, err = other.Exec(ctx, "SELECT pg_advisory_lock(hashtextextended($1, 0))", key)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() { done <- r.Index(ctx, space.documents()) }()
+	waiting := func() bool {
+		var n int
+		err := other.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`, key).Scan(&n)
+		return err == nil && n == 1
+	}
+	require.Eventually(t, waiting, time.Minute, 10*time.Millisecond, "Index waits for the lock")
+	n, err := r.Count(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing written while the other session holds the lock")
+
+	_, err = other.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	n, err = r.Count(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 20, n)
 }
