@@ -23,9 +23,11 @@ const DefaultLocalEmbeddingDims = 1024
 // change of recipe re-embeds instead of mixing vectors of two recipes.
 const localEmbeddingVersion = "ragvsft-local-hash-v2"
 
-// localEmbeddingModel is the name a ChromemRetriever records for the
-// embeddings of NewLocalEmbeddingFunc(dims).
-func localEmbeddingModel(dims int) string {
+// LocalEmbeddingModel is the name a retriever records beside the embeddings
+// of NewLocalEmbeddingFunc(dims) (ChromemRetriever's default, and
+// pgvector.Retriever's), so vectors of another recipe or length are
+// re-embedded, not mixed with them.
+func LocalEmbeddingModel(dims int) string {
 	if dims <= 0 {
 		dims = DefaultLocalEmbeddingDims
 	}

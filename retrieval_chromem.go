@@ -133,7 +133,7 @@ func NewChromemRetriever(opts ChromemOptions) (*ChromemRetriever, error) {
 	}
 	if r.embed == nil {
 		r.embed = NewLocalEmbeddingFunc(0)
-		r.model = cmp.Or(r.model, localEmbeddingModel(0))
+		r.model = cmp.Or(r.model, LocalEmbeddingModel(0))
 	}
 	r.model = cmp.Or(r.model, "custom")
 	if r.concurrency <= 0 {

@@ -84,6 +84,9 @@ type config struct {
 	Out            string   `json:"out"`
 	Started        string   `json:"started"`
 	Arms           []string `json:"arms"`
+	// Retriever is -retriever; "" (runs before it existed) is chromem.
+	// The -pg DSN is not recorded: it may hold a password.
+	Retriever string `json:"retriever,omitempty"`
 
 	// BaseURL, FineTunedModel and FineTunedBaseURL are -base-url,
 	// -finetuned-model and -finetuned-base-url; keys are never recorded.
@@ -141,6 +144,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		concurrency = fs.Int("concurrency", 0, "questions asked at once (0 = the library's default)")
 		rpm         = fs.Int("rpm", 0, "requests per minute allowed to the chat model, its fine-tunes included (openai backend; 0 = no limit; a 429 always slows every worker down)")
 		tpm         = fs.Int("tpm", 0, "tokens per minute allowed to the chat model (openai backend; 0 = no limit)")
+		retrieverTo = fs.String("retriever", "chromem", "where the documents are indexed: chromem (in the run folder) or pgvector (a PostgreSQL table, see -pg)")
+		pgDSN       = fs.String("pg", "", "with -retriever pgvector: the PostgreSQL `DSN`, e.g. postgres://user:password@host:5432/db (never recorded)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n       go run ./examples/cities -resume DIR [-retry-errors] [-yes]\n\n"+
@@ -185,7 +190,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		cfg = config{Data: *data, Questions: *questions, N: *n, K: *k, Seed: *seed, Epochs: *epochs, Backend: *backendName, Model: *model,
 			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
 			JudgeModel: *judgeModel, JudgeBaseURL: *judgeURL,
-			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA,
+			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA, Retriever: *retrieverTo,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
 		if cfg.Eval == "judge" {
 			cfg.JudgeModel = cmp.Or(cfg.JudgeModel, cfg.Model)
@@ -212,6 +217,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			"the local backend's fine-tuned arms are the embedded model, trained here")
 	}
 	if err := checkJudgeFlags(cfg); err != nil {
+		return err
+	}
+	if err := checkRetrieverFlags(cfg.Retriever, *pgDSN); err != nil {
 		return err
 	}
 	if cfg.Backend != "openai" && cfg.TrainCommand != "" {
@@ -308,10 +316,11 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		j.Model = be.judge
 		evaluator = j
 	}
-	retriever, err := openIndex(filepath.Join(dir, "index"), be, stderr)
+	retriever, where, err := openRetriever(ctx, cfg.Retriever, *pgDSN, filepath.Join(dir, "index"), be, stderr)
 	if err != nil {
 		return err
 	}
+	defer retriever.Close()
 	ckpt, previous, err := ragvsft.OpenCheckpoint(filepath.Join(dir, checkpointFile))
 	if err != nil {
 		return err
@@ -438,7 +447,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			ft.ModelID, ft.Hyperparameters.Epochs, ft.Hyperparameters.BatchSize, ft.Hyperparameters.LearningRateMultiplier, ft.TrainedTokens)
 	}
 	st := retriever.Stats()
-	fmt.Fprintf(stdout, "Index: %d documents embedded, %d reused from %s.\n", st.Embedded, st.Reused, filepath.Join(dir, "index"))
+	fmt.Fprintf(stdout, "Index: %d documents embedded, %d reused from %s.\n", st.Embedded, st.Reused, where)
 	if cache != nil {
 		fmt.Fprintf(stdout, "Cache %s: %d calls answered from it, %d made.\n", cache.Dir(), cache.Hits(), cache.Misses())
 		if err := cache.Err(); err != nil {
@@ -527,6 +536,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
 		"judge-model": cfg.JudgeModel, "judge-base-url": cfg.JudgeBaseURL,
 		"train-command": cfg.TrainCommand, "load-lora": strconv.FormatBool(cfg.LoadLoRA),
+		"retriever": cmp.Or(cfg.Retriever, "chromem"),
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
