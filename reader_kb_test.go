@@ -12,21 +12,25 @@ import (
 	"github.com/ragvsft/ragvsft"
 )
 
-// readerKBs are the knowledge bases the reader is measured on, with the
-// rag accuracy the offline experiment reaches on each with the default
-// local retriever. The reader answers every question whose gold passage is
-// retrieved (see TestReaderOnKnowledgeBases); below 95% the retriever does
-// not bring the gold passage into the top 5 (hit@5 0.86, 0.68 and 0.40).
+// readerKBs are the knowledge bases the reader is measured on: the cities
+// and every testdata knowledge base of chat examples. With the default
+// retriever (the local embedding fitted to each knowledge base) the gold
+// passage is in the top 5 for every question of each, and the rag arm is
+// right on all of them (measured; issue 9 asks for 95%). Before the
+// embedding was fitted to the corpus (no IDF, English function words only)
+// hit@5 was 0.86, 0.68 and 0.40 on products, rivers and german, and rag as
+// low.
 var readerKBs = []struct {
-	kb      string
-	atLeast float64 // rag accuracy with the default retriever
+	kb string
 }{
-	{"cities", 1.00},
-	{"companies.jsonl", 0.98},
-	{"people.jsonl", 1.00},
-	{"products.jsonl", 0.86},
-	{"rivers.jsonl", 0.67},
-	{"german.jsonl", 0.40},
+	{"cities"},
+	{"companies.jsonl"},
+	{"people.jsonl"},
+	{"products.jsonl"},
+	{"rivers.jsonl"},
+	{"german.jsonl"},
+	// explorers.jsonl and french.jsonl are measured in the README; not
+	// yet at the target (see there).
 }
 
 func readerKB(t *testing.T, kb string) *ragvsft.JSONLDataset {
@@ -85,12 +89,12 @@ func runRAG(t *testing.T, ds ragvsft.Dataset, r ragvsft.Retriever) ragOutcomes {
 
 // The offline experiment's rag arm on every testdata knowledge base and
 // the cities, with the local model, the default retriever and the
-// automatic evaluator: the reader answers from the retrieved passages
-// whatever the question's wording (no '?', imperatives), inflections,
-// language and facts per entity. Given the gold passage it is right on at
-// least 95% of each (issue 9's target), it is never wrong more than once
-// in a hundred (it abstains instead), and the rag accuracy is what the
-// retriever allows.
+// automatic evaluator: the retriever brings the gold passage into the top
+// 5 for at least 95% of the questions, and the reader answers from the
+// retrieved passages whatever the question's wording (no '?',
+// imperatives), inflections, language and facts per entity: right on at
+// least 95% of each (issue 9's target) and never wrong (it abstains
+// instead).
 func TestReaderOnKnowledgeBases(t *testing.T) {
 	for _, tt := range readerKBs {
 		t.Run(tt.kb, func(t *testing.T) {
@@ -101,8 +105,9 @@ func TestReaderOnKnowledgeBases(t *testing.T) {
 				o.correct, n, 100*float64(o.correct)/float64(n), o.wrong, o.abstained, o.retrieved, o.readRight,
 				o.rep.Retrieval.HitAt1, o.rep.Retrieval.K, o.rep.Retrieval.HitAtK)
 			assert.GreaterOrEqual(t, float64(o.readRight), 0.95*float64(o.retrieved), "right when the gold is retrieved")
-			assert.LessOrEqual(t, o.wrong, n/100, "wrong answers instead of abstentions")
-			assert.GreaterOrEqual(t, float64(o.correct)/float64(n), tt.atLeast-1e-9)
+			assert.Zero(t, o.wrong, "wrong answers instead of abstentions")
+			assert.GreaterOrEqual(t, float64(o.correct), 0.95*float64(n), "rag accuracy")
+			assert.GreaterOrEqual(t, o.rep.Retrieval.HitAtK, 0.95, "hit@%d", o.rep.Retrieval.K)
 		})
 	}
 }
@@ -114,7 +119,7 @@ func TestReaderOnKnowledgeBases(t *testing.T) {
 // measured apart from retrieval, on the hardest passage set: all the
 // entity's other facts beside (or instead of) the asked one.
 type entityRetriever struct {
-	gold     map[string]string // question text -> gold document ID
+	gold     map[string]string // retrievalQuery -> gold document ID
 	withGold bool
 	docs     []ragvsft.Document
 }
@@ -158,6 +163,18 @@ func (r *entityRetriever) Retrieve(_ context.Context, query string, k int) ([]ra
 	return hits, nil
 }
 
+// retrievalQuery is what the experiment retrieves with: the question's
+// user turns, one per line, then its text.
+func retrievalQuery(q ragvsft.Question) string {
+	var b strings.Builder
+	for _, m := range q.Messages {
+		if m.Role == ragvsft.RoleUser {
+			b.WriteString(m.Content + "\n")
+		}
+	}
+	return b.String() + q.Text
+}
+
 // The reader apart from retrieval: with every fact of the question's
 // entity among the passages it picks the asked one on at least 95% of
 // each knowledge base; with the asked fact removed it abstains rather than
@@ -170,7 +187,7 @@ func TestReaderPicksTheAskedFact(t *testing.T) {
 			require.NoError(t, err)
 			gold := map[string]string{}
 			for _, q := range qs {
-				gold[q.Text] = q.DocID
+				gold[retrievalQuery(q)] = q.DocID
 			}
 			n := ds.Len()
 			with := runRAG(t, ds, &entityRetriever{gold: gold, withGold: true})
@@ -239,7 +256,7 @@ func TestReaderOnHeldOutWording(t *testing.T) {
 	require.NoError(t, err)
 	gold := map[string]string{}
 	for _, q := range asked {
-		gold[q.Text] = q.DocID
+		gold[retrievalQuery(q)] = q.DocID
 	}
 	with := runRAG(t, held, &entityRetriever{gold: gold, withGold: true})
 	without := runRAG(t, held, &entityRetriever{gold: gold})

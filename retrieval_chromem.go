@@ -20,7 +20,8 @@ const DefaultCollection = "ragvsft"
 const modelKey = "ragvsft.embedding_model"
 
 // ChromemOptions configures a ChromemRetriever. The zero value is an
-// in-memory index embedded with NewLocalEmbeddingFunc(0).
+// in-memory index embedded with the local embedding fitted to the indexed
+// documents (FitLocalEmbedding).
 type ChromemOptions struct {
 	// Dir is the folder of a persistent index (chromem.NewPersistentDB);
 	// "" keeps the index in memory. Reopening a folder reuses the vectors
@@ -31,14 +32,19 @@ type ChromemOptions struct {
 	// Collection is the chromem collection's name; "" means
 	// DefaultCollection. One folder can hold several collections.
 	Collection string
-	// Embed embeds documents and queries; nil means NewLocalEmbeddingFunc(0).
-	// It must return normalized vectors, as chromem requires.
+	// Embed embeds documents and queries. It must return normalized
+	// vectors, as chromem requires. Nil, with EmbedBatch nil too, means the
+	// local embedding, fitted by every Index to the documents it is given
+	// (FitLocalEmbedding), so its weights are the corpus's; nil with
+	// EmbedBatch set means NewLocalEmbeddingFunc(0) for single queries.
 	Embed chromem.EmbeddingFunc
 	// Model names the embedding model behind Embed. It is stored with every
 	// document so that a persistent index built with another model is
-	// re-embedded rather than mixed with new vectors. "" means the local
-	// embedding's name when Embed is nil, and "custom" otherwise: set it
-	// when you persist vectors of your own Embed and may change it later.
+	// re-embedded rather than mixed with new vectors. "" means "custom"
+	// when Embed is set: set it when you persist vectors of your own Embed
+	// and may change it later. With the fitted local embedding Model is
+	// ignored: the name recorded is (*LocalEmbedding).Model, which changes
+	// with the corpus, so a changed corpus re-embeds every document.
 	Model string
 	// EmbedBatch, if set, embeds many texts in one call, as Embed embeds
 	// one (the same model, normalized vectors): Index then embeds its
@@ -104,13 +110,14 @@ type IndexStats struct {
 type ChromemRetriever struct {
 	db          *chromem.DB
 	name        string
-	embed       chromem.EmbeddingFunc
 	embedBatch  BatchEmbeddingFunc
-	model       string
 	concurrency int
 	progress    func(done, total int)
+	fitted      bool // the local embedding, fitted to the indexed documents
 
-	mu    sync.RWMutex // guards coll, stats and ix; Index holds it exclusively
+	mu    sync.RWMutex // guards what follows; Index holds it exclusively
+	embed chromem.EmbeddingFunc
+	model string
 	coll  *chromem.Collection
 	stats IndexStats
 	ix    *vectorIndex // nil: not built since opening or since Index began
@@ -131,11 +138,19 @@ func NewChromemRetriever(opts ChromemOptions) (*ChromemRetriever, error) {
 		concurrency: opts.Concurrency,
 		progress:    opts.Progress,
 	}
-	if r.embed == nil {
+	switch {
+	case r.embed == nil && r.embedBatch == nil:
+		// Fitted by Index (or, for a reopened folder, by the first
+		// search, from the stored texts); until then nothing is embedded.
+		r.fitted = true
+		r.embed = errNotFitted
+		r.model = ""
+	case r.embed == nil:
 		r.embed = NewLocalEmbeddingFunc(0)
 		r.model = cmp.Or(r.model, LocalEmbeddingModel(0))
+	default:
+		r.model = cmp.Or(r.model, "custom")
 	}
-	r.model = cmp.Or(r.model, "custom")
 	if r.concurrency <= 0 {
 		r.concurrency = runtime.NumCPU()
 	}
@@ -148,7 +163,7 @@ func NewChromemRetriever(opts ChromemOptions) (*ChromemRetriever, error) {
 		}
 		r.db = db
 	}
-	coll, err := r.db.GetOrCreateCollection(r.name, nil, r.embed)
+	coll, err := r.db.GetOrCreateCollection(r.name, nil, r.chromemEmbed)
 	if err != nil {
 		return nil, fmt.Errorf("ragvsft: opening collection %q: %w", r.name, err)
 	}
@@ -196,6 +211,13 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ix = nil // rebuilt below, or from chromem at the next search
+	if r.fitted {
+		texts := make([]string, len(docs))
+		for i, d := range docs {
+			texts[i] = d.Text
+		}
+		r.useLocal(FitLocalEmbedding(texts, 0))
+	}
 
 	// Sort the work: documents whose stored vector can be kept, and the rest.
 	add := make([]chromem.Document, 0, len(docs))
@@ -223,7 +245,7 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 		if err := r.db.DeleteCollection(r.name); err != nil {
 			return fmt.Errorf("ragvsft: indexing: clearing collection %q: %w", r.name, err)
 		}
-		coll, err := r.db.CreateCollection(r.name, nil, r.embed)
+		coll, err := r.db.CreateCollection(r.name, nil, r.chromemEmbed)
 		if err != nil {
 			return fmt.Errorf("ragvsft: indexing: recreating collection %q: %w", r.name, err)
 		}
@@ -370,12 +392,80 @@ func (r *ChromemRetriever) rebuild(ctx context.Context, probe []float32) error {
 	for i, x := range res {
 		ids[i], texts[i], vecs[i] = x.ID, x.Content, x.Embedding
 	}
+	if r.fitted {
+		// The weights are the stored documents': fit them again, and
+		// make sure every stored vector was made with them (an Index
+		// that failed midway leaves vectors of two corpora).
+		local := FitLocalEmbedding(texts, 0)
+		for _, x := range res {
+			if got := x.Metadata[modelKey]; got != local.Model() {
+				return fmt.Errorf("ragvsft: retrieving: stored document %q was embedded as %q, not as the local embedding of the stored documents (%s): call Index", x.ID, got, local.Model())
+			}
+		}
+		r.useLocal(local)
+	}
 	ix, err := newVectorIndex(ids, texts, vecs)
 	if err != nil {
 		return err
 	}
 	r.ix = ix
 	return nil
+}
+
+// queryVectors embeds queries, with EmbedBatch if set and batch is true,
+// and returns their vectors and the search copy with r.mu read-locked
+// (the caller unlocks). The fitted local embedding embeds the queries
+// with the lock held, so with the weights of the documents searched;
+// other embeddings (which may call a server) run before it is taken.
+func (r *ChromemRetriever) queryVectors(ctx context.Context, queries []string, batch bool) ([][]float32, *vectorIndex, error) {
+	vecs := make([][]float32, len(queries))
+	if r.fitted {
+		probe := make([]float32, DefaultLocalEmbeddingDims)
+		probe[0] = 1
+		ix, err := r.vectors(ctx, probe)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, q := range queries {
+			v, err := r.embed(ctx, q)
+			if err != nil {
+				r.mu.RUnlock()
+				return nil, nil, fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", q, err)
+			}
+			vecs[i] = v
+		}
+		return vecs, ix, nil
+	}
+	if batch && r.embedBatch != nil {
+		for start := 0; start < len(queries); start += embedIndexBatch {
+			end := min(start+embedIndexBatch, len(queries))
+			vs, err := r.embedBatch(ctx, queries[start:end])
+			if err != nil {
+				return nil, nil, fmt.Errorf("ragvsft: retrieving: embedding queries %d-%d: %w", start, end-1, err)
+			}
+			if len(vs) != end-start {
+				return nil, nil, fmt.Errorf("ragvsft: retrieving: embedding queries %d-%d: %d vectors for %d texts", start, end-1, len(vs), end-start)
+			}
+			copy(vecs[start:], vs)
+		}
+	} else {
+		err := forEach(ctx, len(queries), r.concurrency, func(i int) error {
+			v, err := r.embed(ctx, queries[i])
+			if err != nil {
+				return fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", queries[i], err)
+			}
+			vecs[i] = v
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	ix, err := r.vectors(ctx, vecs[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return vecs, ix, nil
 }
 
 // chromemDoc converts d; a nil embedding asks chromem to embed the text.
@@ -386,6 +476,23 @@ func (r *ChromemRetriever) chromemDoc(d Document, embedding []float32) chromem.D
 		Embedding: embedding,
 		Metadata:  map[string]string{modelKey: r.model},
 	}
+}
+
+// chromemEmbed is the collection's embedding function. Every document is
+// given to chromem with its vector, so chromem should never call it; if it
+// does, it embeds as Index does.
+func (r *ChromemRetriever) chromemEmbed(ctx context.Context, text string) ([]float32, error) {
+	return r.embed(ctx, text)
+}
+
+// errNotFitted is the fitted local embedding before it is fitted.
+func errNotFitted(context.Context, string) ([]float32, error) {
+	return nil, errors.New("ragvsft: the local embedding is fitted to the documents by Index; call Index first")
+}
+
+// useLocal makes e the embedding of documents and queries; r.mu is held.
+func (r *ChromemRetriever) useLocal(e *LocalEmbedding) {
+	r.embed, r.model = e.Embed, e.Model()
 }
 
 // checkDims makes sure a reused vector and a new one have the same length,
@@ -418,17 +525,12 @@ func (r *ChromemRetriever) Retrieve(ctx context.Context, query string, k int) ([
 	if query == "" {
 		return nil, errors.New("ragvsft: retrieving: empty query")
 	}
-	vec, err := r.embed(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", query, err)
-	}
-
-	ix, err := r.vectors(ctx, vec)
+	vecs, ix, err := r.queryVectors(ctx, []string{query}, false)
 	if err != nil {
 		return nil, err
 	}
 	defer r.mu.RUnlock()
-	res, err := ix.search(ctx, vec, k)
+	res, err := ix.search(ctx, vecs[0], k)
 	if err != nil {
 		return nil, fmt.Errorf("ragvsft: retrieving top %d for %q: %w", k, query, err)
 	}
@@ -451,33 +553,7 @@ func (r *ChromemRetriever) RetrieveBatch(ctx context.Context, queries []string, 
 			return nil, fmt.Errorf("ragvsft: retrieving: query %d is empty", i)
 		}
 	}
-	vecs := make([][]float32, len(queries))
-	if r.embedBatch != nil {
-		for start := 0; start < len(queries); start += embedIndexBatch {
-			end := min(start+embedIndexBatch, len(queries))
-			vs, err := r.embedBatch(ctx, queries[start:end])
-			if err != nil {
-				return nil, fmt.Errorf("ragvsft: retrieving: embedding queries %d-%d: %w", start, end-1, err)
-			}
-			if len(vs) != end-start {
-				return nil, fmt.Errorf("ragvsft: retrieving: embedding queries %d-%d: %d vectors for %d texts", start, end-1, len(vs), end-start)
-			}
-			copy(vecs[start:], vs)
-		}
-	} else {
-		err := forEach(ctx, len(queries), r.concurrency, func(i int) error {
-			v, err := r.embed(ctx, queries[i])
-			if err != nil {
-				return fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", queries[i], err)
-			}
-			vecs[i] = v
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	ix, err := r.vectors(ctx, vecs[0])
+	vecs, ix, err := r.queryVectors(ctx, queries, true)
 	if err != nil {
 		return nil, err
 	}

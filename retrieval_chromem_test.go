@@ -684,6 +684,11 @@ func TestChromemRetrieverBatch(t *testing.T) {
 	for i := range 30 {
 		queries = append(queries, docs[i*7].Text) // ties with nobody, itself first
 	}
+	texts := make([]string, len(docs))
+	for i, d := range docs {
+		texts[i] = d.Text
+	}
+	local := FitLocalEmbedding(texts, 0) // what the default fits
 	for _, k := range []int{1, 5, 300, 400} {
 		batch, err := r.RetrieveBatch(ctx, queries, k)
 		require.NoError(t, err)
@@ -692,7 +697,7 @@ func TestChromemRetrieverBatch(t *testing.T) {
 			one, err := r.Retrieve(ctx, q, k)
 			require.NoError(t, err)
 			require.Equal(t, one, batch[i], "query %d, k=%d", i, k)
-			vec, err := NewLocalEmbeddingFunc(0)(ctx, q)
+			vec, err := local.Embed(ctx, q)
 			require.NoError(t, err)
 			want := chromemTop(t, r.coll, vec, k)
 			require.Len(t, one, len(want))
@@ -737,7 +742,7 @@ func TestChromemRetrieverEmbedBatch(t *testing.T) {
 	assert.Less(t, progress[0][0], progress[1][0])
 	mu.Unlock()
 
-	plain := newIndexed(t, ChromemOptions{}, docs)
+	plain := newIndexed(t, ChromemOptions{Embed: NewLocalEmbeddingFunc(0)}, docs)
 	assert.Equal(t, plain.ix, r.ix, "the same vectors as one by one")
 	queries := []string{"What is the population of City_17?", "How many people live in City_1000?"}
 	got, err := r.RetrieveBatch(ctx, queries, 5)

@@ -16,6 +16,13 @@
 //   - german.jsonl: 40 German towns (population written "1.234.567",
 //     founding date "am 23. Mai 1205") and 30 rivers (length "312,5 km"),
 //     asked and answered in German.
+//   - french.jsonl: 30 French castles, three facts each, asked and
+//     answered in French: the opening date written out ("le 1er mars
+//     1652"), the entrance fee ("12,50 €", "8,00 euros") and the height of
+//     the keep ("35,4 m"); a third of the questions are instructions
+//     without a question mark ("Indique la hauteur du donjon de ...").
+//     Made after the local embedding and reader were fitted to the
+//     others, to check that nothing is fitted to them.
 //
 // Run from the repository root:
 //
@@ -42,6 +49,7 @@ var Generators = map[string]func(seed uint64) ([]byte, error){
 	"products.jsonl": Products,
 	"rivers.jsonl":   Rivers,
 	"german.jsonl":   German,
+	"french.jsonl":   French,
 }
 
 func main() {
@@ -364,4 +372,64 @@ func dots(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+var frenchMonths = []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+
+// French writes 30 castles with an opening date, an entrance fee and the
+// height of the keep, in French.
+func French(seed uint64) ([]byte, error) {
+	r := rand.New(rand.NewPCG(seed, 5))
+	n := &names{r: r, used: map[string]bool{}}
+	w := newWriter(r)
+	opened := fact{"ouverture", []string{
+		"Quand le château de %s a-t-il ouvert ses portes ?",
+		"En quelle année et quel jour le château de %s a-t-il ouvert au public ?",
+		"Donne la date d'ouverture du château de %s",
+	}, []string{
+		"Le château de %s a ouvert ses portes le %s.",
+		"L'ouverture du château de %s au public date du %s.",
+	}}
+	fee := fact{"entree", []string{
+		"Combien coûte l'entrée du château de %s ?",
+		"Quel est le prix d'entrée du château de %s ?",
+		"Indique le tarif d'entrée du château de %s",
+	}, []string{
+		"L'entrée du château de %s coûte %s.",
+		"Le tarif d'entrée du château de %s est de %s.",
+	}}
+	height := fact{"donjon", []string{
+		"Quelle est la hauteur du donjon du château de %s ?",
+		"Quelle hauteur atteint le donjon du château de %s ?",
+		"Indique la hauteur du donjon du château de %s en mètres.",
+	}, []string{
+		"Le donjon du château de %s mesure %s de haut.",
+		"La hauteur du donjon du château de %s est de %s.",
+	}}
+	system := "Tu es le guide des châteaux de France."
+	for i := 1; i <= 30; i++ {
+		castle := n.word(2) + []string{"", "court", "mont", "ville", "fleury"}[r.IntN(5)]
+		day := 1 + r.IntN(28)
+		d := fmt.Sprint(day)
+		if day == 1 {
+			d = "1er"
+		}
+		date := fmt.Sprintf("%s %s %d", d, frenchMonths[r.IntN(12)], 1850+r.IntN(170))
+		cents := 300 + r.IntN(2000)
+		amount := fmt.Sprintf("%d,%02d €", cents/100, cents%100)
+		if r.IntN(2) == 0 {
+			amount = fmt.Sprintf("%d,%02d euros", cents/100, cents%100)
+		}
+		keep := strings.Replace(fmt.Sprintf("%.1f m", 12+float64(r.IntN(600))/10), ".", ",", 1)
+		id := fmt.Sprintf("chateau-%02d", i)
+		for _, f := range []struct {
+			fact  fact
+			value string
+		}{{opened, date}, {fee, amount}, {height, keep}} {
+			if err := w.line(id, system, f.fact, castle, f.value); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return w.b.Bytes(), nil
 }

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// The reader's language knowledge: English and German function words,
+// The reader's language knowledge: English, German and French function words,
 // question words, a light stemmer and a small table of attribute words. It
 // is written from general usage of the two languages, never from a
 // knowledge base or a prompt: no word of a testdata file or of the
@@ -36,19 +36,24 @@ var stopwords = wordSet(`a an the and or but if then else of in on at to for fro
 	waren wird werden wurde wurden worden sein bin bist hat haben hatte hatten habe von vom zu zum
 	zur im ins an am auf aus bei mit nach fur uber unter um bis seit als nicht kein keine keinen sich
 	man auch noch nur sehr dieser diese dieses diesem diesen ich du wir mir mich dir dich uns euch
-	bitte mal doch ja nein so da`)
+	bitte mal doch ja nein so da
+	le la les l un une des du de d au aux et mais donc ni car est sont etait etaient ete etre
+	a ont avait avaient avoir fait faire ce cet cette ces c qu que qui dans sur sous pour par avec
+	sans en y ne pas plus tres aussi je j me m tu te t nous vous moi toi s se sa son ses leur leurs
+	mon ma mes ton ta tes notre votre nos vos svp merci oui non`)
 
 // pronouns are third-person pronouns: a question holding one refers to an
 // entity named earlier in the conversation.
 var pronouns = wordSet(`it its itself he him his himself she her hers herself they them their theirs
 	themselves er ihn ihm sein seine seiner seinem seinen seines sie ihr ihre ihrer ihrem ihren ihres
-	es dessen deren`)
+	es dessen deren il elle ils elles lui eux`)
 
 // requests are the verbs that open an imperative question ("State the
 // length of...", "Nenne die Einwohnerzahl...").
 var requests = wordSet(`tell give name state list provide show find say describe explain identify
 	specify report write look nenne nennen nenn gib geben sag sage sagen zeige zeig beschreibe
-	erklare finde schreibe`)
+	erklare finde schreibe donne donnez dis dites indique indiquez nomme nommez precise precisez cite
+	citez`)
 
 // kinds is a set of answer kinds (bit i set for answer.Kind i).
 type kinds uint
@@ -88,6 +93,8 @@ var interrogatives = map[string]kinds{
 	"how": wantAny, "wie": wantAny, "what": wantAny, "which": wantAny, "why": wantAny, "was": wantAny,
 	"welche": wantAny, "welcher": wantAny, "welches": wantAny, "welchem": wantAny, "welchen": wantAny,
 	"warum": wantAny, "weshalb": wantAny, "wieviel": wantAmount, "wieviele": wantCount,
+	"quand": wantTime, "qui": wantPerson, "ou": wantPlace, "combien": wantAmount, "comment": wantAny,
+	"quel": wantAny, "quelle": wantAny, "quels": wantAny, "quelles": wantAny, "pourquoi": wantAny,
 }
 
 // howWords are the words after "how"/"wie" that say what is asked:
@@ -117,6 +124,8 @@ var typeNouns = func() map[string]kinds {
 		"city": wantPlace, "town": wantPlace, "country": wantPlace, "place": wantPlace, "village": wantPlace, "region": wantPlace,
 		"stadt": wantPlace, "ort": wantPlace, "land": wantPlace, "dorf": wantPlace,
 		"number": wantCount, "amount": wantAmount, "zahl": wantCount, "anzahl": wantCount,
+		"annee": wantTime, "jour": wantTime, "mois": wantTime, "ville": wantPlace, "pays": wantPlace,
+		"lieu": wantPlace, "nombre": wantCount, "montant": wantAmount,
 	} {
 		m[fold(w)] = k
 	}
@@ -126,27 +135,27 @@ var typeNouns = func() map[string]kinds {
 // placePrepositions introduce a place name (English and German).
 var placePrepositions = wordSet(`in at from near to into inside aus bei nach nahe im`)
 
-// attributeGroups are attribute and measurement words that English and
-// German write with different roots or word forms for one meaning (long
+// attributeGroups are attribute and measurement words that English,
+// German and French write with different roots or word forms for one meaning (long
 // and length, deep and depth, cost and price, inhabitants and population,
-// born and birthday, Länge and lang), from general usage. A question word
+// born and birthday, Länge and lang, prix and coûte), from general usage. A question word
 // meets a passage word of the same group. The stemmer joins the regular
 // inflections; these groups hold only what it cannot join.
 var attributeGroups = [][]string{
-	{"long", "length", "lengthy", "lang", "länge"},
-	{"deep", "depth", "deepest", "tief", "tiefe"},
-	{"high", "height", "tall", "altitude", "elevation", "hoch", "höhe"},
-	{"wide", "width", "broad", "breadth", "breit", "breite"},
+	{"long", "length", "lengthy", "lang", "länge", "longueur"},
+	{"deep", "depth", "deepest", "tief", "tiefe", "profond", "profondeur"},
+	{"high", "height", "tall", "altitude", "elevation", "hoch", "höhe", "haut", "hauteur", "altitude"},
+	{"wide", "width", "broad", "breadth", "breit", "breite", "large", "largeur"},
 	{"far", "distance", "weit", "entfernung"},
 	{"area", "fläche"},
-	{"heavy", "weight", "weigh", "mass", "schwer", "gewicht", "wiegen", "wiegt"},
-	{"price", "cost", "sell", "sold", "pay", "preis", "kosten", "kostet", "verkauft"},
+	{"heavy", "weight", "weigh", "mass", "schwer", "gewicht", "wiegen", "wiegt", "poids", "pèse", "peser"},
+	{"price", "cost", "sell", "sold", "pay", "preis", "kosten", "kostet", "verkauft", "prix", "coût", "coûte", "coûter", "tarif", "vendu"},
 	{"old", "age", "alt", "alter"},
-	{"population", "inhabitant", "resident", "people", "populace", "bevölkerung", "einwohner", "bewohner", "menschen", "einwohnerzahl"},
-	{"born", "birth", "birthday", "birthdate", "geboren", "geburt", "geburtstag", "geburtsdatum"},
+	{"population", "inhabitant", "resident", "people", "populace", "bevölkerung", "einwohner", "bewohner", "menschen", "einwohnerzahl", "habitant", "habitants"},
+	{"born", "birth", "birthday", "birthdate", "geboren", "geburt", "geburtstag", "geburtsdatum", "né", "née", "naissance"},
 	{"died", "death", "dead", "gestorben", "starb", "tod"},
 	{"found", "founded", "founder", "foundation", "establish", "established", "start", "begin", "began", "begun",
-		"gründen", "gegründet", "gründung", "gründer"},
+		"gründen", "gegründet", "gründung", "gründer", "fondé", "fondée", "fondation", "fondateur"},
 	{"temperature", "hot", "cold", "warm", "temperatur"},
 	{"speed", "fast", "schnell", "geschwindigkeit"},
 	{"volume", "capacity", "volumen"},
