@@ -484,8 +484,12 @@ func TestViewerOf40000Questions(t *testing.T) {
 	const n = 40000
 	rep, disagree := bigReport(n)
 	url := writePage(t, func(b *bytes.Buffer) error { return rep.WriteHTML(b) })
-	rows := func() int { return run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#items-body tr').length`)) }
-	renderMS := func() string { return run(t, ctx, chromedp.Evaluate[string](`document.body.getAttribute('data-render-ms')`)) }
+	rows := func() int {
+		return run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#items-body tr').length`))
+	}
+	renderMS := func() string {
+		return run(t, ctx, chromedp.Evaluate[string](`document.body.getAttribute('data-render-ms')`))
+	}
 
 	run(t, ctx, chromedp.Navigate(url))
 	shown(t, ctx, fmt.Sprintf("%d of %d questions shown", n, n))
