@@ -13,10 +13,12 @@ import (
 // whether the difference is more than chance. Compare makes one; its
 // WriteHTML renders it.
 type Comparison struct {
-	// A and B are the two reports, as given to Compare.
-	A, B *Report
+	// A and B are the two reports, as given to Compare; its JSON form
+	// leaves them out.
+	A *Report `json:"-"`
+	B *Report `json:"-"`
 	// Arms compare each arm both reports ran, in A's order.
-	Arms []ArmComparison
+	Arms []ArmComparison `json:"arms"`
 }
 
 // ArmComparison is one arm of a Comparison.
