@@ -58,17 +58,17 @@ func TestCompare(t *testing.T) {
 		flips map[Arm][]string
 	}{
 		{
-			name: "errors and unmatched questions are unpaired, an abstention is not correct",
-			a:    map[Arm][]Outcome{ArmFineTuned: {C, C, C, A, C, W, ""}},
-			b:    map[Arm][]Outcome{ArmFineTuned: {C, W, A, C, E, "", C}},
-			want: []ArmComparison{{Arm: ArmFineTuned, Paired: 4, Unpaired: 3, BothCorrect: 1, OnlyA: 2, OnlyB: 1, PValue: 1}},
+			name:  "errors and unmatched questions are unpaired, an abstention is not correct",
+			a:     map[Arm][]Outcome{ArmFineTuned: {C, C, C, A, C, W, ""}},
+			b:     map[Arm][]Outcome{ArmFineTuned: {C, W, A, C, E, "", C}},
+			want:  []ArmComparison{{Arm: ArmFineTuned, Paired: 4, Unpaired: 3, BothCorrect: 1, OnlyA: 2, OnlyB: 1, PValue: 1}},
 			flips: map[Arm][]string{ArmFineTuned: {"q2", "q3", "q4"}},
 		},
 		{
-			name: "ten flips one way: p = 2/2^10",
-			a:    map[Arm][]Outcome{ArmRAG: append(repeat(C, 10), W, W)},
-			b:    map[Arm][]Outcome{ArmRAG: append(repeat(W, 10), W, W)},
-			want: []ArmComparison{{Arm: ArmRAG, Paired: 12, NeitherCorrect: 2, OnlyA: 10, PValue: 2.0 / 1024}},
+			name:  "ten flips one way: p = 2/2^10",
+			a:     map[Arm][]Outcome{ArmRAG: append(repeat(C, 10), W, W)},
+			b:     map[Arm][]Outcome{ArmRAG: append(repeat(W, 10), W, W)},
+			want:  []ArmComparison{{Arm: ArmRAG, Paired: 12, NeitherCorrect: 2, OnlyA: 10, PValue: 2.0 / 1024}},
 			flips: map[Arm][]string{ArmRAG: {"q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10"}},
 		},
 		{
