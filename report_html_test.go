@@ -484,6 +484,9 @@ func TestViewerOf40000Questions(t *testing.T) {
 	const n = 40000
 	rep, disagree := bigReport(n)
 	url := writePage(t, func(b *bytes.Buffer) error { return rep.WriteHTML(b) })
+	if fi, err := os.Stat(strings.TrimPrefix(url, "file://")); err == nil {
+		t.Logf("report.html of %d questions, %d results: %.1f MB", n, len(rep.Results), float64(fi.Size())/1e6)
+	}
 	rows := func() int {
 		return run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#items-body tr').length`))
 	}
