@@ -474,11 +474,11 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 	if arm.retrieves() {
 		msgs = s.Prompts.rag(q, hits)
 	}
-	res := &Result{Arm: arm, QuestionID: q.ID, Question: q.Text, Gold: q.Gold, GoldRank: -1}
+	res := &Result{Arm: arm, QuestionID: q.ID, Question: q.Text, Conversation: q.Messages, Gold: q.Gold, GoldRank: -1}
 	if arm.retrieves() {
 		res.Retrieved = make([]RetrievedDoc, len(hits))
 		for i, h := range hits {
-			res.Retrieved[i] = RetrievedDoc{ID: h.Document.ID, Rank: h.Rank, Score: h.Score}
+			res.Retrieved[i] = RetrievedDoc{ID: h.Document.ID, Rank: h.Rank, Score: h.Score, Text: h.Document.Text}
 		}
 		res.GoldRank = GoldRank(hits, q.DocID)
 	}

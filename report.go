@@ -65,8 +65,21 @@ type Report struct {
 	// Judge is what a JudgeEvaluator judged and cost, and its agreement
 	// with its reference evaluator; nil when no item was judged.
 	Judge *JudgeSummary `json:"judge,omitempty"`
+	// Epochs is a memorization sweep, when the caller ran one: the
+	// fine-tuned arm scored after each number of epochs, fewest first.
+	// The Experiment leaves it nil (examples/cities fills it for the local
+	// model); the HTML report shows it.
+	Epochs []EpochSummary `json:"epochs,omitempty"`
 	// Results hold every scored item, arm by arm in question order.
 	Results []Result `json:"results"`
+}
+
+// EpochSummary is one point of a memorization sweep: the fine-tuned arm of
+// a run fine-tuned for Epochs epochs.
+type EpochSummary struct {
+	Epochs int `json:"epochs"`
+	// Summary is the fine-tuned arm's score at that count.
+	Summary ArmSummary `json:"summary"`
 }
 
 // ReportSettings records what a run was asked to do.
@@ -94,8 +107,13 @@ type Result struct {
 	Arm        Arm    `json:"arm"`
 	QuestionID string `json:"question_id"`
 	Question   string `json:"question"`
-	Gold       string `json:"gold"`
-	Answer     string `json:"answer"`
+	// Conversation is the turns the question was asked after
+	// (Question.Messages), oldest first; nil for a question on its own.
+	// With Question, Retrieved and Settings.Prompts it is the prompt the
+	// arm was sent.
+	Conversation []Message `json:"conversation,omitempty"`
+	Gold         string    `json:"gold"`
+	Answer       string    `json:"answer"`
 	// Outcome is what became of the item: correct, wrong, abstained or
 	// error. An Experiment sets it on every result.
 	Outcome Outcome `json:"outcome"`
@@ -136,6 +154,9 @@ type RetrievedDoc struct {
 	ID    string  `json:"id"`
 	Rank  int     `json:"rank"`
 	Score float64 `json:"score"`
+	// Text is the document as the prompt quoted it; "" in a report
+	// written before passages were recorded.
+	Text string `json:"text,omitempty"`
 }
 
 // ArmSummary is one arm's score.

@@ -19,7 +19,8 @@ func TestWriteChartPNG(t *testing.T) {
 	require.NoError(t, r.WriteChartPNG(&b))
 	img, err := png.Decode(&b)
 	require.NoError(t, err)
-	assert.Equal(t, 6*96, img.Bounds().Dx())
+	assert.Equal(t, 1080, img.Bounds().Dx(), "7.5 inches at 144 dpi")
+	assert.Equal(t, 648, img.Bounds().Dy())
 
 	// The rag bar is drawn: somewhere in the image is the bar colour.
 	found := false

@@ -464,7 +464,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			fmt.Fprintln(stdout, "\nThe sweep is scored by -eval auto, not by the judge.")
 			sweepEval = ragvsft.AutoEvaluator{}
 		}
-		if err := memorizationSweep(ctx, stdout, dir, asking, sweepEval, cfg.Sweep, cfg.Seed); err != nil {
+		epochs, err := memorizationSweep(ctx, stdout, dir, asking, sweepEval, cfg.Sweep, cfg.Seed)
+		if err != nil {
+			return err
+		}
+		// The reports show the sweep too (report.html's epoch section).
+		rep.Epochs = epochs
+		if err := writeReport(dir, rep); err != nil {
 			return err
 		}
 	}
@@ -590,7 +596,9 @@ func joinInts(xs []int) string {
 // answers right, wrong (how often what it does not know it makes up rather
 // than abstains) and abstained, and the digits of the gold numbers the
 // answers have at the same place (partial recall before full memorization).
-func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) error {
+// It writes epochs.json and returns the fine-tuned arm's summary at each
+// count, for the reports.
+func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) ([]ragvsft.EpochSummary, error) {
 	type point struct {
 		Epochs    int     `json:"epochs"`
 		Correct   int     `json:"correct"`
@@ -607,6 +615,7 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 		Digits float64 `json:"digit_accuracy"`
 	}
 	var points []point
+	var summaries []ragvsft.EpochSummary
 	fmt.Fprintf(stdout, "\nMemorization with epochs (local model, fine-tuned arm, closed book):\n\n")
 	fmt.Fprintf(stdout, "| epochs | correct | wrong | abstained | accuracy | 95%% CI | hallucination rate | digits right |\n|---:|---:|---:|---:|---:|---|---:|---:|\n")
 	for _, e := range epochs {
@@ -621,9 +630,10 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 		}
 		rep, err := exp.Run(ctx)
 		if err != nil {
-			return fmt.Errorf("sweep at %d epochs: %w", e, err)
+			return nil, fmt.Errorf("sweep at %d epochs: %w", e, err)
 		}
 		s, _ := rep.Arm(ragvsft.ArmFineTuned)
+		summaries = append(summaries, ragvsft.EpochSummary{Epochs: e, Summary: s})
 		p := point{e, s.Correct, s.Wrong, s.Abstained, s.Answered, s.Accuracy, s.CILow, s.CIHigh, nil, digitAccuracy(rep.Results)}
 		hallucination := "n/a"
 		if s.HasHallucinationRate() {
@@ -634,7 +644,7 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 		fmt.Fprintf(stdout, "| %d | %d | %d | %d | %.1f%% | %.1f%% – %.1f%% | %s | %.1f%% |\n",
 			e, s.Correct, s.Wrong, s.Abstained, 100*s.Accuracy, 100*s.CILow, 100*s.CIHigh, hallucination, 100*p.Digits)
 	}
-	return writeJSON(filepath.Join(dir, "epochs.json"), points)
+	return summaries, writeJSON(filepath.Join(dir, "epochs.json"), points)
 }
 
 var firstNumber = regexp.MustCompile(`(?:^|\s)(\d[\d.,]*\d|\d)`)

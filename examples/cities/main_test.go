@@ -80,6 +80,18 @@ func TestDefaultRunReproducesTheArticle(t *testing.T) {
 	assert.Equal(t, 1.0, sweep[3].Digits, "30 epochs: every digit")
 	assert.Greater(t, sweep[2].Digits, sweep[1].Digits, "digits come gradually")
 	assert.Greater(t, sweep[2].Digits, sweep[2].Accuracy, "10 epochs: partial numbers")
+
+	// The reports carry the sweep: report.json's epochs, report.html's
+	// section.
+	rep = readReport(t, dir)
+	require.Len(t, rep.Epochs, 4)
+	for i, e := range rep.Epochs {
+		assert.Equal(t, sweep[i].Epochs, e.Epochs)
+		assert.InDelta(t, sweep[i].Accuracy, e.Summary.Accuracy, 1e-12)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), `<table id="epochs">`)
 }
 
 func TestDataFlagRunsAnotherKnowledgeBase(t *testing.T) {
