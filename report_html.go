@@ -21,6 +21,8 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ci":            ArmSummary.ciText,
 	"hallucination": ArmSummary.hallucinationText,
 	"legend":        func() string { return outcomesLegend },
+	"splitarm":      SplitArm.summary,
+	"group":         groupTitle,
 }).Parse(reportHTML))
 
 // htmlRow is one question across the arms.
