@@ -269,6 +269,16 @@ func (r *Report) splitLines() string {
 			parts = append(parts, b.String())
 			continue
 		}
+		if g, ok := sp.soleGroup(); ok {
+			// One group holds every question: its table would repeat
+			// the summary's.
+			fmt.Fprintf(&b, " All %d questions are %s, so each arm's row of the summary is its score on them.", g.Questions, groupTitle(g.Name))
+			if sp.Unlabelled > 0 {
+				fmt.Fprintf(&b, " %d questions are in no group.", sp.Unlabelled)
+			}
+			parts = append(parts, b.String())
+			continue
+		}
 		for i, g := range sp.Groups {
 			sep := ","
 			if i == 0 {
@@ -292,6 +302,20 @@ func (r *Report) splitLines() string {
 		parts = append(parts, strings.TrimSuffix(b.String(), "\n"))
 	}
 	return strings.Join(parts, "\n\n")
+}
+
+// soleGroup returns the group that holds every labelled question, when
+// the other groups hold none.
+func (sp Split) soleGroup() (SplitGroup, bool) {
+	var sole SplitGroup
+	n := 0
+	for _, g := range sp.Groups {
+		if g.Questions > 0 {
+			sole = g
+			n++
+		}
+	}
+	return sole, n == 1 && sp.Unlabelled == 0
 }
 
 // arms lists the split's arms, in report order.
