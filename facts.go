@@ -95,6 +95,19 @@ func splitFacts(ds Dataset, f float64, seed int64) (factSplit, error) {
 	return sp, nil
 }
 
+// planFacts draws the split of the facts, records it in rep's settings and
+// checks that the checkpoint's results are of the same split.
+func (s *Experiment) planFacts(rep *Report, questions []Question) (factSplit, error) {
+	sp, err := splitFacts(s.Dataset, s.HoldOutFacts, s.Seed)
+	if err != nil {
+		return sp, err
+	}
+	if sp.active() {
+		rep.Settings.TrainedFacts, rep.Settings.HeldOutFacts = len(sp.trained), len(sp.heldOut)
+	}
+	return sp, sp.checkPrevious(s.Previous, questions)
+}
+
 // factKey is the rank of example id in the seeded shuffle: FNV-1a of the
 // seed and the ID, mixed by SplitMix64's finalizer so that IDs differing in
 // their last byte spread over the whole range.
@@ -133,14 +146,24 @@ func (sp factSplit) fact(q Question) string {
 }
 
 // training is what the FineTuner is given: ds whole when nothing is held
-// out, else a dataset of the trained examples named after ds.
-func (sp factSplit) training(ds Dataset) (Dataset, error) {
+// out, else a dataset of the trained examples named after ds. Its examples
+// are ds's, which Run checks before fine-tuning.
+func (sp factSplit) training(ds Dataset) Dataset {
 	if !sp.active() {
-		return ds, nil
+		return ds
 	}
 	name := fmt.Sprintf("%s (%d trained facts of %d)", datasetName(ds), len(sp.trained), len(sp.examples))
-	return NewDataset(name, sp.trained)
+	return &trainedFacts{name: name, examples: sp.trained}
 }
+
+// trainedFacts is the Dataset of the facts a split trains on.
+type trainedFacts struct {
+	name     string
+	examples []Example
+}
+
+func (d *trainedFacts) Name() string        { return d.name }
+func (d *trainedFacts) Examples() []Example { return slices.Clone(d.examples) }
 
 // checkPrevious refuses to mix a checkpoint's fine-tuned answers with a
 // run whose split of the facts differs: a fine-tuned arm's earlier result

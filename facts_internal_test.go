@@ -61,9 +61,7 @@ func TestSplitFacts(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, sp.active())
 		assert.Equal(t, "", sp.fact(Question{DocID: "fact-01"}))
-		ds, err := sp.training(exs)
-		require.NoError(t, err)
-		assert.Len(t, ds.Examples(), len(exs))
+		assert.Len(t, sp.training(exs).Examples(), len(exs))
 	})
 	for _, f := range []float64{-0.1, 1, 1.5} {
 		t.Run(fmt.Sprintf("bad %v", f), func(t *testing.T) {
@@ -104,8 +102,7 @@ func TestFactOfQuestion(t *testing.T) {
 			assert.Equal(t, tc.want, sp.fact(Question{ID: "q", DocID: tc.docID}))
 		})
 	}
-	ds, err := sp.training(exs)
-	require.NoError(t, err)
+	ds := sp.training(exs)
 	for _, ex := range ds.Examples() {
 		assert.False(t, sp.heldOut[ex.ID], "%s is held out but trained on", ex.ID)
 	}

@@ -343,18 +343,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
-	facts, err := splitFacts(s.Dataset, s.HoldOutFacts, s.Seed)
+	facts, err := s.planFacts(rep, questions)
 	if err != nil {
 		return rep, err
 	}
-	rep.Settings.TrainedFacts, rep.Settings.HeldOutFacts = len(facts.trained), len(facts.heldOut)
-	training, err := facts.training(s.Dataset)
-	if err != nil {
-		return rep, err
-	}
-	if err := facts.checkPrevious(s.Previous, questions); err != nil {
-		return rep, err
-	}
+	training := facts.training(s.Dataset)
 	// An evaluator that cannot read the gold answers would make every call
 	// a waste: find out before anything is indexed, trained or asked.
 	if err := checkGolds(s.Evaluator, s.Dataset, questions); err != nil {
