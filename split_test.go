@@ -375,3 +375,43 @@ func TestHoldOutFactsNeedsAFineTuner(t *testing.T) {
 	_, err = exp.Run(context.Background())
 	assert.ErrorIs(t, err, ragvsft.ErrBadHoldOut)
 }
+
+// Questions of a questions file whose doc_id names no training example are
+// asked, and reported as unmapped: neither trained nor held out.
+func TestHoldOutFactsUnmappedQuestions(t *testing.T) {
+	ds := firstExamples(t, "companies.jsonl", 30)
+	qs, err := ragvsft.Questions(ds)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	for i, q := range qs {
+		line := map[string]string{"id": "q-" + q.ID, "question": q.Text, "answer": q.Gold}
+		if i < 20 {
+			line["doc_id"] = q.DocID
+		}
+		require.NoError(t, json.NewEncoder(&b).Encode(line))
+	}
+	set, err := ragvsft.ReadQuestions(&b, "questions.jsonl")
+	require.NoError(t, err)
+	asking, err := ragvsft.WithQuestions(ds, set)
+	require.NoError(t, err)
+	rep, err := (&ragvsft.Experiment{
+		Dataset:         asking,
+		FineTuner:       ragvsft.LocalFineTuner{},
+		Evaluator:       ragvsft.AutoEvaluator{},
+		Arms:            []ragvsft.Arm{ragvsft.ArmFineTuned},
+		Hyperparameters: ragvsft.Hyperparameters{Epochs: 3},
+		HoldOutFacts:    0.5,
+	}).Run(context.Background())
+	require.NoError(t, err)
+	assertSplitAddsUp(t, rep, ragvsft.SplitFacts, func(r ragvsft.Result) string { return r.Fact })
+	sp, _ := rep.Split(ragvsft.SplitFacts)
+	counts := map[string]int{}
+	for _, g := range sp.Groups {
+		counts[g.Name] = g.Questions
+	}
+	assert.Equal(t, 10, counts[ragvsft.FactUnmapped])
+	assert.Equal(t, 20, counts[ragvsft.FactTrained]+counts[ragvsft.FactHeldOut])
+	var md bytes.Buffer
+	require.NoError(t, rep.WriteMarkdown(&md))
+	assert.Contains(t, md.String(), "| fine-tuned | unmapped |")
+}
