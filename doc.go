@@ -24,6 +24,13 @@
 // between fine-tuned and rag, and every item with the evidence behind its
 // verdict.
 //
+// The designs of the literature are settings of the same run:
+// Experiment.HoldOutFacts fine-tunes on a seeded share of the facts and
+// reports every arm on the trained and the held-out ones apart; a report
+// with a base and a fine-tuned arm splits the facts the base model knew
+// from those it did not ([SplitKnowledge]); [Repeat] runs the experiment
+// with several seeds and gives each arm's mean and spread.
+//
 // The pieces are small interfaces, so any of them can be replaced: a chat
 // [Model], a [FineTuner], a [Retriever] and an [Evaluator]. The defaults
 // need no network: [NewLocalModel] and [LocalFineTuner] are an embedded

@@ -219,6 +219,17 @@ type Experiment struct {
 	Previous []Result
 	// RetryErrors asks again the Previous items recorded as errors.
 	RetryErrors bool
+	// HoldOutFacts, a fraction in [0, 1), holds that share of the facts
+	// (the training examples) out of fine-tuning, drawn with Seed (see
+	// Result.Fact for how a question maps to its fact, and the README for
+	// the sampling): every question is still asked of every arm, and the
+	// reports give each arm on trained and on held-out facts apart (the
+	// "facts" split), so that a reader sees what the fine-tuned model
+	// learnt of what it saw and what it makes up for what it did not. The
+	// rag arms still index every document. 0 trains on every fact. It
+	// needs a FineTuner: a FineTuned model was trained elsewhere on what it
+	// was trained on.
+	HoldOutFacts float64
 }
 
 // ErrMissing is wrapped by Run when a component an arm needs is not set.
@@ -286,6 +297,9 @@ func (e *Experiment) settings() (Experiment, error) {
 			return s, err
 		}
 	}
+	if s.HoldOutFacts != 0 && s.FineTuned != nil {
+		return s, fmt.Errorf("%w: a FineTuned model was fine-tuned elsewhere, on facts this run cannot hold out; use a FineTuner", ErrBadHoldOut)
+	}
 	s.Prompts = s.Prompts.withDefaults()
 	return s, nil
 }
@@ -329,6 +343,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
+	facts, err := s.planFacts(rep, questions)
+	if err != nil {
+		return rep, err
+	}
+	training := facts.training(s.Dataset)
 	// An evaluator that cannot read the gold answers would make every call
 	// a waste: find out before anything is indexed, trained or asked.
 	if err := checkGolds(s.Evaluator, s.Dataset, questions); err != nil {
@@ -347,7 +366,7 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	if needFineTune && ft == nil {
 		ft, err = s.FineTuner.FineTune(ctx, FineTuneRequest{
 			BaseModel:       s.BaseModel,
-			Training:        s.Dataset,
+			Training:        training,
 			Hyperparameters: s.Hyperparameters,
 			Suffix:          s.Suffix,
 			Seed:            s.Seed,
@@ -366,8 +385,12 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	}
 	rep.FineTune = ft
 
-	seen := trainingWordings(s.Dataset)
-	return rep, s.askAll(ctx, rep, questions, retrieved, ft, seen)
+	seen := trainingWordings(training)
+	label := func(r *Result, q Question) {
+		r.SeenInTraining = seen[normalizeWording(q.Text)]
+		r.Fact = facts.fact(q)
+	}
+	return rep, s.askAll(ctx, rep, questions, retrieved, ft, label)
 }
 
 // retrieveAll indexes the documents and retrieves for every question, in
@@ -414,9 +437,9 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 // askAll asks every arm every question on a bounded pool and stores the
 // results in arm-major, question-minor order whatever the completion order.
 //
-// seen holds the training prompts (trainingWordings) by which each result is
-// marked seen in training or held out.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned, seen map[string]bool) error {
+// label marks each result with what the data says of its question (seen in
+// training, fact trained or held out), an earlier run's results too.
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned, label func(*Result, Question)) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
 	prev := map[[2]string]Result{}
@@ -427,8 +450,8 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 	for i := range results {
 		arm, q := s.Arms[i/n], questions[i%n]
 		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
-			r.Outcome = s.derivedOutcome(r)                   // a checkpoint older than outcomes has none
-			r.SeenInTraining = seen[normalizeWording(q.Text)] // a fact of the data, even in an older checkpoint
+			r.Outcome = s.derivedOutcome(r) // a checkpoint older than outcomes has none
+			label(&r, q)                    // facts of the data, even in an older checkpoint (checkPrevious vetted the fine-tuned arms')
 			results[i] = &r
 			continue
 		}
@@ -446,7 +469,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		if err != nil {
 			return err // only a cancelled ctx stops the run
 		}
-		res.SeenInTraining = seen[normalizeWording(q.Text)]
+		label(res, q)
 		mu.Lock()
 		defer mu.Unlock()
 		results[i] = res

@@ -24,7 +24,13 @@ import (
 // error); an arm gives wrong, abstained and hallucination_rate; accuracy and
 // hallucination_rate are null when they have no denominator (nothing
 // answered); an abstained result has no verdict.
-const ReportSchemaVersion = 3
+//
+// Version 4: a result gives its fact (trained, held_out or unmapped, with
+// Experiment.HoldOutFacts) and knowledge (known or unknown to the base arm);
+// the report gives splits (each arm on the facts trained and held out, and
+// on the facts known and unknown to the base arm); settings give
+// hold_out_facts, trained_facts and held_out_facts.
+const ReportSchemaVersion = 4
 
 // z95 is the standard normal quantile of a two-sided 95% interval.
 const z95 = 1.959963984540054
@@ -70,6 +76,11 @@ type Report struct {
 	// The Experiment leaves it nil (examples/cities fills it for the local
 	// model); the HTML report shows it.
 	Epochs []EpochSummary `json:"epochs,omitempty"`
+	// Splits give the arms on parts of the questions: SplitFacts (facts
+	// trained and held out, with Experiment.HoldOutFacts) and
+	// SplitKnowledge (facts the base arm knew and did not, when it ran
+	// beside a fine-tuned arm). Empty when neither applies.
+	Splits []Split `json:"splits,omitempty"`
 	// Results hold every scored item, arm by arm in question order.
 	Results []Result `json:"results"`
 }
@@ -100,6 +111,14 @@ type ReportSettings struct {
 	MaxTokens       int             `json:"max_tokens"`
 	Hyperparameters Hyperparameters `json:"hyperparameters"`
 	Prompts         Prompts         `json:"prompts"`
+	// HoldOutFacts is Experiment.HoldOutFacts; TrainedFacts and
+	// HeldOutFacts count the training examples fine-tuned on and held
+	// out (HeldOutFacts 0 when nothing was held out). With Seed they
+	// identify the split: two runs that differ in them trained on
+	// different facts.
+	HoldOutFacts float64 `json:"hold_out_facts,omitempty"`
+	TrainedFacts int     `json:"trained_facts,omitempty"`
+	HeldOutFacts int     `json:"held_out_facts,omitempty"`
 }
 
 // Result is one question put to one arm.
@@ -147,6 +166,15 @@ type Result struct {
 	// example; false for a held-out wording, such as a paraphrase from a
 	// questions file. The Markdown report splits each arm's accuracy by it.
 	SeenInTraining bool `json:"seen_in_training"`
+	// Fact says whether the question's fact was fine-tuned on: FactTrained,
+	// FactHeldOut or FactUnmapped with Experiment.HoldOutFacts, "" without.
+	// A question's fact is the training example its DocID names.
+	Fact string `json:"fact,omitempty"`
+	// Knowledge is KnowledgeKnown when the base arm answered the same
+	// question right closed book, KnowledgeUnknown when it answered wrong
+	// or abstained, "" when the base arm did not run or failed on it. It
+	// is derived from the base arm's result when the report is summarized.
+	Knowledge string `json:"knowledge,omitempty"`
 }
 
 // RetrievedDoc is one document of a Result's context.
@@ -245,6 +273,7 @@ func newReport(s Experiment, questions []Question) *Report {
 			MaxTokens:       s.MaxTokens,
 			Hyperparameters: s.Hyperparameters,
 			Prompts:         s.Prompts,
+			HoldOutFacts:    s.HoldOutFacts,
 		},
 		Results: []Result{},
 	}
@@ -285,6 +314,7 @@ func (r *Report) summarizeRetrieval(questions []Question, hits [][]Hit) {
 // summarize computes the per-arm summaries and the McNemar test from Results.
 func (r *Report) summarize() {
 	r.summarizeJudge()
+	r.summarizeSplits()
 	r.Arms = r.Arms[:0]
 	byArm := map[Arm]map[string]bool{} // arm -> question -> correct, answered only
 	for _, a := range r.Settings.Arms {
@@ -693,6 +723,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if w := r.wordingLines(); w != "" {
 		b.WriteString("\n" + w + "\n")
+	}
+	if sp := r.splitLines(); sp != "" {
+		b.WriteString("\n" + sp + "\n")
 	}
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",

@@ -243,7 +243,7 @@ func TestReportCostJSON(t *testing.T) {
 		} `json:"results"`
 	}
 	require.NoError(t, json.Unmarshal(b, &got))
-	assert.Equal(t, 3, got.SchemaVersion)
+	assert.Equal(t, 4, got.SchemaVersion)
 	assert.Equal(t, "catalog", got.Pricing)
 	assert.Equal(t, DefaultBaseModel, got.Settings.BaseModel)
 	assert.Equal(t, "gpt-3.5-turbo", got.Settings.ArticleModel)

@@ -13,7 +13,7 @@ import (
 var csvHeader = []string{
 	"arm", "question_id", "question", "gold", "answer", "outcome", "correct", "type", "extracted", "expected", "reason",
 	"gold_rank", "retrieved_ids", "latency_ms", "prompt_tokens", "completion_tokens", "model", "error",
-	"cached_prompt_tokens", "cached", "cost_usd",
+	"cached_prompt_tokens", "cached", "cost_usd", "fact", "knowledge",
 }
 
 // WriteCSV writes one row per item (arm and question), in the order of
@@ -22,7 +22,10 @@ var csvHeader = []string{
 // is not evaluated). retrieved_ids joins the context's document ids
 // with spaces, best first; gold_rank is -1 when the gold document was not
 // retrieved; type is the answer type the verdict compared (Verdict.Type);
-// cost_usd is the item's cost (empty until ApplyPrices).
+// cost_usd is the item's cost (empty until ApplyPrices); fact is
+// Result.Fact (trained, held_out, unmapped, or empty when no fact was held
+// out) and knowledge Result.Knowledge (known, unknown, or empty without a
+// base arm's answer).
 //
 // When the report is priced, cost rows follow the items, told apart by an
 // empty question_id: arm "fine-tuning" (model: the base model,
@@ -49,6 +52,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 			"prompt_tokens": strconv.Itoa(res.Usage.PromptTokens), "completion_tokens": strconv.Itoa(res.Usage.CompletionTokens),
 			"model": res.Model, "error": res.Error, "cached_prompt_tokens": strconv.Itoa(res.Usage.CachedPromptTokens),
 			"cached": strconv.FormatBool(res.Cached), "cost_usd": r.csvCost(res.CostUSD),
+			"fact": res.Fact, "knowledge": res.Knowledge,
 		})
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("ragvsft: writing CSV: %w", err)

@@ -16,7 +16,7 @@ func TestWriteCSV(t *testing.T) {
 		{Arm: ArmRAG, QuestionID: "line 1", Question: "What is the population of City_1?", Gold: "City_1 has about 1967825 inhabitants.",
 			Answer: "City_1 has about 1,967,825 inhabitants, \"roughly\".", Verdict: Verdict{Correct: true, Type: "number", Extracted: "1967825", Expected: "1967825"},
 			GoldRank: 0, Retrieved: []RetrievedDoc{{ID: "line 1"}, {ID: "line 10"}}, Latency: 1500 * time.Microsecond,
-			Usage: Usage{PromptTokens: 90, CompletionTokens: 12}, Model: "local-base"},
+			Usage: Usage{PromptTokens: 90, CompletionTokens: 12}, Model: "local-base", Fact: FactHeldOut, Knowledge: KnowledgeUnknown},
 		{Arm: ArmBase, QuestionID: "line 1", GoldRank: -1, Error: "upstream said 503"},
 	}}
 	var b strings.Builder
@@ -27,7 +27,7 @@ func TestWriteCSV(t *testing.T) {
 	assert.Equal(t, csvHeader, rows[0])
 	assert.Equal(t, []string{"rag", "line 1", "What is the population of City_1?", "City_1 has about 1967825 inhabitants.",
 		"City_1 has about 1,967,825 inhabitants, \"roughly\".", "correct", "true", "number", "1967825", "1967825", "", "0", "line 1 line 10",
-		"1.500", "90", "12", "local-base", "", "0", "false", ""}, rows[1])
+		"1.500", "90", "12", "local-base", "", "0", "false", "", "held_out", "unknown"}, rows[1])
 	col := func(name string) int { return slices.Index(rows[0], name) }
 	assert.Equal(t, "upstream said 503", rows[2][col("error")])
 	assert.Equal(t, "-1", rows[2][col("gold_rank")])

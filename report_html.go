@@ -28,6 +28,8 @@ var htmlTmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"ci":            ArmSummary.ciText,
 	"hallucination": ArmSummary.hallucinationText,
 	"legend":        func() string { return outcomesLegend },
+	"splitarm":      SplitArm.summary,
+	"group":         groupTitle,
 	"outcomes":      func() []Outcome { return Outcomes },
 	"ms":            func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) },
 	"add":           func(a, b int) int { return a + b },

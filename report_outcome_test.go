@@ -121,7 +121,7 @@ func TestReportJSONOutcomes(t *testing.T) {
 		Results       []map[string]any `json:"results"`
 	}
 	require.NoError(t, json.Unmarshal(b, &raw))
-	assert.Equal(t, 3, raw.SchemaVersion)
+	assert.Equal(t, 4, raw.SchemaVersion)
 	require.Len(t, raw.Arms, 3)
 	base, ft, rag := raw.Arms[0], raw.Arms[1], raw.Arms[2]
 	assert.Equal(t, []any{3.0, 1.0, 3.0, 1.0, 7.0}, []any{base["correct"], base["wrong"], base["abstained"], base["errors"], base["answered"]})

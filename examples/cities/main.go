@@ -9,6 +9,10 @@
 // chat fine-tuning JSONL file; -questions asks the questions of a questions
 // file (held-out wordings, say) instead of the training prompts, and the
 // report gives each arm's accuracy on seen and held-out wordings.
+// -holdout-facts F fine-tunes on all but a seeded fraction F of the facts
+// and reports every arm on trained and held-out facts apart; -repeats N
+// runs the experiment N times with seeds -seed, -seed+1, ... and reports
+// each arm's mean and spread (repeats.json, repeats.md).
 //
 // Every answer is appended to the run folder's checkpoint.jsonl as soon as
 // it is scored, so a run stopped at any moment, even by kill -9, continues
@@ -101,6 +105,11 @@ type config struct {
 	// model when not given) and -judge-base-url, with -eval judge.
 	JudgeModel   string `json:"judge_model,omitempty"`
 	JudgeBaseURL string `json:"judge_base_url,omitempty"`
+
+	// HoldOutFacts and Repeats are -holdout-facts and -repeats (0 in a
+	// configuration written before them: none held out, one run).
+	HoldOutFacts float64 `json:"holdout_facts,omitempty"`
+	Repeats      int     `json:"repeats,omitempty"`
 }
 
 // Files of a run folder.
@@ -146,6 +155,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		tpm         = fs.Int("tpm", 0, "tokens per minute allowed to the chat model (openai backend; 0 = no limit)")
 		retrieverTo = fs.String("retriever", "chromem", "where the documents are indexed: chromem (in the run folder) or pgvector (a PostgreSQL table, see -pg)")
 		pgDSN       = fs.String("pg", "", "with -retriever pgvector: the PostgreSQL `DSN`, e.g. postgres://user:password@host:5432/db (never recorded)")
+		holdOut     = fs.Float64("holdout-facts", 0, "hold this `fraction` of the facts (training examples, drawn with -seed) out of fine-tuning, ask them all, and report every arm on trained and held-out facts")
+		repeats     = fs.Int("repeats", 1, "run the experiment this many times, with seeds -seed, -seed+1, ... (the fine-tuning shuffle, chat sampling and held-out facts change), and report each arm's mean and spread; the first run is the one checkpointed")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./examples/cities [flags]\n       go run ./examples/cities -resume DIR [-retry-errors] [-yes]\n\n"+
@@ -191,7 +202,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			EmbeddingModel: *embedModel, BaseURL: *baseURL, FineTunedModel: *ftModel, FineTunedBaseURL: *ftBaseURL,
 			JudgeModel: *judgeModel, JudgeBaseURL: *judgeURL,
 			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA, Retriever: *retrieverTo,
-			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339)}
+			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339),
+			HoldOutFacts: *holdOut, Repeats: *repeats}
 		if cfg.Eval == "judge" {
 			cfg.JudgeModel = cmp.Or(cfg.JudgeModel, cfg.Model)
 		}
@@ -211,6 +223,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if cfg.Epochs < 0 {
 		return fmt.Errorf("-epochs must not be negative, got %d", cfg.Epochs)
+	}
+	if !(cfg.HoldOutFacts >= 0 && cfg.HoldOutFacts < 1) {
+		return fmt.Errorf("-holdout-facts must be a fraction in [0, 1), got %v", cfg.HoldOutFacts)
+	}
+	if cfg.Repeats = max(cfg.Repeats, 1); *repeats < 1 {
+		return fmt.Errorf("-repeats must be at least 1, got %d", *repeats)
 	}
 	if cfg.Backend != "openai" && (cfg.FineTunedModel != "" || cfg.FineTunedBaseURL != "" || cfg.BaseURL != "") {
 		return errors.New("-finetuned-model, -finetuned-base-url and -base-url need -backend openai: " +
@@ -346,6 +364,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		Concurrency:     *concurrency,
 		Previous:        previous,
 		RetryErrors:     *retryErrors,
+		HoldOutFacts:    cfg.HoldOutFacts,
 	}
 	what := "embedded local model (offline)"
 	if be.name == "openai" {
@@ -389,6 +408,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions%s and the embeddings of %d documents and questions.\n",
 			est, total-kept, judgeCalls, 2*len(asked))
+		if cfg.Repeats > 1 {
+			fmt.Fprintf(stdout, "That is one run: -repeats %d costs about %d times as much, a fine-tuning job each.\n", cfg.Repeats, cfg.Repeats)
+		}
 		if *resume != "" && be.estimate != nil {
 			fmt.Fprintln(stdout, "A fine-tuning job this run folder already started is reused, not paid again.")
 		}
@@ -414,7 +436,18 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		prog.add(r)
 	}
 	start := time.Now()
-	rep, runErr := exp.Run(ctx)
+	var (
+		rep    *ragvsft.Report
+		reps   *ragvsft.RepeatReport
+		runErr error
+	)
+	if cfg.Repeats > 1 {
+		if reps, runErr = ragvsft.Repeat(ctx, exp, cfg.Repeats); reps != nil && len(reps.Reports) > 0 {
+			rep = reps.Reports[0]
+		}
+	} else {
+		rep, runErr = exp.Run(ctx)
+	}
 	prog.finish()
 	if cause := context.Cause(ctx); runErr != nil && cause != nil && !errors.Is(cause, runErr) {
 		runErr = cause // the checkpoint failed, not the caller
@@ -436,11 +469,22 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			return errors.Join(runErr, err)
 		}
 	}
+	if reps != nil {
+		if err := writeRepeats(dir, reps); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
 	if runErr != nil {
 		return fmt.Errorf("%w (finished results are in %s; continue with -resume %s)", runErr, dir, dir)
 	}
 	if err := rep.WriteMarkdown(stdout); err != nil {
 		return err
+	}
+	if reps != nil {
+		fmt.Fprintln(stdout)
+		if err := reps.WriteMarkdown(stdout); err != nil {
+			return err
+		}
 	}
 	if ft := rep.FineTune; ft != nil && ft.Endpoint == "" {
 		fmt.Fprintf(stdout, "\nFine-tuned %s: %d epochs, batch size %d, learning-rate multiplier %g, %d trained tokens.\n",
@@ -477,6 +521,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	files := "dataset.jsonl, "
 	if cfg.Questions != "" {
 		files += questionsFile + ", "
+	}
+	if reps != nil {
+		files += "repeats.json, repeats.md, "
 	}
 	fmt.Fprintf(stdout, "\nRun folder: %s (%sconfig.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir, files)
 	if be.name == "local" {
@@ -542,7 +589,8 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"base-url": cfg.BaseURL, "finetuned-model": cfg.FineTunedModel, "finetuned-base-url": cfg.FineTunedBaseURL,
 		"judge-model": cfg.JudgeModel, "judge-base-url": cfg.JudgeBaseURL,
 		"train-command": cfg.TrainCommand, "load-lora": strconv.FormatBool(cfg.LoadLoRA),
-		"retriever": cmp.Or(cfg.Retriever, "chromem"),
+		"retriever":     cmp.Or(cfg.Retriever, "chromem"),
+		"holdout-facts": strconv.FormatFloat(cfg.HoldOutFacts, 'g', -1, 64), "repeats": strconv.Itoa(max(cfg.Repeats, 1)),
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
@@ -792,6 +840,19 @@ func writeReport(dir string, rep *ragvsft.Report) error {
 		}
 	}
 	return nil
+}
+
+// writeRepeats writes repeats.json (every run's report and the spreads) and
+// repeats.md into the run folder.
+func writeRepeats(dir string, reps *ragvsft.RepeatReport) error {
+	if err := writeJSON(filepath.Join(dir, "repeats.json"), reps); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := reps.WriteMarkdown(&b); err != nil {
+		return fmt.Errorf("writing repeats.md: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(dir, "repeats.md"), b.Bytes())
 }
 
 func writeJSON(path string, v any) error {

@@ -49,7 +49,7 @@ func TestDefaultModelStandsInForTheArticles(t *testing.T) {
 	require.NoError(t, err, out)
 
 	rep := readReport(t, dir)
-	assert.Equal(t, 3, rep.SchemaVersion)
+	assert.Equal(t, 4, rep.SchemaVersion)
 	assert.Equal(t, ragvsft.DefaultBaseModel, rep.Settings.BaseModel)
 	assert.Equal(t, ragvsft.ArticleModel, rep.Settings.ArticleModel)
 	require.NotNil(t, rep.FineTune)

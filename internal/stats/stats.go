@@ -154,3 +154,28 @@ func CohenKappa(bothYes, onlyA, onlyB, bothNo int) (kappa, observed, expected fl
 	}
 	return (observed - expected) / (1 - expected), observed, expected
 }
+
+// Spread returns the mean, the sample standard deviation (with n−1 in the
+// denominator: the repeats are a sample of the runs one could make), the
+// minimum and the maximum of xs. One value has standard deviation 0; no
+// value gives NaN for all four.
+func Spread(xs []float64) (mean, sd, lo, hi float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN(), math.NaN(), math.NaN()
+	}
+	lo, hi = xs[0], xs[0]
+	var sum float64
+	for _, x := range xs {
+		sum += x
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	mean = sum / float64(len(xs))
+	if len(xs) == 1 {
+		return mean, 0, lo, hi
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1)), lo, hi
+}

@@ -177,3 +177,32 @@ func TestCohenKappa(t *testing.T) {
 		assert.InDelta(t, a, b, 1e-12)
 	})
 }
+
+func TestSpread(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		xs                 []float64
+		mean, sd, min, max float64
+	}{
+		{"one", []float64{0.4}, 0.4, 0, 0.4, 0.4},
+		{"two", []float64{0.2, 0.6}, 0.4, math.Sqrt(0.08), 0.2, 0.6},
+		// 2, 4, 4, 4, 5, 5, 7, 9: mean 5, squares sum to 32, 32/7.
+		{"textbook", []float64{2, 4, 4, 4, 5, 5, 7, 9}, 5, math.Sqrt(32.0 / 7), 2, 9},
+		{"equal", []float64{0.5, 0.5, 0.5}, 0.5, 0, 0.5, 0.5},
+		{"order free", []float64{9, 7, 5, 5, 4, 4, 4, 2}, 5, math.Sqrt(32.0 / 7), 2, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mean, sd, lo, hi := Spread(tc.xs)
+			assert.InDelta(t, tc.mean, mean, 1e-12)
+			assert.InDelta(t, tc.sd, sd, 1e-12)
+			assert.Equal(t, tc.min, lo)
+			assert.Equal(t, tc.max, hi)
+		})
+	}
+	t.Run("none", func(t *testing.T) {
+		mean, sd, lo, hi := Spread(nil)
+		for _, v := range []float64{mean, sd, lo, hi} {
+			assert.True(t, math.IsNaN(v))
+		}
+	})
+}
