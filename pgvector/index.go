@@ -41,6 +41,9 @@ func (r *Retriever) Index(ctx context.Context, docs []ragvsft.Document) error {
 		return err
 	}
 	defer unlock()
+	if r.fit {
+		r.fitOn(docs)
+	}
 
 	dims, err := r.tableDims(ctx)
 	if err != nil {

@@ -20,6 +20,7 @@ package pgvector
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -81,7 +82,8 @@ func (h HNSW) resolved() (HNSW, error) {
 }
 
 // Options configures a Retriever. The zero value keeps the documents in
-// DefaultTable, embedded with ragvsft.NewLocalEmbeddingFunc(0), and
+// DefaultTable, embedded with the local embedding fitted on them by Index
+// (ragvsft.FitLocalEmbedding, as ChromemRetriever's default), and
 // searches an HNSW index with pgvector's default parameters.
 type Options struct {
 	// Table is the table holding the documents, created by Index when it
@@ -89,8 +91,10 @@ type Options struct {
 	// DefaultTable. One database can hold several knowledge bases in
 	// tables of their own.
 	Table string
-	// Embed embeds documents and queries; nil means
-	// ragvsft.NewLocalEmbeddingFunc(0).
+	// Embed embeds documents and queries; nil (with EmbedBatch nil) means
+	// the local embedding, fitted on the documents at every Index: a
+	// Retriever searches only after its Index. Embed nil with EmbedBatch
+	// set means ragvsft.NewLocalEmbeddingFunc(0) for single texts.
 	Embed chromem.EmbeddingFunc
 	// Model names the embedding model behind Embed, stored with every
 	// document so that a table built with another model is re-embedded
@@ -156,6 +160,37 @@ type Retriever struct {
 
 	mu    sync.RWMutex // Index holds it exclusively
 	stats ragvsft.IndexStats
+
+	// fit is set when the caller gave no embedding: Index fits the local
+	// embedding on the documents (ragvsft.FitLocalEmbedding), as
+	// ChromemRetriever does, so both defaults retrieve alike.
+	fit    bool
+	fitMu  sync.RWMutex
+	fitted *ragvsft.LocalEmbedding
+}
+
+// embedFitted embeds with the local embedding fitted by the last Index.
+func (r *Retriever) embedFitted(ctx context.Context, text string) ([]float32, error) {
+	r.fitMu.RLock()
+	e := r.fitted
+	r.fitMu.RUnlock()
+	if e == nil {
+		return nil, errors.New("ragvsft: pgvector: the local embedding is fitted on the documents by Index: call Index first")
+	}
+	return e.Embed(ctx, text)
+}
+
+// fitOn fits the local embedding on docs; the caller holds r.mu.
+func (r *Retriever) fitOn(docs []ragvsft.Document) {
+	texts := make([]string, len(docs))
+	for i, d := range docs {
+		texts[i] = d.Text
+	}
+	e := ragvsft.FitLocalEmbedding(texts, 0)
+	r.fitMu.Lock()
+	r.fitted = e
+	r.fitMu.Unlock()
+	r.model = e.Model()
 }
 
 var (
@@ -184,7 +219,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Retriever, error) {
 		hnsw:        h,
 		exact:       opts.Exact,
 	}
-	if r.embed == nil {
+	switch {
+	case r.embed == nil && r.embedBatch == nil:
+		r.fit = true
+		r.embed = r.embedFitted
+	case r.embed == nil:
 		r.embed = ragvsft.NewLocalEmbeddingFunc(0)
 		r.model = cmp.Or(r.model, ragvsft.LocalEmbeddingModel(0))
 	}
