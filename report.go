@@ -333,30 +333,14 @@ func (r *Report) summarize() {
 			if res.Cached {
 				sum.Cached++
 			}
-			switch o := res.outcome(); o {
-			case OutcomeError:
-				sum.Errors++
-				continue
-			case OutcomeCorrect:
-				sum.Correct++
-			case OutcomeWrong:
-				sum.Wrong++
-			case OutcomeAbstained:
-				sum.Abstained++
+			if o := res.outcome(); sum.count(o) {
+				byArm[a][res.QuestionID] = o == OutcomeCorrect
 			}
-			sum.Answered++
-			byArm[a][res.QuestionID] = res.outcome() == OutcomeCorrect
 		}
 		if n := sum.Answered + sum.Errors; n > 0 {
 			sum.MeanLatency = latency / time.Duration(n)
 		}
-		if sum.HasAccuracy() {
-			sum.Accuracy = float64(sum.Correct) / float64(sum.Answered)
-		}
-		if sum.HasHallucinationRate() {
-			sum.HallucinationRate = float64(sum.Wrong) / float64(sum.Correct+sum.Wrong)
-		}
-		sum.CILow, sum.CIHigh = stats.Wilson(sum.Correct, sum.Answered, z95)
+		sum.score()
 		r.Arms = append(r.Arms, sum)
 	}
 	ft, rag := byArm[ArmFineTuned], byArm[ArmRAG]
@@ -384,6 +368,48 @@ func (r *Report) summarize() {
 	r.McNemar = t
 }
 
+// count adds one result's outcome to the summary's counts, and reports
+// whether it was answered (not an error).
+func (s *ArmSummary) count(o Outcome) bool {
+	switch o {
+	case OutcomeError:
+		s.Errors++
+		return false
+	case OutcomeCorrect:
+		s.Correct++
+	case OutcomeWrong:
+		s.Wrong++
+	case OutcomeAbstained:
+		s.Abstained++
+	}
+	s.Answered++
+	return true
+}
+
+// score sets the rates and the interval from the counts.
+func (s *ArmSummary) score() {
+	s.Accuracy, s.HallucinationRate = 0, 0
+	if s.HasAccuracy() {
+		s.Accuracy = float64(s.Correct) / float64(s.Answered)
+	}
+	if s.HasHallucinationRate() {
+		s.HallucinationRate = float64(s.Wrong) / float64(s.Correct+s.Wrong)
+	}
+	s.CILow, s.CIHigh = stats.Wilson(s.Correct, s.Answered, z95)
+}
+
+// nullRates returns the summary's two rates, each nil when undefined: how
+// the JSON forms write them.
+func (s ArmSummary) nullRates() (accuracy, hallucination *float64) {
+	if s.HasAccuracy() {
+		accuracy = &s.Accuracy
+	}
+	if s.HasHallucinationRate() {
+		hallucination = &s.HallucinationRate
+	}
+	return accuracy, hallucination
+}
+
 // HasAccuracy reports whether Accuracy is defined: whether the arm answered
 // anything (Answered > 0).
 func (s ArmSummary) HasAccuracy() bool { return s.Answered > 0 }
@@ -409,12 +435,7 @@ type armSummaryFields ArmSummary
 // when they are undefined (see HasAccuracy, HasHallucinationRate).
 func (s ArmSummary) MarshalJSON() ([]byte, error) {
 	out := armSummaryJSON{armSummaryFields: armSummaryFields(s)}
-	if s.HasAccuracy() {
-		out.Accuracy = &s.Accuracy
-	}
-	if s.HasHallucinationRate() {
-		out.HallucinationRate = &s.HallucinationRate
-	}
+	out.Accuracy, out.HallucinationRate = s.nullRates()
 	return json.Marshal(out)
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/ragvsft/ragvsft/internal/stats"
 )
 
 // Names of Report.Splits.
@@ -80,13 +78,7 @@ func (a SplitArm) MarshalJSON() ([]byte, error) {
 		Accuracy          *float64 `json:"accuracy"`
 		HallucinationRate *float64 `json:"hallucination_rate"`
 	}{splitArmFields: splitArmFields(a)}
-	s := a.summary()
-	if s.HasAccuracy() {
-		out.Accuracy = &a.Accuracy
-	}
-	if s.HasHallucinationRate() {
-		out.HallucinationRate = &a.HallucinationRate
-	}
+	out.Accuracy, out.HallucinationRate = a.summary().nullRates()
 	return json.Marshal(out)
 }
 
@@ -115,6 +107,13 @@ func (a *SplitArm) UnmarshalJSON(b []byte) error {
 func (a SplitArm) summary() ArmSummary {
 	return ArmSummary{Arm: a.Arm, Answered: a.Answered, Errors: a.Errors, Correct: a.Correct, Wrong: a.Wrong,
 		Abstained: a.Abstained, Accuracy: a.Accuracy, CILow: a.CILow, CIHigh: a.CIHigh, HallucinationRate: a.HallucinationRate}
+}
+
+// splitArm is the counts and rates of s, an ArmSummary tallied and scored
+// the way the arms' summaries are.
+func splitArm(s ArmSummary) SplitArm {
+	return SplitArm{Arm: s.Arm, Answered: s.Answered, Errors: s.Errors, Correct: s.Correct, Wrong: s.Wrong,
+		Abstained: s.Abstained, Accuracy: s.Accuracy, CILow: s.CILow, CIHigh: s.CIHigh, HallucinationRate: s.HallucinationRate}
 }
 
 // Split returns the split named name, and whether the report has it.
@@ -193,11 +192,11 @@ func (r *Report) split(name string, groups []string, arms []Arm, label func(Resu
 	sp := Split{Name: name}
 	questions := map[string]map[string]bool{} // group -> question ids
 	all := map[string]bool{}
-	tallies := map[string]map[Arm]*SplitArm{}
+	tallies := map[string]map[Arm]*ArmSummary{}
 	for _, g := range groups {
-		questions[g], tallies[g] = map[string]bool{}, map[Arm]*SplitArm{}
+		questions[g], tallies[g] = map[string]bool{}, map[Arm]*ArmSummary{}
 		for _, a := range arms {
-			tallies[g][a] = &SplitArm{Arm: a}
+			tallies[g][a] = &ArmSummary{Arm: a}
 		}
 	}
 	for _, res := range r.Results {
@@ -208,18 +207,7 @@ func (r *Report) split(name string, groups []string, arms []Arm, label func(Resu
 			continue
 		}
 		questions[g][res.QuestionID] = true
-		switch res.outcome() {
-		case OutcomeError:
-			t.Errors++
-			continue
-		case OutcomeCorrect:
-			t.Correct++
-		case OutcomeWrong:
-			t.Wrong++
-		case OutcomeAbstained:
-			t.Abstained++
-		}
-		t.Answered++
+		t.count(res.outcome())
 	}
 	labelled := 0
 	for _, g := range groups {
@@ -227,15 +215,8 @@ func (r *Report) split(name string, groups []string, arms []Arm, label func(Resu
 		labelled += grp.Questions
 		for _, a := range arms {
 			t := tallies[g][a]
-			s := t.summary()
-			if s.HasAccuracy() {
-				t.Accuracy = float64(t.Correct) / float64(t.Answered)
-			}
-			if s.HasHallucinationRate() {
-				t.HallucinationRate = float64(t.Wrong) / float64(t.Correct+t.Wrong)
-			}
-			t.CILow, t.CIHigh = stats.Wilson(t.Correct, t.Answered, z95)
-			grp.Arms = append(grp.Arms, *t)
+			t.score()
+			grp.Arms = append(grp.Arms, splitArm(*t))
 		}
 		sp.Groups = append(sp.Groups, grp)
 	}
