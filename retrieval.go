@@ -71,6 +71,30 @@ var ErrBadK = errors.New("ragvsft: k must be positive")
 // question and what is wrong. Nothing has been asked of any model then.
 var ErrBadRetrieval = errors.New("ragvsft: retriever broke its contract")
 
+// CheckDocuments applies the rules every Retriever's Index keeps before
+// it changes anything: at least one document, each with an ID and a text,
+// no two with the same ID. A Retriever outside this package calls it so
+// that its errors read like the default's.
+func CheckDocuments(docs []Document) error {
+	if len(docs) == 0 {
+		return errors.New("ragvsft: indexing: no documents")
+	}
+	seen := make(map[string]int, len(docs))
+	for i, d := range docs {
+		switch {
+		case d.ID == "":
+			return fmt.Errorf("ragvsft: indexing: document %d has an empty ID", i+1)
+		case d.Text == "":
+			return fmt.Errorf("ragvsft: indexing: document %q has an empty text", d.ID)
+		}
+		if j, dup := seen[d.ID]; dup {
+			return fmt.Errorf("ragvsft: indexing: documents %d and %d have the same ID %q", j+1, i+1, d.ID)
+		}
+		seen[d.ID] = i
+	}
+	return nil
+}
+
 // checkRetrieval checks the hits of every question, in question order, and
 // names the first question whose hits break the Retriever contract, with
 // how many other questions' do.

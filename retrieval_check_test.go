@@ -190,3 +190,20 @@ func TestBadRetrieverOverTheWireSpendsNoChat(t *testing.T) {
 	assert.Zero(t, st.FilesUploaded)
 	assert.Zero(t, st.JobsCreated)
 }
+
+func TestCheckDocumentsNamesTheBadDocument(t *testing.T) {
+	for _, tc := range []struct {
+		docs []ragvsft.Document
+		want string
+	}{
+		{nil, "no documents"},
+		{[]ragvsft.Document{{ID: "a", Text: "x"}, {Text: "y"}}, "document 2 has an empty ID"},
+		{[]ragvsft.Document{{ID: "a", Text: ""}}, `document "a" has an empty text`},
+		{[]ragvsft.Document{{ID: "a", Text: "x"}, {ID: "b", Text: "y"}, {ID: "a", Text: "z"}}, `documents 1 and 3 have the same ID "a"`},
+	} {
+		err := ragvsft.CheckDocuments(tc.docs)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+	assert.NoError(t, ragvsft.CheckDocuments([]ragvsft.Document{{ID: "a", Text: "x"}}))
+}

@@ -188,21 +188,8 @@ func (r *ChromemRetriever) Stats() IndexStats {
 // Index makes the collection hold exactly docs. It rejects an empty list,
 // an empty ID or text, and duplicate IDs, before changing anything.
 func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
-	if len(docs) == 0 {
-		return errors.New("ragvsft: indexing: no documents")
-	}
-	seen := make(map[string]int, len(docs))
-	for i, d := range docs {
-		switch {
-		case d.ID == "":
-			return fmt.Errorf("ragvsft: indexing: document %d has an empty ID", i+1)
-		case d.Text == "":
-			return fmt.Errorf("ragvsft: indexing: document %q has an empty text", d.ID)
-		}
-		if j, dup := seen[d.ID]; dup {
-			return fmt.Errorf("ragvsft: indexing: documents %d and %d have the same ID %q", j+1, i+1, d.ID)
-		}
-		seen[d.ID] = i
+	if err := CheckDocuments(docs); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ragvsft: indexing: %w", err)

@@ -28,7 +28,7 @@ type storedDoc struct{ text, model string }
 // changing anything. What is upserted before a failure or a cancellation
 // stays, so the next Index reuses it.
 func (r *Retriever) Index(ctx context.Context, docs []ragvsft.Document) error {
-	if err := checkDocs(docs); err != nil {
+	if err := ragvsft.CheckDocuments(docs); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -120,27 +120,6 @@ func (r *Retriever) lockTable(ctx context.Context) (func(), error) {
 		}
 		conn.Release()
 	}, nil
-}
-
-// checkDocs applies ChromemRetriever's rules to the documents to index.
-func checkDocs(docs []ragvsft.Document) error {
-	if len(docs) == 0 {
-		return errors.New("ragvsft: indexing: no documents")
-	}
-	seen := make(map[string]int, len(docs))
-	for i, d := range docs {
-		switch {
-		case d.ID == "":
-			return fmt.Errorf("ragvsft: indexing: document %d has an empty ID", i+1)
-		case d.Text == "":
-			return fmt.Errorf("ragvsft: indexing: document %q has an empty text", d.ID)
-		}
-		if j, dup := seen[d.ID]; dup {
-			return fmt.Errorf("ragvsft: indexing: documents %d and %d have the same ID %q", j+1, i+1, d.ID)
-		}
-		seen[d.ID] = i
-	}
-	return nil
 }
 
 // upsertAll embeds docs and upserts them in batches. The first batch goes
