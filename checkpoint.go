@@ -28,7 +28,7 @@ type Checkpoint struct {
 // results it already holds. A last line cut short by a crash is dropped and
 // truncated away; a malformed line anywhere else is an error naming it.
 func OpenCheckpoint(path string) (*Checkpoint, []Result, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ragvsft: opening checkpoint: %w", err)
 	}

@@ -53,13 +53,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ragvsft/ragvsft"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -300,7 +301,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err == nil {
 			return fmt.Errorf("%s already holds a run: continue it with -resume %s, or choose another -out", dir, dir)
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("creating run folder: %w", err)
 		}
 		if err := writeFileAtomic(filepath.Join(dir, datasetFile), raw); err != nil {
@@ -499,6 +500,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 	}
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
+	if n := itemsInError(rep); n > 0 {
+		// The report is written, but the run is not complete: say so in
+		// the exit status, so a script or a CI job does not take it for
+		// done.
+		return fmt.Errorf("%d of %d items are in error (see %s); ask them again with -resume %s -retry-errors", n, len(rep.Results), dir, dir)
+	}
 
 	if len(cfg.Sweep) > 0 && be.name == "local" {
 		sweepEval := evaluator
@@ -878,7 +885,7 @@ func writeFileAtomic(path string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
+		err = os.Chmod(tmp.Name(), 0o600)
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
@@ -888,4 +895,13 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// itemsInError counts the report's results that got no answer.
+func itemsInError(rep *ragvsft.Report) int {
+	n := 0
+	for _, a := range rep.Arms {
+		n += a.Errors
+	}
+	return n
 }
