@@ -166,7 +166,8 @@ func TestResumeAsksOnlyWhatIsMissing(t *testing.T) {
 			}
 		})
 		out, err := runCities(t, "-resume", dir)
-		require.NoError(t, err, out)
+		require.Error(t, err, out)
+		assert.Contains(t, err.Error(), "3 of 80 items are in error", "kept errors leave the run incomplete")
 		rep := readReport(t, dir)
 		errs := 0
 		for _, a := range rep.Arms {
