@@ -673,7 +673,7 @@ func (j *commandJob) loadLoRA(ctx context.Context, c *openAIClient, name, path s
 	url := strings.TrimRight(c.cfg.BaseURL, "/") + "/load_lora_adapter"
 	doing := fmt.Sprintf("loading LoRA adapter %s from %s into %s", name, path, url)
 	body, _ := json.Marshal(map[string]string{"lora_name": name, "lora_path": path})
-	if t := c.cfg.RequestTimeout; t > 0 {
+	if t := c.cfg.requestTimeout(); t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()

@@ -57,8 +57,10 @@ type OpenAIConfig struct {
 	// policy). 0 means openai-go's default of 2; a negative value disables
 	// retries.
 	MaxRetries int
-	// RequestTimeout bounds each attempt of each request; 0 means no bound
-	// beyond the caller's context.
+	// RequestTimeout bounds each attempt of each request, so that a server
+	// that accepts and never answers fails the attempt (retried like any
+	// timeout) instead of hanging the run. 0 means DefaultRequestTimeout; a
+	// negative value means no bound beyond the caller's context.
 	RequestTimeout time.Duration
 	// HTTPClient carries the requests; nil means a client of its own with
 	// http.DefaultTransport's settings.
@@ -243,8 +245,8 @@ func (c OpenAIConfig) client() (*openAIClient, error) {
 	case c.MaxRetries > 0:
 		opts = append(opts, option.WithMaxRetries(c.MaxRetries))
 	}
-	if c.RequestTimeout > 0 {
-		opts = append(opts, option.WithRequestTimeout(c.RequestTimeout))
+	if t := c.requestTimeout(); t > 0 {
+		opts = append(opts, option.WithRequestTimeout(t))
 	}
 	if len(c.RateLimits) > 0 {
 		opts = append(opts, option.WithMiddleware(c.rateLimitMiddleware()))
@@ -396,4 +398,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// DefaultRequestTimeout is OpenAIConfig.RequestTimeout's default: far above
+// a chat completion's or an upload's usual time, far below "forever".
+const DefaultRequestTimeout = 2 * time.Minute
+
+// requestTimeout is the bound on each attempt, 0 for none.
+func (c OpenAIConfig) requestTimeout() time.Duration {
+	switch {
+	case c.RequestTimeout < 0:
+		return 0
+	case c.RequestTimeout == 0:
+		return DefaultRequestTimeout
+	}
+	return c.RequestTimeout
 }
