@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -70,14 +69,7 @@ func TestSIGTERMWritesTheReport(t *testing.T) {
 	srv := newChatLog(t, 50*time.Millisecond)
 	dir := filepath.Join(t.TempDir(), "run")
 	cmd := citiesCmd(ctx, t, bin, srv.URL, "-backend", "openai", "-yes", "-n", "30", "-poll", "20ms", "-concurrency", "2", "-out", dir)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	ckpt := filepath.Join(dir, checkpointFile)
-	require.Eventually(t, func() bool {
-		b, _ := os.ReadFile(ckpt)
-		return bytes.Count(b, []byte("\n")) >= 5
-	}, 60*time.Second, 5*time.Millisecond, "no checkpoint lines; output:\n%s", &out)
+	out := startUntilCheckpointed(t, cmd, filepath.Join(dir, checkpointFile), 5)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.Error(t, cmd.Wait(), "a stopped run is not a finished one")
 	assert.FileExists(t, filepath.Join(dir, "report.json"), out.String())

@@ -136,6 +136,20 @@ func citiesCmd(ctx context.Context, t *testing.T, bin, url string, args ...strin
 	return cmd
 }
 
+// startUntilCheckpointed starts cmd and returns once its checkpoint at
+// ckpt holds n lines, with the buffer its output goes to.
+func startUntilCheckpointed(t *testing.T, cmd *exec.Cmd, ckpt string, n int) *bytes.Buffer {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool {
+		b, _ := os.ReadFile(ckpt)
+		return bytes.Count(b, []byte("\n")) >= n
+	}, 60*time.Second, 5*time.Millisecond, "no checkpoint lines; output:\n%s", &out)
+	return &out
+}
+
 // checkpointed returns the items of a checkpoint's complete lines.
 func checkpointed(t *testing.T, path string) map[string]bool {
 	t.Helper()
@@ -173,14 +187,8 @@ func TestKill9ThenResume(t *testing.T) {
 	// The run, killed once some answers are checkpointed.
 	dir := filepath.Join(t.TempDir(), "run")
 	killed := citiesCmd(ctx, t, bin, srv.URL, append(args, "-out", dir)...)
-	var killedOut bytes.Buffer
-	killed.Stdout, killed.Stderr = &killedOut, &killedOut
-	require.NoError(t, killed.Start())
 	ckpt := filepath.Join(dir, checkpointFile)
-	require.Eventually(t, func() bool {
-		b, _ := os.ReadFile(ckpt)
-		return bytes.Count(b, []byte("\n")) >= items/5
-	}, 60*time.Second, 5*time.Millisecond, "no checkpoint lines; output:\n%s", &killedOut)
+	startUntilCheckpointed(t, killed, ckpt, items/5)
 	require.NoError(t, killed.Process.Kill()) // SIGKILL: no deferred code, no flush
 	require.Error(t, killed.Wait())
 	before := checkpointed(t, ckpt)
