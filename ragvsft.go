@@ -230,6 +230,19 @@ type Experiment struct {
 	// needs a FineTuner: a FineTuned model was trained elsewhere on what it
 	// was trained on.
 	HoldOutFacts float64
+	// Paraphrases, if above 0, asks Paraphraser for that many rewordings
+	// of each trained example's question (its last user turn) and fine-tunes
+	// on the examples and their rewordings: the training side of Ovadia et
+	// al.'s finding that facts are recalled under new wordings when they
+	// were trained under several. A rewording that is an evaluation
+	// question's held-out wording is dropped, so the wordings a questions
+	// file holds out stay held out. Report.Paraphrase lists every
+	// rewording and what it cost. It needs a FineTuner.
+	Paraphrases int
+	// Paraphraser rewords the questions, with Paraphrases; nil means
+	// RuleParaphraser{} (offline, English templates). Wrap a
+	// ModelParaphraser's Model in a Cache so a rerun pays nothing twice.
+	Paraphraser Paraphraser
 }
 
 // ErrMissing is wrapped by Run when a component an arm needs is not set.
@@ -300,6 +313,14 @@ func (e *Experiment) settings() (Experiment, error) {
 	if s.HoldOutFacts != 0 && s.FineTuned != nil {
 		return s, fmt.Errorf("%w: a FineTuned model was fine-tuned elsewhere, on facts this run cannot hold out; use a FineTuner", ErrBadHoldOut)
 	}
+	switch {
+	case s.Paraphrases < 0:
+		return s, fmt.Errorf("%w: %d rewordings per question", ErrBadParaphrases, s.Paraphrases)
+	case s.Paraphrases > 0 && s.FineTuned != nil:
+		return s, fmt.Errorf("%w: a FineTuned model was fine-tuned elsewhere, on what it was trained on; use a FineTuner", ErrBadParaphrases)
+	case s.Paraphrases > 0 && s.Paraphraser == nil:
+		s.Paraphraser = RuleParaphraser{}
+	}
 	s.Prompts = s.Prompts.withDefaults()
 	return s, nil
 }
@@ -364,6 +385,9 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 
 	ft := s.FineTuned
 	if needFineTune && ft == nil {
+		if training, err = s.paraphrase(ctx, rep, training, questions); err != nil {
+			return rep, err
+		}
 		ft, err = s.FineTuner.FineTune(ctx, FineTuneRequest{
 			BaseModel:       s.BaseModel,
 			Training:        training,

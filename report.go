@@ -71,6 +71,9 @@ type Report struct {
 	// Judge is what a JudgeEvaluator judged and cost, and its agreement
 	// with its reference evaluator; nil when no item was judged.
 	Judge *JudgeSummary `json:"judge,omitempty"`
+	// Paraphrase is what Experiment.Paraphrases wrote and cost; nil
+	// without paraphrases.
+	Paraphrase *ParaphraseSummary `json:"paraphrase,omitempty"`
 	// Epochs is a memorization sweep, when the caller ran one: the
 	// fine-tuned arm scored after each number of epochs, fewest first.
 	// The Experiment leaves it nil (examples/cities fills it for the local
@@ -119,6 +122,8 @@ type ReportSettings struct {
 	HoldOutFacts float64 `json:"hold_out_facts,omitempty"`
 	TrainedFacts int     `json:"trained_facts,omitempty"`
 	HeldOutFacts int     `json:"held_out_facts,omitempty"`
+	// Paraphrases is Experiment.Paraphrases (0 when none were trained).
+	Paraphrases int `json:"paraphrases,omitempty"`
 }
 
 // Result is one question put to one arm.
@@ -274,6 +279,7 @@ func newReport(s Experiment, questions []Question) *Report {
 			Hyperparameters: s.Hyperparameters,
 			Prompts:         s.Prompts,
 			HoldOutFacts:    s.HoldOutFacts,
+			Paraphrases:     s.Paraphrases,
 		},
 		Results: []Result{},
 	}
@@ -605,6 +611,7 @@ func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 		}
 	}
 	r.priceJudge(price)
+	r.priceParaphrase(price)
 	r.Pricing = PricingCatalog
 	if !billed {
 		r.Pricing = PricingLocal
@@ -636,6 +643,9 @@ func (r *Report) TotalCostUSD() float64 {
 	}
 	if r.Judge != nil {
 		total += r.Judge.CostUSD
+	}
+	if r.Paraphrase != nil {
+		total += r.Paraphrase.CostUSD
 	}
 	return total
 }
@@ -681,7 +691,8 @@ func (r *Report) costLines() string {
 		fmt.Fprintf(&b, "; embeddings $%.4f (%s, %d tokens)", e.CostUSD, e.Model, e.Usage.PromptTokens)
 	}
 	b.WriteString(r.judgeCost())
-	unpriced = unpriced || r.Judge != nil && r.Judge.Unpriced > 0
+	b.WriteString(r.paraphraseCost())
+	unpriced = unpriced || r.Judge != nil && r.Judge.Unpriced > 0 || r.Paraphrase != nil && r.Paraphrase.Unpriced > 0
 	total := "total"
 	if unpriced {
 		total = "total of what is priced"
@@ -741,6 +752,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if ft := r.FineTune; ft != nil && ft.Endpoint != "" {
 		fmt.Fprintf(&b, "\nFine-tuned model: %s on %s, fine-tuned elsewhere: this run trained nothing and paid for no training.\n", ft.ModelID, ft.Endpoint)
+	}
+	if p := r.paraphraseLine(); p != "" {
+		b.WriteString("\n" + p + "\n")
 	}
 	if w := r.wordingLines(); w != "" {
 		b.WriteString("\n" + w + "\n")

@@ -213,16 +213,17 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		wording = strings.Split(wl, "\n")
 	}
 	data := struct {
-		R         *Report
-		Chart     template.URL
-		Arms      []Arm
-		Cost      []string
-		StandIn   string
-		Judge     []string
-		Wording   []string
-		Latencies []latencyRow
-		View      template.JS
-	}{r, chartURI, r.Settings.Arms, cost, r.standIn(), r.judgeLines(), wording, r.latencies(), template.JS(view)}
+		R          *Report
+		Chart      template.URL
+		Arms       []Arm
+		Cost       []string
+		StandIn    string
+		Judge      []string
+		Wording    []string
+		Paraphrase string
+		Latencies  []latencyRow
+		View       template.JS
+	}{r, chartURI, r.Settings.Arms, cost, r.standIn(), r.judgeLines(), wording, r.paraphraseLine(), r.latencies(), template.JS(view)}
 	if err := htmlTmpl.ExecuteTemplate(w, "report.html.tmpl", data); err != nil {
 		return fmt.Errorf("ragvsft: writing HTML report: %w", err)
 	}

@@ -266,6 +266,8 @@ func (s *OpenAIServer) generate(r *http.Request, model ragvsft.Model, p chatPara
 	var err error
 	if reply, ok := s.judgeReply(r.Context(), cr.Messages); ok {
 		resp.Content = reply // the judging mode (judge.go): a rule answers, not the model
+	} else if reply, ok := s.paraphraseReply(r.Context(), cr.Messages); ok {
+		resp.Content = reply // the paraphrasing mode (paraphrase.go)
 	} else {
 		resp, err = model.Chat(r.Context(), cr)
 	}

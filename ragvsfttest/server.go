@@ -81,6 +81,11 @@ type ServerConfig struct {
 	// with a key missing, to test how a judge's malformed output is
 	// handled. Nil sends the verdict JSON.
 	JudgeReply func(verdict, reason string) string
+
+	// ParaphraseReply, if set, rewrites the replies of the paraphrasing
+	// mode (paraphrase.go): it gets the rule's rewordings and returns the
+	// reply to send. Nil sends {"paraphrases": [...]}.
+	ParaphraseReply func(paraphrases []string) string
 }
 
 // Stats counts what an OpenAIServer did. Requests counts every request by
@@ -99,7 +104,9 @@ type Stats struct {
 	ChatCompletions           int
 	// Judgements counts the chat choices the judging mode answered.
 	Judgements int
-	Embeddings int // embedding requests, not vectors
+	// Paraphrasings counts the chat choices the paraphrasing mode answered.
+	Paraphrasings int
+	Embeddings    int // embedding requests, not vectors
 	// Faults counts injected failures.
 	Faults int
 }
@@ -181,6 +188,13 @@ type Stats struct {
 //     "cannot answer", "can't answer", "no information"), else "incorrect"
 //     with AutoEvaluator's reason. ServerConfig.JudgeReply can make it
 //     malformed; Stats.Judgements counts it.
+//   - The paraphrasing mode: a chat request whose first message holds
+//     ragvsft.ParaphraseMarker and whose last user message has the
+//     <question> and <count> sections of ragvsft.DefaultParaphrasePrompts
+//     is answered by ragvsft.RuleParaphraser, for any chat model: the JSON
+//     {"paraphrases": [...]} of ragvsft.ParaphraseSchema.
+//     ServerConfig.ParaphraseReply can make it malformed;
+//     Stats.Paraphrasings counts it.
 //   - POST /embeddings: the embedding models of ragvsft.DefaultCatalog and
 //     ServerConfig.Models, others 404 model_not_found; input as a string or
 //     an array of strings; encoding_format float or base64; dimensions.
