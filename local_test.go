@@ -246,10 +246,23 @@ func TestLocalHeldOutWording(t *testing.T) {
 			// Two phrasings take twice the steps; one phrasing for twice
 			// the epochs takes as many.
 			sameSteps := score(one, 20, heldOut)
-			t.Logf("%s, %d facts at 10 epochs: trained wording %d, held-out wording %d, trained on 2 phrasings %d (1 phrasing for 20 epochs: %d)",
-				kb, len(heldOut), trained, onNew, paraphrased, sameSteps)
+			// The first phrasing and two RuleParaphraser rewordings of it,
+			// as Experiment.Paraphrases trains them.
+			var ruled exampleSet
+			for _, ex := range one {
+				ruled = append(ruled, ex)
+				p, err := RuleParaphraser{}.Paraphrase(context.Background(), ParaphraseRequest{Messages: ex.Messages[:1], N: 2})
+				require.NoError(t, err)
+				for _, text := range p.Texts {
+					ruled = append(ruled, Example{ID: ex.ID + "~p", Messages: []Message{{Role: RoleUser, Content: text}, ex.Messages[1]}})
+				}
+			}
+			rule := score(ruled, 10, heldOut)
+			t.Logf("%s, %d facts at 10 epochs: trained wording %d, held-out wording %d, trained on 2 phrasings %d (1 phrasing for 20 epochs: %d), on 2 rule rewordings %d",
+				kb, len(heldOut), trained, onNew, paraphrased, sameSteps, rule)
 			assert.Less(t, onNew, trained)
 			assert.Greater(t, paraphrased, onNew)
+			assert.Greater(t, rule, onNew, "rule rewordings recall more under a new wording too")
 		})
 	}
 }

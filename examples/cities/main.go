@@ -12,7 +12,9 @@
 // -holdout-facts F fine-tunes on all but a seeded fraction F of the facts
 // and reports every arm on trained and held-out facts apart; -repeats N
 // runs the experiment N times with seeds -seed, -seed+1, ... and reports
-// each arm's mean and spread (repeats.json, repeats.md).
+// each arm's mean and spread (repeats.json, repeats.md); -paraphrases N
+// fine-tunes on N rewordings of each training question besides it, written
+// by rule offline or, with -paraphraser model, by the base model.
 //
 // Every answer is appended to the run folder's checkpoint.jsonl as soon as
 // it is scored, so a run stopped at any moment, even by kill -9, continues
@@ -111,6 +113,11 @@ type config struct {
 	// configuration written before them: none held out, one run).
 	HoldOutFacts float64 `json:"holdout_facts,omitempty"`
 	Repeats      int     `json:"repeats,omitempty"`
+
+	// Paraphrases and Paraphraser are -paraphrases and -paraphraser
+	// (resolved: "rule" when paraphrases are asked for without it).
+	Paraphrases int    `json:"paraphrases,omitempty"`
+	Paraphraser string `json:"paraphraser,omitempty"`
 }
 
 // Files of a run folder.
@@ -157,6 +164,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		retrieverTo = fs.String("retriever", "chromem", "where the documents are indexed: chromem (in the run folder) or pgvector (a PostgreSQL table, see -pg)")
 		pgDSN       = fs.String("pg", "", "with -retriever pgvector: the PostgreSQL `DSN`, e.g. postgres://user:password@host:5432/db (never recorded)")
 		holdOut     = fs.Float64("holdout-facts", 0, "hold this `fraction` of the facts (training examples, drawn with -seed) out of fine-tuning, ask them all, and report every arm on trained and held-out facts")
+		paraphrases = fs.Int("paraphrases", 0, "fine-tune on this many rewordings of each training question besides the question itself (Ovadia et al.'s paraphrase augmentation; the rewordings are listed in report.json)")
+		paraphraser = fs.String("paraphraser", "", "with -paraphrases: who rewords, rule (offline English templates, the default) or model (the base model, -backend openai; cached)")
 		repeats     = fs.Int("repeats", 1, "run the experiment this many times, with seeds -seed, -seed+1, ... (the fine-tuning shuffle, chat sampling and held-out facts change), and report each arm's mean and spread; the first run is the one checkpointed")
 	)
 	fs.Usage = func() {
@@ -204,7 +213,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			JudgeModel: *judgeModel, JudgeBaseURL: *judgeURL,
 			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA, Retriever: *retrieverTo,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339),
-			HoldOutFacts: *holdOut, Repeats: *repeats}
+			HoldOutFacts: *holdOut, Repeats: *repeats, Paraphrases: *paraphrases, Paraphraser: *paraphraser}
+		if cfg.Paraphrases > 0 {
+			cfg.Paraphraser = cmp.Or(cfg.Paraphraser, "rule")
+		}
 		if cfg.Eval == "judge" {
 			cfg.JudgeModel = cmp.Or(cfg.JudgeModel, cfg.Model)
 		}
@@ -227,6 +239,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	}
 	if !(cfg.HoldOutFacts >= 0 && cfg.HoldOutFacts < 1) {
 		return fmt.Errorf("-holdout-facts must be a fraction in [0, 1), got %v", cfg.HoldOutFacts)
+	}
+	if err := checkParaphraseFlags(cfg); err != nil {
+		return err
 	}
 	if cfg.Repeats = max(cfg.Repeats, 1); *repeats < 1 {
 		return fmt.Errorf("-repeats must be at least 1, got %d", *repeats)
@@ -366,6 +381,10 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		Previous:        previous,
 		RetryErrors:     *retryErrors,
 		HoldOutFacts:    cfg.HoldOutFacts,
+		Paraphrases:     cfg.Paraphrases,
+	}
+	if cfg.Paraphraser == "model" {
+		exp.Paraphraser = ragvsft.ModelParaphraser{Model: be.base} // cached like the arms' calls
 	}
 	what := "embedded local model (offline)"
 	if be.name == "openai" {
@@ -406,6 +425,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 				Hyperparameters: exp.Hyperparameters, Seed: cfg.Seed}); err != nil {
 				return err
 			}
+		}
+		if cfg.Paraphrases > 0 && be.estimate != nil {
+			est += fmt.Sprintf(" (for the examples alone: with %d rewordings each, about %d times the trained tokens)", cfg.Paraphrases, cfg.Paraphrases+1)
+		}
+		if cfg.Paraphraser == "model" {
+			judgeCalls += fmt.Sprintf(", %d calls to paraphrase", len(ds.Examples()))
 		}
 		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions%s and the embeddings of %d documents and questions.\n",
 			est, total-kept, judgeCalls, 2*len(asked))
@@ -515,7 +540,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			fmt.Fprintln(stdout, "\nThe sweep is scored by -eval auto, not by the judge.")
 			sweepEval = ragvsft.AutoEvaluator{}
 		}
-		epochs, err := memorizationSweep(ctx, stdout, dir, asking, sweepEval, cfg.Sweep, cfg.Seed)
+		epochs, err := memorizationSweep(ctx, stdout, dir, asking, sweepEval, cfg.Sweep, cfg.Seed, cfg.Paraphrases)
 		if err != nil {
 			return err
 		}
@@ -598,6 +623,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"train-command": cfg.TrainCommand, "load-lora": strconv.FormatBool(cfg.LoadLoRA),
 		"retriever":     cmp.Or(cfg.Retriever, "chromem"),
 		"holdout-facts": strconv.FormatFloat(cfg.HoldOutFacts, 'g', -1, 64), "repeats": strconv.Itoa(max(cfg.Repeats, 1)),
+		"paraphrases": strconv.Itoa(cfg.Paraphrases), "paraphraser": cfg.Paraphraser,
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
@@ -653,7 +679,7 @@ func joinInts(xs []int) string {
 // answers have at the same place (partial recall before full memorization).
 // It writes epochs.json and returns the fine-tuned arm's summary at each
 // count, for the reports.
-func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64) ([]ragvsft.EpochSummary, error) {
+func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds ragvsft.Dataset, eval ragvsft.Evaluator, epochs []int, seed int64, paraphrases int) ([]ragvsft.EpochSummary, error) {
 	type point struct {
 		Epochs    int     `json:"epochs"`
 		Correct   int     `json:"correct"`
@@ -682,6 +708,7 @@ func memorizationSweep(ctx context.Context, stdout io.Writer, dir string, ds rag
 			Arms:            []ragvsft.Arm{ragvsft.ArmFineTuned},
 			Evaluator:       eval,
 			Seed:            seed,
+			Paraphrases:     paraphrases, // the run's training set, rule rewordings included
 		}
 		rep, err := exp.Run(ctx)
 		if err != nil {
@@ -904,4 +931,25 @@ func itemsInError(rep *ragvsft.Report) int {
 		n += a.Errors
 	}
 	return n
+}
+
+// checkParaphraseFlags refuses -paraphraser without -paraphrases, an
+// unknown paraphraser, and a model paraphraser nobody can serve: the
+// embedded local model does not paraphrase.
+func checkParaphraseFlags(cfg config) error {
+	switch {
+	case cfg.Paraphrases < 0:
+		return fmt.Errorf("-paraphrases must not be negative, got %d", cfg.Paraphrases)
+	case cfg.Paraphrases == 0 && cfg.Paraphraser != "":
+		return errors.New("-paraphraser needs -paraphrases N: the number of rewordings of each question")
+	case cfg.Paraphrases == 0:
+		return nil
+	case cfg.Paraphraser != "rule" && cfg.Paraphraser != "model":
+		return fmt.Errorf("-paraphraser: unknown paraphraser %q (want rule or model)", cfg.Paraphraser)
+	case cfg.Paraphraser == "model" && cfg.Backend != "openai":
+		return errors.New("-paraphraser model needs -backend openai: the embedded local model does not paraphrase (-paraphraser rule does, offline)")
+	case cfg.FineTunedModel != "":
+		return errors.New("-paraphrases needs a model fine-tuned by this run: -finetuned-model was fine-tuned elsewhere, on what it was trained on")
+	}
+	return nil
 }

@@ -138,6 +138,10 @@ func TestBadInputIsAClearError(t *testing.T) {
 		{"poll zero", []string{"-poll", "0s"}, []string{"-poll must be positive"}},
 		{"negative rpm", []string{"-rpm", "-1"}, []string{"-rpm and -tpm must not be negative"}},
 		{"negative concurrency", []string{"-concurrency", "-2"}, []string{"-concurrency must not be negative"}},
+		{"negative paraphrases", []string{"-paraphrases", "-1"}, []string{"-paraphrases must not be negative"}},
+		{"paraphraser alone", []string{"-paraphraser", "rule"}, []string{"-paraphraser needs -paraphrases N"}},
+		{"unknown paraphraser", []string{"-paraphrases", "2", "-paraphraser", "thesaurus"}, []string{`unknown paraphraser "thesaurus"`}},
+		{"model paraphraser offline", []string{"-paraphrases", "2", "-paraphraser", "model"}, []string{"-paraphraser model needs -backend openai"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
