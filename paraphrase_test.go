@@ -77,16 +77,15 @@ func TestRuleParaphraserTemplates(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
-// companiesWithHeldOut is the companies knowledge base asked twice over:
-// every training prompt and every held-out wording of
-// companies_questions.jsonl.
-func companiesWithHeldOut(t *testing.T) ragvsft.Dataset {
+// withHeldOut is the knowledge base kb of testdata asked twice over: every
+// training prompt, then every held-out wording of its questions file.
+func withHeldOut(t *testing.T, kb string) ragvsft.Dataset {
 	t.Helper()
-	ds, err := ragvsft.LoadJSONL(filepath.Join("testdata", "companies.jsonl"))
+	ds, err := ragvsft.LoadJSONL(filepath.Join("testdata", kb+".jsonl"))
 	require.NoError(t, err)
 	trained, err := ragvsft.Questions(ds)
 	require.NoError(t, err)
-	raw, err := os.ReadFile(filepath.Join("testdata", "companies_questions.jsonl"))
+	raw, err := os.ReadFile(filepath.Join("testdata", kb+"_questions.jsonl"))
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, q := range trained {
@@ -95,7 +94,7 @@ func companiesWithHeldOut(t *testing.T) ragvsft.Dataset {
 		b.Write(append(line, '\n'))
 	}
 	b.Write(raw)
-	qs, err := ragvsft.ReadQuestions(strings.NewReader(b.String()), "companies, both wordings")
+	qs, err := ragvsft.ReadQuestions(strings.NewReader(b.String()), kb+", both wordings")
 	require.NoError(t, err)
 	with, err := ragvsft.WithQuestions(ds, qs)
 	require.NoError(t, err)
@@ -124,7 +123,7 @@ func (s *trainingSpy) FineTune(ctx context.Context, req ragvsft.FineTuneRequest)
 // own, and the report says what was written.
 func TestParaphrasesRecallHeldOutWordings(t *testing.T) {
 	t.Parallel()
-	ds := companiesWithHeldOut(t)
+	ds := withHeldOut(t, "companies")
 	run := func(paraphrases, epochs int) (*ragvsft.Report, *trainingSpy) {
 		spy := &trainingSpy{}
 		exp := ragvsft.Experiment{Dataset: ds, FineTuner: spy, Arms: []ragvsft.Arm{ragvsft.ArmFineTuned},

@@ -24,6 +24,13 @@
 //     Made after the local embedding and reader were fitted to the
 //     others, to check that nothing is fitted to them.
 //
+// Each knowledge base NAME.jsonl comes with NAME_questions.jsonl, a
+// questions file (ragvsft.ReadQuestions) asking every fact once more in a
+// wording of its kind that no training prompt uses (held-out wordings, for
+// -questions and Experiment.Paraphrases), with the bare value as gold. The
+// held-out templates were written with the training templates in view and
+// not changed after any measurement.
+//
 // Run from the repository root:
 //
 //	go run ./internal/kbgen -dir testdata
@@ -43,8 +50,9 @@ import (
 // Seed seeds every knowledge base's generator.
 const Seed = 11
 
-// Generators are the knowledge bases by file name.
-var Generators = map[string]func(seed uint64) ([]byte, error){
+// Generators are the knowledge bases by file name. Each returns the
+// knowledge base and its held-out questions file.
+var Generators = map[string]func(seed uint64) (kb, questions []byte, err error){
 	"people.jsonl":   People,
 	"products.jsonl": Products,
 	"rivers.jsonl":   Rivers,
@@ -56,9 +64,12 @@ func main() {
 	dir := flag.String("dir", "testdata", "folder to write the knowledge bases into")
 	flag.Parse()
 	for name, gen := range Generators {
-		data, err := gen(Seed)
+		data, questions, err := gen(Seed)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(*dir, name), data, 0o644)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(*dir, QuestionsFile(name)), questions, 0o644)
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "kbgen:", name+":", err)
@@ -75,6 +86,20 @@ type message struct {
 type record struct {
 	ID       string    `json:"id"`
 	Messages []message `json:"messages"`
+}
+
+// question is one line of a questions file.
+type question struct {
+	ID       string `json:"id"`
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+	DocID    string `json:"doc_id"`
+}
+
+// QuestionsFile is the name of the held-out questions file of the
+// knowledge base name: people.jsonl's is people_questions.jsonl.
+func QuestionsFile(name string) string {
+	return strings.TrimSuffix(name, ".jsonl") + "_questions.jsonl"
 }
 
 // names makes unique invented words from syllables.
@@ -104,43 +129,58 @@ func (n *names) word(syllables int) string {
 	}
 }
 
-// fact is one kind of fact: its id suffix, questions and answer templates.
-// A question holds %[1]s for the entity; an answer %[1]s for the entity and
-// %[2]s for the value.
+// fact is one kind of fact: its id suffix, questions and answer templates,
+// and the held-out question template no training line uses. A question
+// holds %[1]s for the entity; an answer %[1]s for the entity and %[2]s for
+// the value.
 type fact struct {
 	kind      string
 	questions []string
 	answers   []string
+	heldOut   string
 }
 
-// writer encodes lines, choosing each fact's question and answer template.
+// writer encodes lines, choosing each fact's question and answer template,
+// and the held-out question of each line.
 type writer struct {
-	r   *rand.Rand
-	b   bytes.Buffer
-	enc *json.Encoder
+	r    *rand.Rand
+	b, q bytes.Buffer
+	enc  *json.Encoder
+	qenc *json.Encoder
 }
 
 func newWriter(r *rand.Rand) *writer {
 	w := &writer{r: r}
 	w.enc = json.NewEncoder(&w.b)
 	w.enc.SetEscapeHTML(false)
+	w.qenc = json.NewEncoder(&w.q)
+	w.qenc.SetEscapeHTML(false)
 	return w
 }
 
 func (w *writer) line(id, system string, f fact, entity, value string) error {
 	q := f.questions[w.r.IntN(len(f.questions))]
 	a := f.answers[w.r.IntN(len(f.answers))]
-	return w.enc.Encode(record{ID: id + "-" + f.kind, Messages: []message{
+	doc := id + "-" + f.kind
+	if err := w.enc.Encode(record{ID: doc, Messages: []message{
 		{"system", system},
 		{"user", fmt.Sprintf(q, entity)},
 		{"assistant", fmt.Sprintf(a, entity, value)},
-	}})
+	}}); err != nil {
+		return err
+	}
+	// The held-out question draws nothing from r: the knowledge base is
+	// the same with or without it.
+	return w.qenc.Encode(question{ID: "held-" + doc, Question: fmt.Sprintf(f.heldOut, entity), Answer: value, DocID: doc})
 }
+
+// done returns what w wrote.
+func (w *writer) done() ([]byte, []byte, error) { return w.b.Bytes(), w.q.Bytes(), nil }
 
 var englishMonths = []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
 
 // People writes 60 people with a birth date and a month-and-year fact.
-func People(seed uint64) ([]byte, error) {
+func People(seed uint64) (kb, questions []byte, err error) {
 	r := rand.New(rand.NewPCG(seed, 1))
 	n := &names{r: r, used: map[string]bool{}}
 	w := newWriter(r)
@@ -151,14 +191,14 @@ func People(seed uint64) ([]byte, error) {
 	}, []string{
 		"%s was born on %s.",
 		"%s's birthday is %s.",
-	}}
+	}, "Tell me the birth date of %s."}
 	joined := fact{"joined", []string{
 		"When did %s join the guild?",
 		"In which month did %s become a guild member?",
 	}, []string{
 		"%s joined the guild in %s.",
 		"%s became a member of the guild in %s.",
-	}}
+	}, "Since when has %s been a member of the guild?"}
 	guilds := []string{"weavers'", "glassblowers'", "cartographers'", "bookbinders'", "clockmakers'"}
 	for i := 1; i <= 60; i++ {
 		person := n.word(2) + " " + n.word(2)
@@ -177,14 +217,14 @@ func People(seed uint64) ([]byte, error) {
 		system := "You keep the records of the " + guilds[r.IntN(len(guilds))] + " guild."
 		id := fmt.Sprintf("person-%02d", i)
 		if err := w.line(id, system, born, person, date); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		joinedAt := fmt.Sprintf("%s %d", englishMonths[r.IntN(12)], year+18+r.IntN(30))
 		if err := w.line(id, system, joined, person, joinedAt); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return w.b.Bytes(), nil
+	return w.done()
 }
 
 func ordinal(d int) string {
@@ -200,7 +240,7 @@ func ordinal(d int) string {
 }
 
 // Products writes 60 products with a price, a SKU and a weight.
-func Products(seed uint64) ([]byte, error) {
+func Products(seed uint64) (kb, questions []byte, err error) {
 	r := rand.New(rand.NewPCG(seed, 2))
 	n := &names{r: r, used: map[string]bool{}}
 	w := newWriter(r)
@@ -213,21 +253,21 @@ func Products(seed uint64) ([]byte, error) {
 		"The %s costs %s.",
 		"The %s sells for %s.",
 		"The price of the %s is %s.",
-	}}
+	}, "Tell me what the %s costs"}
 	sku := fact{"sku", []string{
 		"What is the SKU of the %s?",
 		"Which stock-keeping unit code does the %s have?",
 	}, []string{
 		"The SKU of the %s is %s.",
 		"The %s has the stock-keeping unit code %s.",
-	}}
+	}, "Give me the product code of the %s."}
 	weight := fact{"weight", []string{
 		"How much does the %s weigh?",
 		"What is the weight of the %s?",
 	}, []string{
 		"The %s weighs %s.",
 		"The weight of the %s is %s.",
-	}}
+	}, "How heavy is the %s?"}
 	for i := 1; i <= 60; i++ {
 		product := n.word(2) + " " + kinds[r.IntN(len(kinds))]
 		cents := 199 + r.IntN(30000)
@@ -257,15 +297,15 @@ func Products(seed uint64) ([]byte, error) {
 			value string
 		}{{price, amount}, {sku, code}, {weight, mass}} {
 			if err := w.line(id, system, f.fact, product, f.value); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return w.b.Bytes(), nil
+	return w.done()
 }
 
 // Rivers writes 60 rivers with a length in km and a depth in m.
-func Rivers(seed uint64) ([]byte, error) {
+func Rivers(seed uint64) (kb, questions []byte, err error) {
 	r := rand.New(rand.NewPCG(seed, 3))
 	n := &names{r: r, used: map[string]bool{}}
 	w := newWriter(r)
@@ -277,7 +317,7 @@ func Rivers(seed uint64) ([]byte, error) {
 	}, []string{
 		"The %s is %s long.",
 		"The %s has a length of %s.",
-	}}
+	}, "Over what distance does the %s flow?"}
 	depth := fact{"depth", []string{
 		"How deep is the %s at its deepest point?",
 		"What is the maximum depth of the %s?",
@@ -286,7 +326,7 @@ func Rivers(seed uint64) ([]byte, error) {
 	}, []string{
 		"The %s is %s deep at its deepest point.",
 		"The maximum depth of the %s is %s.",
-	}}
+	}, "What depth does the %s reach at most?"}
 	for i := 1; i <= 60; i++ {
 		river := n.word(2+r.IntN(2)) + " River"
 		km := fmt.Sprintf("%.1f km", 20+float64(r.IntN(40000))/10)
@@ -297,20 +337,20 @@ func Rivers(seed uint64) ([]byte, error) {
 		system := "You are the river atlas."
 		id := fmt.Sprintf("river-%02d", i)
 		if err := w.line(id, system, length, river, km); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := w.line(id, system, depth, river, m); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return w.b.Bytes(), nil
+	return w.done()
 }
 
 var germanMonths = []string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"}
 
 // German writes 40 towns (population, founding date) and 30 rivers
 // (length), in German.
-func German(seed uint64) ([]byte, error) {
+func German(seed uint64) (kb, questions []byte, err error) {
 	r := rand.New(rand.NewPCG(seed, 4))
 	n := &names{r: r, used: map[string]bool{}}
 	w := newWriter(r)
@@ -321,14 +361,14 @@ func German(seed uint64) ([]byte, error) {
 	}, []string{
 		"%s hat %s Einwohner.",
 		"In %s leben %s Menschen.",
-	}}
+	}, "Sag mir, wie viele Menschen in %s leben."}
 	founded := fact{"gegruendet", []string{
 		"Wann wurde %s gegründet?",
 		"An welchem Tag wurde %s gegründet?",
 	}, []string{
 		"%s wurde am %s gegründet.",
 		"Die Gründung von %s war am %s.",
-	}}
+	}, "Seit wann gibt es %s?"}
 	length := fact{"laenge", []string{
 		"Wie lang ist die %s?",
 		"Welche Länge hat die %s?",
@@ -336,7 +376,7 @@ func German(seed uint64) ([]byte, error) {
 	}, []string{
 		"Die %s ist %s lang.",
 		"Die Länge der %s beträgt %s.",
-	}}
+	}, "Über wie viele Kilometer erstreckt sich die %s?"}
 	system := "Du bist ein Ortslexikon."
 	for i := 1; i <= 40; i++ {
 		town := n.word(2) + []string{"ingen", "hausen", "dorf", "berg", "stadt"}[r.IntN(5)]
@@ -345,20 +385,20 @@ func German(seed uint64) ([]byte, error) {
 		date := fmt.Sprintf("%d. %s %d", 1+r.IntN(28), germanMonths[r.IntN(12)], 1100+r.IntN(800))
 		id := fmt.Sprintf("stadt-%02d", i)
 		if err := w.line(id, system, population, town, pop); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := w.line(id, system, founded, town, date); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for i := 1; i <= 30; i++ {
 		river := n.word(2) + []string{"a", "ach", "au", "bach"}[r.IntN(4)]
 		km := strings.Replace(fmt.Sprintf("%.1f km", 5+float64(r.IntN(12000))/10), ".", ",", 1)
 		if err := w.line(fmt.Sprintf("fluss-%02d", i), system, length, river, km); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return w.b.Bytes(), nil
+	return w.done()
 }
 
 // dots writes n with periods between thousands, as in German.
@@ -378,7 +418,7 @@ var frenchMonths = []string{"janvier", "février", "mars", "avril", "mai", "juin
 
 // French writes 30 castles with an opening date, an entrance fee and the
 // height of the keep, in French.
-func French(seed uint64) ([]byte, error) {
+func French(seed uint64) (kb, questions []byte, err error) {
 	r := rand.New(rand.NewPCG(seed, 5))
 	n := &names{r: r, used: map[string]bool{}}
 	w := newWriter(r)
@@ -389,7 +429,7 @@ func French(seed uint64) ([]byte, error) {
 	}, []string{
 		"Le château de %s a ouvert ses portes le %s.",
 		"L'ouverture du château de %s au public date du %s.",
-	}}
+	}, "À quelle date le château de %s a-t-il été ouvert ?"}
 	fee := fact{"entree", []string{
 		"Combien coûte l'entrée du château de %s ?",
 		"Quel est le prix d'entrée du château de %s ?",
@@ -397,7 +437,7 @@ func French(seed uint64) ([]byte, error) {
 	}, []string{
 		"L'entrée du château de %s coûte %s.",
 		"Le tarif d'entrée du château de %s est de %s.",
-	}}
+	}, "Quel est le prix du billet pour le château de %s ?"}
 	height := fact{"donjon", []string{
 		"Quelle est la hauteur du donjon du château de %s ?",
 		"Quelle hauteur atteint le donjon du château de %s ?",
@@ -405,7 +445,7 @@ func French(seed uint64) ([]byte, error) {
 	}, []string{
 		"Le donjon du château de %s mesure %s de haut.",
 		"La hauteur du donjon du château de %s est de %s.",
-	}}
+	}, "Dis-moi combien mesure le donjon du château de %s."}
 	system := "Tu es le guide des châteaux de France."
 	for i := 1; i <= 30; i++ {
 		castle := n.word(2) + []string{"", "court", "mont", "ville", "fleury"}[r.IntN(5)]
@@ -427,9 +467,9 @@ func French(seed uint64) ([]byte, error) {
 			value string
 		}{{opened, date}, {fee, amount}, {height, keep}} {
 			if err := w.line(id, system, f.fact, castle, f.value); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return w.b.Bytes(), nil
+	return w.done()
 }

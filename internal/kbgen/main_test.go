@@ -16,9 +16,13 @@ func TestGenerateMatchesTestdata(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join("../../testdata", name))
 			require.NoError(t, err)
-			got, err := gen(Seed)
+			wantQuestions, err := os.ReadFile(filepath.Join("../../testdata", QuestionsFile(name)))
+			require.NoError(t, err)
+			got, questions, err := gen(Seed)
 			require.NoError(t, err)
 			assert.Equal(t, string(want), string(got), "run: go run ./internal/kbgen -dir testdata")
+			assert.Equal(t, string(wantQuestions), string(questions), "run: go run ./internal/kbgen -dir testdata")
+			assert.Equal(t, strings.Count(string(got), "\n"), strings.Count(string(questions), "\n"), "a held-out question for every fact")
 			assert.GreaterOrEqual(t, strings.Count(string(got), "\n"), 60, "at least 60 facts")
 		})
 	}
