@@ -29,8 +29,10 @@ var readerKBs = []struct {
 	{"products.jsonl"},
 	{"rivers.jsonl"},
 	{"german.jsonl"},
-	// explorers.jsonl and french.jsonl are measured in the README; not
-	// yet at the target (see there).
+	{"explorers.jsonl"},
+	// french.jsonl, made after the reader and the embedding were fitted,
+	// to check them, is measured in the README and not at the target
+	// (see there); fitting the reader to it would defeat its purpose.
 }
 
 func readerKB(t *testing.T, kb string) *ragvsft.JSONLDataset {

@@ -132,6 +132,9 @@ var typeNouns = func() map[string]kinds {
 	return m
 }()
 
+// copulas link a subject to what it is (English, German, French).
+var copulas = wordSet(`is was are were ist war sind waren est etait sont`)
+
 // placePrepositions introduce a place name (English and German).
 var placePrepositions = wordSet(`in at from near to into inside aus bei nach nahe im`)
 

@@ -947,6 +947,23 @@ func offers(p *psg, q question, met []bool) bool {
 	return false
 }
 
+// placeCopula reports whether words[i] follows a copula whose subject is a
+// place noun or ends in one (typeNouns asking for a place: "X's birthplace
+// is Y", "the home town was Y", "der Geburtsort ist Y"), which names a place
+// as a place preposition does.
+func placeCopula(words []word, i int) bool {
+	if i < 2 || !copulas[words[i-1].fold] {
+		return false
+	}
+	subject := words[i-2].fold
+	for noun, k := range typeNouns {
+		if k == wantPlace && strings.HasSuffix(subject, noun) {
+			return true
+		}
+	}
+	return false
+}
+
 // offersName reports whether p holds a capitalized name that is not the
 // question's, not part of a value ("°C", "März") and, for a place, comes
 // after a place preposition (for a person, not).
@@ -973,7 +990,7 @@ func offersName(p *psg, q question) bool {
 				continue // inside a name already judged by its first word
 			}
 		}
-		afterPlace := i > 0 && placePrepositions[p.words[i-1].fold]
+		afterPlace := i > 0 && placePrepositions[p.words[i-1].fold] || placeCopula(p.words, i)
 		if afterPlace == (q.want == wantPlace) {
 			return true
 		}

@@ -53,6 +53,14 @@ func TestRead(t *testing.T) {
 		{"no candidates at all", "How tall is the Quist tower?", ""},
 		{"empty prompt", "", ""},
 
+		// A place named by a place noun's copula, not a preposition.
+		{"birthplace is",
+			article("Where was Anna Kovacs born?", "Anna Kovacs is a cartographer of the Orm society.", "Anna Kovacs's birthplace is Fulbum."),
+			"Anna Kovacs's birthplace is Fulbum."},
+		{"a place noun's copula names no person",
+			article("Who founded the Orm society?", "The Orm society's home town is Fulbum.", "The Orm society has 40 members."),
+			""},
+
 		// Question wordings.
 		{"imperative without '?'",
 			article("State the length of the Virode River in kilometres.", "The maximum depth of the Virode River is 12.5 m.", "The Virode River has a length of 310.2 km."),
