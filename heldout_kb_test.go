@@ -47,7 +47,7 @@ func scoreWordings(rep *ragvsft.Report, arm ragvsft.Arm) wordingScore {
 // reader cannot tell which fact a new wording asks for, it abstains.
 func TestHeldOutWordingsOnKnowledgeBases(t *testing.T) {
 	t.Parallel()
-	for _, kb := range []string{"people", "products", "rivers", "german", "french"} {
+	for _, kb := range []string{"people", "products", "rivers", "german", "french", "explorers"} {
 		t.Run(kb, func(t *testing.T) {
 			ds := withHeldOut(t, kb)
 			run := func(paraphrases, epochs int) *ragvsft.Report {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,7 +90,12 @@ func withHeldOut(t *testing.T, kb string) ragvsft.Dataset {
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, q := range trained {
-		line, err := json.Marshal(map[string]any{"id": "trained-" + q.ID, "question": q.Text, "answer": q.Gold, "doc_id": q.DocID})
+		item := map[string]any{"id": "trained-" + q.ID, "question": q.Text, "answer": q.Gold, "doc_id": q.DocID}
+		if q.Messages != nil {
+			delete(item, "question") // a conversation ending in the question
+			item["messages"] = append(slices.Clone(q.Messages), ragvsft.Message{Role: ragvsft.RoleUser, Content: q.Text})
+		}
+		line, err := json.Marshal(item)
 		require.NoError(t, err)
 		b.Write(append(line, '\n'))
 	}

@@ -9,14 +9,21 @@
 // one (document "ID"), and its question cannot be answered, nor its
 // document found, from the last user turn alone.
 //
+// With -questions it writes testdata/explorers_questions.jsonl instead: a
+// questions file asking every explorer's fact once more after the same
+// first two turns, with a follow-up of its kind that no training example
+// uses (held-out wordings), the bare value as gold.
+//
 // Run from the repository root:
 //
 //	go run ./internal/convgen > testdata/explorers.jsonl
+//	go run ./internal/convgen -questions > testdata/explorers_questions.jsonl
 package main
 
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -30,7 +37,12 @@ const (
 )
 
 func main() {
-	data, err := Generate(Count, Seed)
+	questions := flag.Bool("questions", false, "write the held-out questions file instead of the knowledge base")
+	flag.Parse()
+	data, held, err := generate(Count, Seed)
+	if *questions {
+		data = held
+	}
 	if err == nil {
 		_, err = os.Stdout.Write(data)
 	}
@@ -57,10 +69,11 @@ var (
 		kind      string
 		questions []string // %s is the pronoun
 		answers   []string // the name, then the value
+		heldOut   string   // a follow-up no training example uses
 	}{
-		{"born-in", []string{"Where was %s born?", "In which town was %s born?"}, []string{"%s was born in %s.", "%s's birthplace is %s."}},
-		{"born-year", []string{"In what year was %s born?", "When was %s born?"}, []string{"%s was born in %s.", "%s's year of birth is %s."}},
-		{"expeditions", []string{"How many expeditions has %s led?", "How many expeditions did %s lead?"}, []string{"%s has led %s expeditions.", "%s has led %s expeditions so far."}},
+		{"born-in", []string{"Where was %s born?", "In which town was %s born?"}, []string{"%s was born in %s.", "%s's birthplace is %s."}, "Which place does %s come from?"},
+		{"born-year", []string{"In what year was %s born?", "When was %s born?"}, []string{"%s was born in %s.", "%s's year of birth is %s."}, "Tell me the year %s was born."},
+		{"expeditions", []string{"How many expeditions has %s led?", "How many expeditions did %s lead?"}, []string{"%s has led %s expeditions.", "%s has led %s expeditions so far."}, "How many expeditions has %s headed?"},
 	}
 )
 
@@ -78,6 +91,22 @@ type record struct {
 // example per line, with "\n" after each line. The first is Anna Kovacs
 // ("Tell me about Anna Kovacs.", then "Where was she born?").
 func Generate(n int, seed uint64) ([]byte, error) {
+	kb, _, err := generate(n, seed)
+	return kb, err
+}
+
+// heldOutQuestion is one line of the questions file.
+type heldOutQuestion struct {
+	ID       string    `json:"id"`
+	Messages []message `json:"messages"`
+	Answer   string    `json:"answer"`
+	DocID    string    `json:"doc_id"`
+}
+
+// generate returns the knowledge base and its held-out questions file; the
+// questions draw nothing from the generator, so the knowledge base is the
+// same with or without them.
+func generate(n int, seed uint64) (kb, questions []byte, err error) {
 	r := rand.New(rand.NewPCG(seed, 0xe4b10))
 	word := func(syllables int) string {
 		var b strings.Builder
@@ -96,8 +125,8 @@ func Generate(n int, seed uint64) ([]byte, error) {
 			}
 		}
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
+	var b, q bytes.Buffer
+	enc, qenc := json.NewEncoder(&b), json.NewEncoder(&q)
 	for i := 1; i <= n; i++ {
 		female := r.IntN(2) == 0
 		first, pronoun := men, "he"
@@ -133,8 +162,13 @@ func Generate(n int, seed uint64) ([]byte, error) {
 			},
 		}
 		if err := enc.Encode(line); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		held := heldOutQuestion{ID: "held-" + line.ID, Answer: value, DocID: line.ID, Messages: []message{
+			line.Messages[1], line.Messages[2], {"user", fmt.Sprintf(f.heldOut, pronoun)}}}
+		if err := qenc.Encode(held); err != nil {
+			return nil, nil, err
 		}
 	}
-	return b.Bytes(), nil
+	return b.Bytes(), q.Bytes(), nil
 }

@@ -20,6 +20,23 @@ func TestGenerateMatchesTestdata(t *testing.T) {
 	got, err := Generate(Count, Seed)
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(got), "run: go run ./internal/convgen > testdata/explorers.jsonl")
+	wantQuestions, err := os.ReadFile("../../testdata/explorers_questions.jsonl")
+	require.NoError(t, err)
+	kb, questions, err := generate(Count, Seed)
+	require.NoError(t, err)
+	assert.Equal(t, got, kb)
+	assert.Equal(t, string(wantQuestions), string(questions), "run: go run ./internal/convgen -questions > testdata/explorers_questions.jsonl")
+	ds, err := ragvsft.ReadJSONL(bytes.NewReader(kb), "explorers.jsonl")
+	require.NoError(t, err)
+	qs, err := ragvsft.ReadQuestions(bytes.NewReader(questions), "explorers_questions.jsonl")
+	require.NoError(t, err)
+	with, err := ragvsft.WithQuestions(ds, qs)
+	require.NoError(t, err, "every question names its example")
+	asked, err := ragvsft.Questions(with)
+	require.NoError(t, err)
+	require.Len(t, asked, Count)
+	assert.Equal(t, "Which place does she come from?", asked[0].Text)
+	assert.Len(t, asked[0].Messages, 2, "asked after the first two turns")
 }
 
 // Every example is a valid training example whose question is a follow-up
