@@ -1,10 +1,12 @@
 package ragvsft
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -383,38 +385,66 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		rep.summarizeRetrieval(questions, retrieved)
 	}
 
-	ft := s.FineTuned
-	if needFineTune && ft == nil {
+	fine := &fineTuning{done: make(chan struct{}), ft: s.FineTuned}
+	if needFineTune && s.FineTuned == nil {
 		if training, err = s.paraphrase(ctx, rep, training, questions); err != nil {
 			return rep, err
 		}
-		ft, err = s.FineTuner.FineTune(ctx, FineTuneRequest{
-			BaseModel:       s.BaseModel,
-			Training:        training,
-			Hyperparameters: s.Hyperparameters,
-			Suffix:          s.Suffix,
-			Seed:            s.Seed,
-		})
-		if err != nil {
-			if strings.HasPrefix(err.Error(), "ragvsft: ") {
-				return rep, err // ours already say what failed, without "ragvsft: " twice
-			}
-			return rep, fmt.Errorf("ragvsft: fine-tuning: %w", err)
-		}
-		if ft == nil || ft.Model == nil {
-			// A FineTuner of the user's that returns no model must not
-			// crash a worker later.
-			return rep, fmt.Errorf("%w: the FineTuner (%T) returned no fine-tuned Model", ErrMissing, s.FineTuner)
-		}
+		// The base and rag arms do not need the fine-tuned model: they are
+		// asked while the job runs, and the fine-tuned arms once it is done.
+		go func() {
+			defer close(fine.done)
+			fine.ft, fine.err = s.fineTune(ctx, training)
+		}()
+	} else {
+		close(fine.done)
 	}
-	rep.FineTune = ft
 
 	seen := trainingWordings(training)
 	label := func(r *Result, q Question) {
 		r.SeenInTraining = seen[normalizeWording(q.Text)]
 		r.Fact = facts.fact(q)
 	}
-	return rep, s.askAll(ctx, rep, questions, retrieved, ft, label)
+	err = s.askAll(ctx, rep, questions, retrieved, fine, label)
+	<-fine.done // a cancelled ctx ends the job's wait too
+	if fine.err == nil {
+		rep.FineTune = fine.ft
+	}
+	return rep, cmp.Or(fine.err, err)
+}
+
+// fineTuning is the fine-tuned arms' model, ready once done is closed:
+// ft, or the error that stopped the fine-tuning.
+type fineTuning struct {
+	done chan struct{}
+	ft   *FineTuned
+	err  error
+}
+
+// fineTune runs the FineTuner on training and checks what it returns.
+func (s *Experiment) fineTune(ctx context.Context, training Dataset) (*FineTuned, error) {
+	ft, err := s.FineTuner.FineTune(ctx, FineTuneRequest{
+		BaseModel:       s.BaseModel,
+		Training:        training,
+		Hyperparameters: s.Hyperparameters,
+		Suffix:          s.Suffix,
+		Seed:            s.Seed,
+	})
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return nil, err
+		}
+		if strings.HasPrefix(err.Error(), "ragvsft: ") {
+			return nil, err // ours already say what failed, without "ragvsft: " twice
+		}
+		return nil, fmt.Errorf("ragvsft: fine-tuning: %w", err)
+	}
+	if ft == nil || ft.Model == nil {
+		// A FineTuner of the user's that returns no model must not
+		// crash a worker later.
+		return nil, fmt.Errorf("%w: the FineTuner (%T) returned no fine-tuned Model", ErrMissing, s.FineTuner)
+	}
+	return ft, nil
 }
 
 // retrieveAll indexes the documents and retrieves for every question, in
@@ -463,7 +493,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 //
 // label marks each result with what the data says of its question (seen in
 // training, fact trained or held out), an earlier run's results too.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned, label func(*Result, Question)) error {
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, fine *fineTuning, label func(*Result, Question)) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
 	prev := map[[2]string]Result{}
@@ -481,6 +511,11 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		}
 		todo = append(todo, i)
 	}
+	// The arms that need no fine-tuned model first, so that they are all
+	// handed out before a worker waits for the fine-tuning.
+	slices.SortStableFunc(todo, func(a, b int) int {
+		return cmp.Compare(b2i(s.Arms[a/n].fineTuned()), b2i(s.Arms[b/n].fineTuned()))
+	})
 	var mu sync.Mutex
 	err := forEach(ctx, len(todo), s.Concurrency, func(j int) error {
 		i := todo[j]
@@ -488,6 +523,18 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		var hits []Hit
 		if arm.retrieves() {
 			hits = retrieved[i%n]
+		}
+		var ft *FineTuned
+		if arm.fineTuned() {
+			select {
+			case <-fine.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if fine.err != nil {
+				return nil // Run reports it; the other arms' items finish
+			}
+			ft = fine.ft
 		}
 		res, err := s.ask(ctx, arm, q, hits, ft)
 		if err != nil {
@@ -559,6 +606,13 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 	}
 	res.Verdict, res.Outcome = v, verdictOutcome(v)
 	return res, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // forEach calls fn(0..n-1) on at most workers goroutines. It stops handing
