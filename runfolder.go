@@ -2,6 +2,7 @@ package ragvsft
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ragvsft/ragvsft/internal/atomicfile"
 )
@@ -89,6 +91,34 @@ func LockRunFolder(dir string) (unlock func() error, err error) {
 		}
 		return nil
 	}, nil
+}
+
+// lockWaiting takes an exclusive lock on the file at path (created 0600),
+// waiting while another open file holds it; waiting, if set, is called once
+// when it has to wait. Cancelling ctx stops the wait.
+func lockWaiting(ctx context.Context, path string, waiting func()) (unlock func() error, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: locking %s: %w", path, err)
+	}
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := lockFile(f)
+		if err == nil {
+			return func() error { return errors.Join(unlockFile(f), f.Close()) }, nil
+		}
+		if !errors.Is(err, errLocked) {
+			f.Close()
+			return nil, fmt.Errorf("ragvsft: locking %s: %w", path, err)
+		}
+		if waiting != nil {
+			waiting()
+			waiting = nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("ragvsft: waiting for the lock %s: %w", path, err)
+		}
+	}
 }
 
 func writePID(f *os.File) error {

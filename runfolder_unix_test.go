@@ -4,6 +4,7 @@ package ragvsft
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -81,4 +82,41 @@ func TestLockRunFolderAcrossProcesses(t *testing.T) {
 	unlock, err := LockRunFolder(dir)
 	require.NoError(t, err, "the killed process's lock is gone")
 	require.NoError(t, unlock())
+}
+
+// lockWaiting waits for a lock another open file holds, says so once, and
+// gives up when ctx is done.
+func TestLockWaiting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "finetune-x.lock")
+	unlock, err := lockWaiting(context.Background(), path, nil)
+	require.NoError(t, err)
+
+	waited := 0
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = lockWaiting(ctx, path, func() { waited++ })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), path)
+	assert.Equal(t, 1, waited)
+
+	got := make(chan error, 1)
+	go func() {
+		unlock2, err := lockWaiting(context.Background(), path, nil)
+		if err == nil {
+			err = unlock2()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("locked while held: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	require.NoError(t, unlock())
+	select {
+	case err := <-got:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the released lock was not taken")
+	}
 }
