@@ -57,9 +57,8 @@ import (
 //
 // The zero value is usable with an API key in Config: default prices, no
 // record (the job list still prevents a second job, once created), no lock,
-// polling every 5 s
-// backing off to 1 min, no progress output. Use one OpenAIFineTuner from one
-// goroutine at a time.
+// polling every 5 s backing off to 1 min, no progress output. Use one
+// OpenAIFineTuner from one goroutine at a time.
 type OpenAIFineTuner struct {
 	Config OpenAIConfig
 	// RunDir is where job records are kept; "" keeps none.
