@@ -62,5 +62,7 @@
 // All entry points that do I/O, wait or spend money take a context first;
 // cancelling it makes an Experiment return promptly with what it finished.
 // A [Checkpoint] keeps every paid-for answer on disk, and
-// Experiment.Previous resumes a run from it.
+// Experiment.Previous resumes a run from it; [LockRunFolder] keeps a second
+// process off the folder that holds it, and [RecordRunFiles] and
+// [CheckRunFiles] refuse a resume whose configuration or data was edited.
 package ragvsft

@@ -56,13 +56,22 @@ import (
 // reattaches. Cancel stops the job itself.
 //
 // The zero value is usable with an API key in Config: default prices, no
-// record (the job list still prevents a second job), polling every 5 s
-// backing off to 1 min, no progress output. Use one OpenAIFineTuner from one
-// goroutine at a time.
+// record (the job list still prevents a second job, once created), no lock,
+// polling every 5 s backing off to 1 min, no progress output. Use one
+// OpenAIFineTuner from one goroutine at a time.
 type OpenAIFineTuner struct {
 	Config OpenAIConfig
 	// RunDir is where job records are kept; "" keeps none.
 	RunDir string
+	// LockDir, if set, is a folder shared by the processes that may
+	// fine-tune the same job, such as a cache folder (examples/cities uses
+	// its -cache). FineTune then holds an exclusive lock on
+	// LockDir/finetune-<key>.lock from reading its record until the job is
+	// created and recorded (not while waiting for it), so a second process
+	// started at the same time waits and reattaches to the first's job
+	// instead of paying for another. "" takes no lock, nor do non-Unix
+	// systems.
+	LockDir string
 	// OnEvent, if set, receives each job event once, oldest first.
 	OnEvent func(FineTuneEvent)
 	// PollInterval is the first wait between polls of a running job (default
@@ -424,48 +433,84 @@ func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*F
 	if err != nil {
 		return nil, err
 	}
-	rec, err := f.loadRecord(p.key)
+	// From reading the record to recording the created job, one process at
+	// a time: a second one started at once finds the first's job.
+	release, err := f.claim(ctx, p.key)
 	if err != nil {
 		return nil, err
+	}
+	rec, job, reused, err := f.start(ctx, c, p)
+	release()
+	if err != nil || reused != nil {
+		return reused, err
+	}
+	return f.wait(ctx, c, rec, job)
+}
+
+// claim takes the lock LockDir/finetune-<key>.lock, waiting while another
+// process (or another open of it) holds it; without LockDir it takes none.
+func (f *OpenAIFineTuner) claim(ctx context.Context, key string) (release func(), err error) {
+	if f.LockDir == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(f.LockDir, 0o700); err != nil {
+		return nil, fmt.Errorf("ragvsft: fine-tune lock: %w", err)
+	}
+	path := filepath.Join(f.LockDir, "finetune-"+key+".lock")
+	unlock, err := lockWaiting(ctx, path, func() {
+		f.logf("fine-tune: another process is starting the job of key %.12s (it holds %s); waiting for it", key, path)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = unlock() }, nil
+}
+
+// start returns the job for p, recorded, found or created, or the fine-tuned
+// model at once when the job already succeeded.
+func (f *OpenAIFineTuner) start(ctx context.Context, c *openAIClient, p *fineTunePlan) (*fineTuneRecord, *openai.FineTuningJob, *FineTuned, error) {
+	rec, err := f.loadRecord(p.key)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if rec.Status == string(openai.FineTuningJobStatusSucceeded) && rec.ModelID != "" {
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", rec.JobID, rec.ModelID, p.key)
 		ft, err := f.result(rec)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		ft.Reused = true
-		return ft, nil
+		return nil, nil, ft, nil
 	}
 	// Writing the record before the first request proves RunDir is
 	// writable before anything is spent.
 	rec.BaseModel, rec.Suffix, rec.Seed, rec.Estimate = p.req.BaseModel, p.req.Suffix, p.req.Seed, p.estimate
 	if err := f.saveRecord(rec); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	recorded := rec.JobID
 	job, err := f.attach(ctx, c, p, rec)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if job.Status == openai.FineTuningJobStatusSucceeded && job.ID != recorded {
 		// Finished before this call, started by another run folder: its
 		// events were that run's, and so was the bill. A job this run
 		// folder started and stopped waiting for (a restart) is waited
-		// for below instead, which delivers the events it missed.
+		// for instead, which delivers the events it missed.
 		f.succeeded(rec, job)
 		f.logf("fine-tune %s: reusing model %s (key %.12s)", job.ID, rec.ModelID, p.key)
 		if err := f.saveRecord(rec); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		ft, err := f.result(rec)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		ft.Reused = true
-		return ft, nil
+		return nil, nil, ft, nil
 	}
-	return f.wait(ctx, c, rec, job)
+	return rec, job, nil, nil
 }
 
 // succeeded copies a succeeded job's outcome into rec.

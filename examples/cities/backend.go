@@ -149,6 +149,11 @@ func newBackend(o backendOptions) (*backend, error) {
 			}
 		default:
 			ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, PollInterval: o.poll}
+			if o.cache != nil {
+				// Runs sharing a cache share their jobs: two started at
+				// once create one.
+				ft.LockDir = o.cache.Dir()
+			}
 			be.fineTuner = ft
 			be.estimate = func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error) {
 				est, err := ft.Estimate(ctx, req)

@@ -47,6 +47,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"os/signal"
@@ -59,6 +60,7 @@ import (
 	"time"
 
 	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/internal/atomicfile"
 )
 
 func main() {
@@ -199,6 +201,20 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 
 	var cfg config
 	if *resume != "" {
+		// The folder is locked before any file in it is read, and its
+		// files are checked against run.json before the configuration is
+		// believed.
+		if _, err := os.Stat(filepath.Join(*resume, configFile)); err != nil {
+			return fmt.Errorf("-resume: %w (is %s a run folder?)", err, *resume)
+		}
+		unlock, err := ragvsft.LockRunFolder(*resume)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if err := checkRunFiles(*resume, stderr); err != nil {
+			return err
+		}
 		c, err := resumeConfig(*resume, fs, set)
 		if err != nil {
 			return err
@@ -313,11 +329,17 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			dir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
 		}
 		cfg.Out = dir
-		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err == nil {
-			return fmt.Errorf("%s already holds a run: continue it with -resume %s, or choose another -out", dir, dir)
-		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("creating run folder: %w", err)
+		}
+		// Two runs started with the same -out: the second stops here.
+		unlock, err := ragvsft.LockRunFolder(dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err == nil {
+			return fmt.Errorf("%s already holds a run: continue it with -resume %s, or choose another -out", dir, dir)
 		}
 		if err := writeFileAtomic(filepath.Join(dir, datasetFile), raw); err != nil {
 			return err
@@ -328,6 +350,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			}
 		}
 		if err := writeJSON(filepath.Join(dir, configFile), cfg); err != nil {
+			return err
+		}
+		if err := ragvsft.RecordRunFiles(dir, runFiles(dir)...); err != nil {
 			return err
 		}
 	}
@@ -557,7 +582,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if reps != nil {
 		files += "repeats.json, repeats.md, "
 	}
-	fmt.Fprintf(stdout, "\nRun folder: %s (%sconfig.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir, files)
+	fmt.Fprintf(stdout, "\nRun folder: %s (%sconfig.json, run.json, checkpoint.jsonl, report.json, report.md, results.csv, accuracy.png, report.html)\n", dir, files)
 	if be.name == "local" {
 		fmt.Fprintln(stdout, "The embedded local model demonstrates the pipeline offline; conclusions about LLMs need a real LLM (-backend openai).")
 	}
@@ -600,6 +625,32 @@ func keptResults(previous []ragvsft.Result, questions []ragvsft.Question, retryE
 		}
 	}
 	return kept
+}
+
+// runFiles are the files of the run folder dir that decide what its run
+// asks and how it scores, recorded in run.json.
+func runFiles(dir string) []string {
+	names := []string{configFile, datasetFile}
+	if _, err := os.Stat(filepath.Join(dir, questionsFile)); err == nil {
+		names = append(names, questionsFile)
+	}
+	return names
+}
+
+// checkRunFiles refuses to resume the run in dir when its configuration or
+// data changed since it started: its checkpointed results would be
+// reported as computed with the edit. A folder from before run.json
+// existed gets one, recording its files as they are.
+func checkRunFiles(dir string, stderr io.Writer) error {
+	err := ragvsft.CheckRunFiles(dir)
+	if !errors.Is(err, fs.ErrNotExist) {
+		if err != nil {
+			return fmt.Errorf("-resume: %w", err)
+		}
+		return nil
+	}
+	fmt.Fprintf(stderr, "cities: %s has no run.json (a run folder from before it was written): recording its files as they are now\n", dir)
+	return ragvsft.RecordRunFiles(dir, runFiles(dir)...)
 }
 
 // resumeConfig reads the configuration of the run in dir. A flag given
@@ -900,28 +951,7 @@ func writeJSON(path string, v any) error {
 // writeFileAtomic writes a file whole or not at all, so a run killed while
 // writing leaves the old file (or none), never half of one.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o600)
 }
 
 // itemsInError counts the report's results that got no answer.
