@@ -327,14 +327,22 @@ func (e *Experiment) settings() (Experiment, error) {
 	return s, nil
 }
 
-// Run fine-tunes, indexes, asks every arm every question and scores the
+// Run indexes, fine-tunes, asks every arm every question and scores the
 // answers. Before any of that it checks the questions: an Evaluator that is
 // a GoldChecker and cannot score some of them makes Run return an error
 // wrapping ErrUnreadableGold and a *ValidationError naming each one (by the
-// training example's line when the questions are the examples'). It returns a Report even when it fails part way: a cancelled ctx
-// makes Run return promptly with the results finished so far (Report.Complete
-// false) and ctx's error. A question whose model call fails is recorded as an
-// error, not as a wrong answer, and the run goes on.
+// training example's line when the questions are the examples').
+//
+// The base and rag arms do not wait for the fine-tuning: they are asked
+// while the FineTuner runs (an OpenAI job takes minutes to hours), and the
+// fine-tuned arms once it has returned. A fine-tuning that fails leaves the
+// other arms' answers in the Report (and, through OnResult, in a
+// checkpoint) and Run returns its error.
+//
+// It returns a Report even when it fails part way: a cancelled ctx makes
+// Run return promptly with the results finished so far (Report.Complete
+// false) and ctx's error. A question whose model call fails is recorded as
+// an error, not as a wrong answer, and the run goes on.
 func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	s, err := e.settings()
 	if err != nil {
