@@ -385,7 +385,7 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		return rep, err
 	}
 
-	var retrieved [][]Hit
+	var retrieved retrieval
 	if needRetrieval {
 		if retrieved, err = s.retrieveAll(ctx, questions); err != nil {
 			return rep, err
@@ -455,17 +455,29 @@ func (s *Experiment) fineTune(ctx context.Context, training Dataset) (*FineTuned
 	return ft, nil
 }
 
+// retrieval is what the rag arms retrieved for each question: its hits,
+// or the error that left it with none.
+type retrieval struct {
+	hits [][]Hit
+	errs []error
+}
+
 // retrieveAll indexes the documents and retrieves for every question, in
 // one call when the Retriever is a BatchRetriever; the two rag arms share
-// the hits. Hits that break the Retriever contract fail the run before any
-// model is asked (see checkRetrieval).
-func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][]Hit, error) {
+// the hits. A failed index fails the run (the Retriever keeps what it
+// embedded, see ChromemRetriever.Index); a question whose retrieval fails
+// (its query embedding, say) is recorded, and its rag items become errors,
+// asked again by a resumed run with RetryErrors. Hits that break the
+// Retriever contract fail the run before any model is asked (see
+// checkRetrieval).
+func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) (retrieval, error) {
+	out := retrieval{hits: make([][]Hit, len(questions)), errs: make([]error, len(questions))}
 	docs, err := Documents(s.Dataset)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	if err := s.Retriever.Index(ctx, docs); err != nil {
-		return nil, fmt.Errorf("ragvsft: building the index of the rag arms: %w", err)
+		return out, fmt.Errorf("ragvsft: building the index of the rag arms: %w", err)
 	}
 	if br, ok := s.Retriever.(BatchRetriever); ok {
 		texts := make([]string, len(questions))
@@ -473,27 +485,34 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 			texts[i] = retrievalQuery(q)
 		}
 		hits, err := br.RetrieveBatch(ctx, texts, s.K)
-		if err != nil {
-			return nil, fmt.Errorf("ragvsft: retrieving for %d questions: %w", len(questions), err)
+		switch {
+		case err == nil && len(hits) != len(questions):
+			return out, fmt.Errorf("%w: %T returned %d results for %d questions", ErrBadRetrieval, s.Retriever, len(hits), len(questions))
+		case err == nil:
+			out.hits = hits
+			return out, checkRetrieval(s.Retriever, docs, questions, hits, s.K)
+		case ctx.Err() != nil:
+			return out, fmt.Errorf("ragvsft: retrieving for %d questions: %w", len(questions), err)
 		}
-		if len(hits) != len(questions) {
-			return nil, fmt.Errorf("%w: %T returned %d results for %d questions", ErrBadRetrieval, s.Retriever, len(hits), len(questions))
-		}
-		return hits, checkRetrieval(s.Retriever, docs, questions, hits, s.K)
+		// The batch failed: each question on its own, so that one
+		// failure costs one question.
 	}
-	hits := make([][]Hit, len(questions))
 	err = forEach(ctx, len(questions), s.Concurrency, func(i int) error {
 		h, err := s.Retriever.Retrieve(ctx, retrievalQuery(questions[i]), s.K)
 		if err != nil {
-			return fmt.Errorf("ragvsft: retrieving for question %s: %w", questions[i].ID, err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			out.errs[i] = fmt.Errorf("ragvsft: retrieving for question %s: %w", questions[i].ID, err)
+			return nil
 		}
-		hits[i] = h
+		out.hits[i] = h
 		return nil
 	})
 	if err != nil {
-		return hits, err
+		return out, fmt.Errorf("ragvsft: retrieving: %w", err)
 	}
-	return hits, checkRetrieval(s.Retriever, docs, questions, hits, s.K)
+	return out, checkRetrieval(s.Retriever, docs, questions, out.hits, s.K)
 }
 
 // askAll asks every arm every question on a bounded pool and stores the
@@ -501,7 +520,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 //
 // label marks each result with what the data says of its question (seen in
 // training, fact trained or held out), an earlier run's results too.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, fine *fineTuning, label func(*Result, Question)) error {
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved retrieval, fine *fineTuning, label func(*Result, Question)) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
 	prev := map[[2]string]Result{}
@@ -530,7 +549,21 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		arm, q := s.Arms[i/n], questions[i%n]
 		var hits []Hit
 		if arm.retrieves() {
-			hits = retrieved[i%n]
+			if err := retrieved.errs[i%n]; err != nil {
+				// Nothing to ask with: an error item, asked again by a
+				// resumed run with RetryErrors.
+				res := &Result{Arm: arm, QuestionID: q.ID, Question: q.Text, Conversation: q.Messages, Gold: q.Gold, GoldRank: -1,
+					Error: err.Error(), Outcome: OutcomeError}
+				label(res, q)
+				mu.Lock()
+				defer mu.Unlock()
+				results[i] = res
+				if s.OnResult != nil {
+					s.OnResult(*res)
+				}
+				return nil
+			}
+			hits = retrieved.hits[i%n]
 		}
 		var ft *FineTuned
 		if arm.fineTuned() {

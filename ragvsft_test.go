@@ -193,7 +193,7 @@ func TestSummarizeRetrieval(t *testing.T) {
 		{doc("d1", 0), doc("d2", 1), doc("x", 2)},
 		{doc("d1", 0)},
 	}
-	r.summarizeRetrieval(qs, hits)
+	r.summarizeRetrieval(qs, retrieval{hits: hits, errs: make([]error, len(hits))})
 	rs := r.Retrieval
 	assert.Equal(t, 3, rs.Questions, "a question with no gold document is not counted")
 	assert.InDelta(t, 1.0/3, rs.HitAt1, 1e-12)

@@ -247,6 +247,9 @@ type RetrievalSummary struct {
 	MRR float64 `json:"mrr"`
 	// Missed lists the questions whose gold document was not retrieved.
 	Missed []string `json:"missed,omitempty"`
+	// Failed counts the questions whose retrieval failed (their rag items
+	// are errors), left out of the figures above.
+	Failed int `json:"failed,omitempty"`
 }
 
 // McNemarTest is the exact McNemar test between two arms over the questions
@@ -290,16 +293,20 @@ func (r *Report) finish() {
 	r.Complete = len(r.Results) == len(r.Settings.Arms)*r.Settings.Questions
 }
 
-func (r *Report) summarizeRetrieval(questions []Question, hits [][]Hit) {
+func (r *Report) summarizeRetrieval(questions []Question, retrieved retrieval) {
 	rs := &RetrievalSummary{K: r.Settings.K}
 	var hit1, hitK int
 	var rr float64
 	for i, q := range questions {
+		if retrieved.errs[i] != nil {
+			rs.Failed++ // no hits to judge
+			continue
+		}
 		if q.DocID == "" {
 			continue
 		}
 		rs.Questions++
-		rank := GoldRank(hits[i], q.DocID)
+		rank := GoldRank(retrieved.hits[i], q.DocID)
 		switch {
 		case rank < 0:
 			rs.Missed = append(rs.Missed, q.ID)
@@ -765,6 +772,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if rs := r.Retrieval; rs != nil {
 		fmt.Fprintf(&b, "\nRetrieval over %d questions: hit@1 %.1f%%, hit@%d %.1f%%, MRR %.3f.\n",
 			rs.Questions, 100*rs.HitAt1, rs.K, 100*rs.HitAtK, rs.MRR)
+		if rs.Failed > 0 {
+			fmt.Fprintf(&b, "Retrieval failed for %d questions: their rag items are errors, to ask again with RetryErrors (-retry-errors).\n", rs.Failed)
+		}
 	}
 	if t := r.McNemar; t != nil {
 		fmt.Fprintf(&b, "\nMcNemar exact test, %s vs %s, on the %d questions both answered: %d only %s got right, %d only %s; p = %s.\n",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/philippgille/chromem-go"
 )
@@ -268,53 +269,62 @@ func (r *ChromemRetriever) Index(ctx context.Context, docs []Document) error {
 	return nil
 }
 
+// embedAttempts is how many times embedAll tries a batch (or a document)
+// before it gives up on it, on top of the retries of the embedding
+// function's own client: a run against an endpoint that fails now and then
+// still builds its index.
+const embedAttempts = 3
+
+// embedBackoff is the wait before embedAll's second attempt; it doubles.
+var embedBackoff = 250 * time.Millisecond
+
 // embedAll embeds docs and adds them to the collection as they are done:
 // with EmbedBatch, in batches on r.concurrency goroutines; else through
-// Embed, one by one on as many. What is added before a failure or a
-// cancellation stays, so the next Index reuses it. Progress is told as
-// documents are done.
+// Embed, one by one on as many. A batch that fails is tried again
+// (embedAttempts in all, with a doubling wait) while the others go on;
+// what is added before a failure or a cancellation stays, so the next
+// Index embeds only what is missing. The error counts what could not be
+// embedded and names the first failure. Progress is told as documents are
+// done.
 func (r *ChromemRetriever) embedAll(ctx context.Context, docs []chromem.Document) error {
 	size := 1
 	if r.embedBatch != nil {
 		size = embedIndexBatch
 	}
 	var mu sync.Mutex
-	done := 0
+	done, failed := 0, 0
+	var first error
 	batches := (len(docs) + size - 1) / size
 	err := forEach(ctx, batches, r.concurrency, func(b int) error {
 		batch := docs[b*size : min((b+1)*size, len(docs))]
-		if r.embedBatch == nil {
-			v, err := r.embed(ctx, batch[0].Content)
-			if err != nil {
-				return fmt.Errorf("ragvsft: indexing: embedding document %q: %w", batch[0].ID, err)
+		var err error
+		wait := embedBackoff
+		for attempt := 1; attempt <= embedAttempts; attempt++ {
+			if err = r.embedBatchOnce(ctx, batch); err == nil || ctx.Err() != nil {
+				break
 			}
-			batch[0].Embedding = v
-		} else {
-			texts := make([]string, len(batch))
-			for i, d := range batch {
-				texts[i] = d.Content
-			}
-			vs, err := r.embedBatch(ctx, texts)
-			if err != nil {
-				return fmt.Errorf("ragvsft: indexing: embedding documents %q to %q: %w", batch[0].ID, batch[len(batch)-1].ID, err)
-			}
-			if len(vs) != len(batch) {
-				return fmt.Errorf("ragvsft: indexing: embedding documents %q to %q: %d vectors for %d texts", batch[0].ID, batch[len(batch)-1].ID, len(vs), len(batch))
-			}
-			for i := range batch {
-				if len(vs[i]) == 0 {
-					return fmt.Errorf("ragvsft: indexing: embedding document %q: empty vector", batch[i].ID)
+			if attempt < embedAttempts {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
 				}
-				batch[i].Embedding = vs[i]
+				wait *= 2
 			}
 		}
-		if err := r.coll.AddDocuments(ctx, batch, 1); err != nil {
-			return fmt.Errorf("ragvsft: indexing: adding documents %q to %q: %w", batch[0].ID, batch[len(batch)-1].ID, err)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed += len(batch)
+			if first == nil {
+				first = err
+			}
+			return nil // the other batches go on
 		}
+		done += len(batch)
 		if r.progress != nil {
-			mu.Lock()
-			defer mu.Unlock()
-			done += len(batch)
 			r.progress(done, len(docs))
 		}
 		return nil
@@ -324,6 +334,44 @@ func (r *ChromemRetriever) embedAll(ctx context.Context, docs []chromem.Document
 			return fmt.Errorf("ragvsft: indexing: %w", err)
 		}
 		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("ragvsft: indexing: %d of %d documents could not be embedded after %d attempts each (the %d embedded are kept: indexing again embeds only the rest); the first failure: %w",
+			failed, len(docs), embedAttempts, len(docs)-failed, first)
+	}
+	return nil
+}
+
+// embedBatchOnce embeds batch in one call (one document without
+// EmbedBatch) and adds it to the collection.
+func (r *ChromemRetriever) embedBatchOnce(ctx context.Context, batch []chromem.Document) error {
+	if r.embedBatch == nil {
+		v, err := r.embed(ctx, batch[0].Content)
+		if err != nil {
+			return fmt.Errorf("embedding document %q: %w", batch[0].ID, err)
+		}
+		batch[0].Embedding = v
+	} else {
+		texts := make([]string, len(batch))
+		for i, d := range batch {
+			texts[i] = d.Content
+		}
+		vs, err := r.embedBatch(ctx, texts)
+		if err != nil {
+			return fmt.Errorf("embedding documents %q to %q: %w", batch[0].ID, batch[len(batch)-1].ID, err)
+		}
+		if len(vs) != len(batch) {
+			return fmt.Errorf("embedding documents %q to %q: %d vectors for %d texts", batch[0].ID, batch[len(batch)-1].ID, len(vs), len(batch))
+		}
+		for i := range batch {
+			if len(vs[i]) == 0 {
+				return fmt.Errorf("embedding document %q: empty vector", batch[i].ID)
+			}
+			batch[i].Embedding = vs[i]
+		}
+	}
+	if err := r.coll.AddDocuments(ctx, batch, 1); err != nil {
+		return fmt.Errorf("adding documents %q to %q: %w", batch[0].ID, batch[len(batch)-1].ID, err)
 	}
 	return nil
 }

@@ -159,8 +159,44 @@ func TestChromemRetrieverIndexErrors(t *testing.T) {
 		require.NoError(t, err)
 		err = r.Index(ctx, testCities(3))
 		require.ErrorIs(t, err, boom)
-		require.ErrorContains(t, err, "ragvsft: indexing: embedding document \"city-")
+		require.ErrorContains(t, err, "ragvsft: indexing: 3 of 3 documents could not be embedded after 3 attempts each")
+		require.ErrorContains(t, err, "the first failure: embedding document \"city-")
 	})
+}
+
+// An endpoint that fails now and then: each document is tried again while
+// the others go on; one that keeps failing leaves the others indexed, and
+// the next Index embeds only it.
+func TestChromemRetrieverIndexRetries(t *testing.T) {
+	defer func(d time.Duration) { embedBackoff = d }(embedBackoff)
+	embedBackoff = time.Millisecond
+	local := NewLocalEmbeddingFunc(0)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	broken := "City_2"
+	embed := func(ctx context.Context, text string) ([]float32, error) {
+		mu.Lock()
+		calls[text]++
+		n := calls[text]
+		mu.Unlock()
+		if n < embedAttempts || strings.Contains(text, broken+" ") {
+			return nil, errors.New("500 server_error")
+		}
+		return local(ctx, text)
+	}
+	r, err := NewChromemRetriever(ChromemOptions{Embed: embed})
+	require.NoError(t, err)
+	docs := testCities(4)
+	err = r.Index(context.Background(), docs)
+	require.ErrorContains(t, err, "1 of 4 documents could not be embedded after 3 attempts each (the 3 embedded are kept")
+	assert.Equal(t, 3, r.coll.Count())
+	for _, d := range docs {
+		assert.Equal(t, embedAttempts, calls[d.Text], d.ID)
+	}
+
+	broken = "nothing"
+	require.NoError(t, r.Index(context.Background(), docs))
+	assert.Equal(t, IndexStats{Embedded: 1, Reused: 3}, r.Stats(), "only the missing document is embedded again")
 }
 
 func TestChromemRetrieverCancelled(t *testing.T) {
