@@ -73,6 +73,16 @@ type Faults struct {
 	// running, with JobError (zero value: OpenAI's server_error).
 	FailJobs int
 	JobError JobError
+	// FailBatches is how many of the next batches fail once validated,
+	// with BatchError (zero value: OpenAI's token_limit_exceeded).
+	// ExpireBatches is how many expire, and CancelBatches how many are
+	// cancelled (as by their owner, elsewhere), after answering the first
+	// half of their requests: the rest is in the error file as
+	// batch_expired, or in no file once cancelled, as at OpenAI.
+	FailBatches   int
+	BatchError    BatchError
+	ExpireBatches int
+	CancelBatches int
 }
 
 // queuedFault is a fault waiting for the next requests to a path.
