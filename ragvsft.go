@@ -100,6 +100,9 @@ type ChatResponse struct {
 	// Truncated is true when the completion token limit cut the answer
 	// short (OpenAI's finish_reason "length"): Content is its beginning.
 	Truncated bool
+	// Batch is true when the answer came through the Batch API
+	// (BatchModel), billed at the Batch price.
+	Batch bool
 }
 
 // Model is a chat model: the thing every arm of an Experiment asks.
@@ -207,7 +210,9 @@ type Experiment struct {
 	Temperature float64
 	// MaxTokens per answer; 0 means 400.
 	MaxTokens int
-	// Concurrency is how many questions are asked at once; 0 means 8.
+	// Concurrency is how many questions are asked at once; 0 means 8, or
+	// every item at once when Base or the fine-tuned model is a BatchModel
+	// (also behind a Cache), so that they go in one batch.
 	Concurrency int
 	// OnResult, if set, is called with each new result as soon as it is
 	// scored, one call at a time, e.g. to append it to a Checkpoint.
@@ -390,7 +395,20 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		r.SeenInTraining = seen[normalizeWording(q.Text)]
 		r.Fact = facts.fact(q)
 	}
-	return rep, s.askAll(ctx, rep, questions, retrieved, ft, label)
+	workers := s.Concurrency
+	if e.Concurrency == 0 && (batched(s.Base) || (ft != nil && batched(ft.Model))) {
+		workers = len(s.Arms) * len(questions) // every call waits for its batch: all in one
+	}
+	return rep, s.askAll(ctx, rep, questions, retrieved, ft, label, workers)
+}
+
+// batched reports whether m answers through the Batch API.
+func batched(m Model) bool {
+	if c, ok := m.(*cachedModel); ok {
+		m = c.m
+	}
+	_, ok := m.(*BatchModel)
+	return ok
 }
 
 // retrieveAll indexes the documents and retrieves for every question, in
@@ -439,7 +457,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) ([][
 //
 // label marks each result with what the data says of its question (seen in
 // training, fact trained or held out), an earlier run's results too.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned, label func(*Result, Question)) error {
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved [][]Hit, ft *FineTuned, label func(*Result, Question), workers int) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
 	prev := map[[2]string]Result{}
@@ -458,7 +476,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		todo = append(todo, i)
 	}
 	var mu sync.Mutex
-	err := forEach(ctx, len(todo), s.Concurrency, func(j int) error {
+	err := forEach(ctx, len(todo), max(workers, 1), func(j int) error {
 		i := todo[j]
 		arm, q := s.Arms[i/n], questions[i%n]
 		var hits []Hit
@@ -511,6 +529,7 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 	// A failed call may still have been billed (a reasoning model cut
 	// short): its usage counts.
 	res.Usage, res.Model, res.SystemFingerprint, res.Cached = resp.Usage, resp.Model, resp.SystemFingerprint, resp.Cached
+	res.Batch = resp.Batch
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
