@@ -353,3 +353,36 @@ func TestBatchCost(t *testing.T) {
 	assert.InDelta(t, info.Price.Input/2, info.Price.BatchInput, 1e-12)
 	assert.InDelta(t, info.Price.Output/2, info.Price.BatchOutput, 1e-12)
 }
+
+// A request that fails inside the batch is that item's error; the run goes
+// on, and a retry of the errors puts the failed request in a new batch.
+func TestBatchModelExperimentItemError(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	bm, err := ragvsft.NewBatchModel(wireConfig(s), ragvsft.DefaultBaseModel, fastBatches(filepath.Join(t.TempDir(), "batches.json")))
+	require.NoError(t, err)
+	s.InjectFault("chat/completions", 1, ragvsfttest.Fault{Status: 500})
+	exp := &ragvsft.Experiment{Dataset: citiesData(t, 10), Base: bm, BaseModel: ragvsft.DefaultBaseModel, Arms: []ragvsft.Arm{ragvsft.ArmBase}}
+	rep, err := exp.Run(context.Background())
+	require.NoError(t, err)
+	require.True(t, rep.Complete)
+	var failed []ragvsft.Result
+	for _, r := range rep.Results {
+		if r.Error != "" {
+			failed = append(failed, r)
+		}
+	}
+	require.Len(t, failed, 1)
+	assert.Equal(t, ragvsft.OutcomeError, failed[0].Outcome)
+	assert.Contains(t, failed[0].Error, "500")
+	sum, _ := rep.Arm(ragvsft.ArmBase)
+	assert.Equal(t, 9, sum.Answered)
+	assert.Equal(t, 1, sum.Errors)
+
+	exp.Previous, exp.RetryErrors = rep.Results, true
+	rep, err = exp.Run(context.Background())
+	require.NoError(t, err)
+	sum, _ = rep.Arm(ragvsft.ArmBase)
+	assert.Equal(t, 10, sum.Answered)
+	assert.Equal(t, 2, s.Stats().BatchesCreated, "only the failed request asked again")
+	assert.Equal(t, 10, s.Stats().BatchRequests)
+}

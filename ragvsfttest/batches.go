@@ -530,7 +530,21 @@ func (s *OpenAIServer) answerBatchRequest(b *batch, handler http.HandlerFunc, in
 	}
 	r.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
-	handler(rec, r)
+	// Faults for the endpoint's path (InjectFault, Faults.Rate) fail the
+	// request's line as they would fail the synchronous request; a dropped
+	// connection is a line with an error and no response.
+	f, faulty, _ := s.takeFault(in.URL)
+	switch {
+	case faulty && f.Drop:
+		return batchOutputLine(in.CustomID, nil, &batchLineError{Code: "server_error", Message: "The server had an error while processing your request."}), false
+	case faulty && f.AfterHandling:
+		handler(httptest.NewRecorder(), r)
+		serveFault(rec, f)
+	case faulty:
+		serveFault(rec, f)
+	default:
+		handler(rec, r)
+	}
 	body := json.RawMessage(rec.Body.Bytes())
 	if !json.Valid(body) {
 		body, _ = json.Marshal(rec.Body.String())

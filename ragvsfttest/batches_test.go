@@ -387,3 +387,43 @@ func TestBatchList(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 }
+
+func TestBatchRequestFault(t *testing.T) {
+	input := ""
+	for i := range 3 {
+		input += batchLine(fmt.Sprint("q", i), "/v1/chat/completions", chatBody("gpt-4.1-mini", fmt.Sprint("What is the population of Town", i, "?"), ""))
+	}
+	tests := []struct {
+		name  string
+		fault Fault
+	}{
+		{"status", Fault{Status: http.StatusServiceUnavailable}},
+		{"dropped", Fault{Drop: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, ServerConfig{})
+			c := newClient(s)
+			fileID := uploadBatch(t, c, input)
+			s.InjectFault("chat/completions", 1, tt.fault)
+			b := newBatch(t, c, fileID, openai.BatchNewParamsEndpointV1ChatCompletions)
+			b, _ = waitBatch(t, c, b.ID)
+			assert.Equal(t, openai.BatchStatusCompleted, b.Status)
+			assert.Equal(t, int64(2), b.RequestCounts.Completed)
+			assert.Equal(t, int64(1), b.RequestCounts.Failed)
+			assert.Len(t, readOutput(t, c, b.OutputFileID), 2)
+			errs := readOutput(t, c, b.ErrorFileID)
+			require.Len(t, errs, 1)
+			l := errs["q0"]
+			if tt.fault.Drop {
+				assert.Nil(t, l.Response)
+				require.NotNil(t, l.Error)
+				assert.Equal(t, "server_error", l.Error.Code)
+				return
+			}
+			require.NotNil(t, l.Response)
+			assert.Equal(t, http.StatusServiceUnavailable, l.Response.StatusCode)
+			assert.Contains(t, string(l.Response.Body), "server_error")
+		})
+	}
+}

@@ -96,7 +96,9 @@ type queuedFault struct {
 // The path is relative to the base URL, as in "chat/completions" or
 // "fine_tuning/jobs/ftjob-abc"; a leading "/" or "/v1/" is ignored, a
 // trailing "/*" matches every path below ("fine_tuning/jobs/*" matches
-// each job's polls, events and cancel), and "" matches every request. Injected faults are consumed in the order they were
+// each job's polls, events and cancel), and "" matches every request. A
+// fault for "chat/completions" or "embeddings" also fails the next request
+// of a batch on that endpoint, in its line of the error file. Injected faults are consumed in the order they were
 // injected. It is safe to call while the server is serving.
 func (s *OpenAIServer) InjectFault(path string, n int, f Fault) {
 	if n <= 0 {

@@ -183,6 +183,10 @@ type Stats struct {
 //     in_progress batch to cancelling, then cancelled, keeping the answers
 //     already made in its output file (a finalizing or ended batch is 400);
 //     GET /batches (after, limit 1 to 100, default 20) lists newest first.
+//     Faults for the endpoint's path (InjectFault("chat/completions", ...),
+//     Faults.Rate) fail single requests of a batch as they fail synchronous
+//     ones: the line has the fault's status and error body (a Drop is a
+//     line with error {code server_error} and no response).
 //     Faults.ExpireBatches and Faults.CancelBatches end the next batches
 //     after half their requests, expired (the rest in the error file with
 //     error {code batch_expired}, response null) or cancelled;
