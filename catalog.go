@@ -63,6 +63,18 @@ func (p Price) ChatCost(u Usage) float64 {
 	return (float64(u.PromptTokens-cached)*p.Input + float64(cached)*cachedPrice + float64(u.CompletionTokens)*p.Output) / 1e6
 }
 
+// BatchCost returns the cost in US dollars of one call's usage through the
+// Batch API: prompt tokens at BatchInput, cached ones included (no cache
+// discount is assumed on top of the batch one, so the cost is never
+// underestimated), completion tokens at BatchOutput. A price without batch
+// prices is charged as ChatCost, the synchronous price, an upper bound.
+func (p Price) BatchCost(u Usage) float64 {
+	if p.BatchInput == 0 && p.BatchOutput == 0 {
+		return p.ChatCost(u)
+	}
+	return (float64(u.PromptTokens)*p.BatchInput + float64(u.CompletionTokens)*p.BatchOutput) / 1e6
+}
+
 // ModelInfo is what a Catalog knows of one model.
 type ModelInfo struct {
 	// Embedding is true for an embedding model (priced by Price.Input).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ragvsft/ragvsft"
@@ -56,4 +57,46 @@ func ExampleOpenAIFineTuner() {
 	// 20 examples x 5 epochs = 3880 billed tokens
 	// run 1: model ready: true, files uploaded: 1, jobs created: 1
 	// run 2: model ready: true, files uploaded: 1, jobs created: 1
+}
+
+// A BatchModel sends concurrent calls through the Batch API as one batch,
+// at half price, and records it so that a restarted process resumes it.
+func ExampleBatchModel() {
+	day := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{Now: day})
+	defer srv.Close()
+	runDir, _ := os.MkdirTemp("", "ragvsft-example")
+	defer os.RemoveAll(runDir)
+
+	cfg := ragvsft.OpenAIConfig{APIKey: "test", BaseURL: srv.URL, Now: day}
+	m, err := ragvsft.NewBatchModel(cfg, ragvsft.DefaultBaseModel, ragvsft.BatchOptions{
+		Record:       filepath.Join(runDir, "batches.json"),
+		Window:       50 * time.Millisecond,
+		PollInterval: 5 * time.Millisecond,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	data, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(20, 42)), "cities.jsonl")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	exp := &ragvsft.Experiment{Dataset: data, Base: m, BaseModel: ragvsft.DefaultBaseModel, Arms: []ragvsft.Arm{ragvsft.ArmBase}}
+	rep, err := exp.Run(context.Background())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep.ApplyPrices(nil)
+	batched := 0
+	for _, r := range rep.Results {
+		if r.Batch {
+			batched++
+		}
+	}
+	fmt.Printf("%d answers, %d through the Batch API, in %d batch\n", len(rep.Results), batched, srv.Stats().BatchesCreated)
+	// Output:
+	// 20 answers, 20 through the Batch API, in 1 batch
 }

@@ -99,8 +99,22 @@ func (e *CutShortError) Is(target error) bool { return target == ErrCutShort }
 // response, whose Usage is what was billed, with an error: a *CutShortError
 // if the token limit stopped it, else one wrapping ErrNoAnswer.
 func (m *OpenAIModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, error) {
+	params, err := m.params(req)
+	if err != nil {
+		return ChatResponse{}, err
+	}
+	res, err := m.client.chat.New(ctx, params)
+	if err != nil {
+		return ChatResponse{}, m.client.wrap("chat completion with "+m.model, err)
+	}
+	return m.response(res, req)
+}
+
+// params is the chat completion request for req, as Chat sends it and a
+// BatchModel writes it in its input file.
+func (m *OpenAIModel) params(req ChatRequest) (openai.ChatCompletionNewParams, error) {
 	if len(req.Messages) == 0 {
-		return ChatResponse{}, errors.New("ragvsft: chat: no messages")
+		return openai.ChatCompletionNewParams{}, errors.New("ragvsft: chat: no messages")
 	}
 	msgs := make([]openai.ChatCompletionMessageParamUnion, len(req.Messages))
 	for i, msg := range req.Messages {
@@ -114,7 +128,7 @@ func (m *OpenAIModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, 
 		case RoleAssistant:
 			msgs[i] = openai.AssistantMessage(msg.Content)
 		default:
-			return ChatResponse{}, fmt.Errorf("ragvsft: chat: message %d: role %q cannot be sent to a chat model", i+1, msg.Role)
+			return openai.ChatCompletionNewParams{}, fmt.Errorf("ragvsft: chat: message %d: role %q cannot be sent to a chat model", i+1, msg.Role)
 		}
 	}
 	params := openai.ChatCompletionNewParams{Model: m.model, Messages: msgs}
@@ -136,10 +150,12 @@ func (m *OpenAIModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, 
 			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{JSONSchema: js},
 		}
 	}
-	res, err := m.client.chat.New(ctx, params)
-	if err != nil {
-		return ChatResponse{}, m.client.wrap("chat completion with "+m.model, err)
-	}
+	return params, nil
+}
+
+// response reads a chat completion as Chat returns it: content, usage,
+// model, fingerprint, and an error for a completion with no content.
+func (m *OpenAIModel) response(res *openai.ChatCompletion, req ChatRequest) (ChatResponse, error) {
 	out := ChatResponse{
 		Model:             res.Model,
 		SystemFingerprint: res.SystemFingerprint,

@@ -193,6 +193,7 @@ type openAIClient struct {
 	embeddings openai.EmbeddingService
 	files      openai.FileService
 	jobs       openai.FineTuningJobService
+	batches    openai.BatchService
 	cfg        OpenAIConfig
 }
 
@@ -256,6 +257,7 @@ func (c OpenAIConfig) client() (*openAIClient, error) {
 		embeddings: openai.NewEmbeddingService(opts...),
 		files:      openai.NewFileService(opts...),
 		jobs:       openai.NewFineTuningJobService(opts...),
+		batches:    openai.NewBatchService(opts...),
 		cfg:        c,
 	}, nil
 }

@@ -102,6 +102,9 @@ type ChatResponse struct {
 	// Truncated is true when the completion token limit cut the answer
 	// short (OpenAI's finish_reason "length"): Content is its beginning.
 	Truncated bool
+	// Batch is true when the answer came through the Batch API
+	// (BatchModel), billed at the Batch price.
+	Batch bool
 }
 
 // Model is a chat model: the thing every arm of an Experiment asks.
@@ -209,7 +212,9 @@ type Experiment struct {
 	Temperature float64
 	// MaxTokens per answer; 0 means 400.
 	MaxTokens int
-	// Concurrency is how many questions are asked at once; 0 means 8.
+	// Concurrency is how many questions are asked at once; 0 means 8, or
+	// every item at once when Base or the fine-tuned model is a BatchModel
+	// (also behind a Cache), so that they go in one batch.
 	Concurrency int
 	// OnResult, if set, is called with each new result as soon as it is
 	// scored, one call at a time, e.g. to append it to a Checkpoint.
@@ -413,7 +418,11 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		r.SeenInTraining = seen[normalizeWording(q.Text)]
 		r.Fact = facts.fact(q)
 	}
-	err = s.askAll(ctx, rep, questions, retrieved, fine, label)
+	workers := s.Concurrency
+	if e.Concurrency == 0 && (batched(s.Base) || (s.FineTuned != nil && batched(s.FineTuned.Model))) {
+		workers = len(s.Arms) * len(questions) // every call waits for its batch: all in one
+	}
+	err = s.askAll(ctx, rep, questions, retrieved, fine, label, workers)
 	<-fine.done // a cancelled ctx ends the job's wait too
 	if fine.err == nil {
 		rep.FineTune = fine.ft
@@ -453,6 +462,15 @@ func (s *Experiment) fineTune(ctx context.Context, training Dataset) (*FineTuned
 		return nil, fmt.Errorf("%w: the FineTuner (%T) returned no fine-tuned Model", ErrMissing, s.FineTuner)
 	}
 	return ft, nil
+}
+
+// batched reports whether m answers through the Batch API.
+func batched(m Model) bool {
+	if c, ok := m.(*cachedModel); ok {
+		m = c.m
+	}
+	_, ok := m.(*BatchModel)
+	return ok
 }
 
 // retrieval is what the rag arms retrieved for each question: its hits,
@@ -520,7 +538,7 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) (ret
 //
 // label marks each result with what the data says of its question (seen in
 // training, fact trained or held out), an earlier run's results too.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved retrieval, fine *fineTuning, label func(*Result, Question)) error {
+func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved retrieval, fine *fineTuning, label func(*Result, Question), workers int) error {
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
 	prev := map[[2]string]Result{}
@@ -544,7 +562,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		return cmp.Compare(b2i(s.Arms[a/n].fineTuned()), b2i(s.Arms[b/n].fineTuned()))
 	})
 	var mu sync.Mutex
-	err := forEach(ctx, len(todo), s.Concurrency, func(j int) error {
+	err := forEach(ctx, len(todo), max(workers, 1), func(j int) error {
 		i := todo[j]
 		arm, q := s.Arms[i/n], questions[i%n]
 		var hits []Hit
@@ -623,6 +641,7 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 	// A failed call may still have been billed (a reasoning model cut
 	// short): its usage counts.
 	res.Usage, res.Model, res.SystemFingerprint, res.Cached = resp.Usage, resp.Model, resp.SystemFingerprint, resp.Cached
+	res.Batch = resp.Batch
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -164,6 +164,9 @@ type Result struct {
 	// Truncated is true when the completion token limit cut Answer short
 	// (ChatResponse.Truncated): it is scored as it stands.
 	Truncated bool `json:"truncated,omitempty"`
+	// Batch is true when the answer came through the Batch API
+	// (ChatResponse.Batch): ApplyPrices bills it at the Batch price.
+	Batch bool `json:"batch,omitempty"`
 	// Error is why the item has no answer: it is counted apart, not as wrong.
 	Error string `json:"error,omitempty"`
 	// SeenInTraining is true when the question's wording (Question.Text,
@@ -541,8 +544,9 @@ type EmbeddingSummary struct {
 // Each result is priced by the model that answered it (Result.Model, else
 // the arm's model) with Catalog.ChatPrice: the base and rag arms at the base
 // model's prices, the fine-tuned arms ("ft:" ids) at the base's
-// FineTunedPrice, cached prompt tokens at CachedInput. The fine-tuning costs
-// its trained tokens at the base model's Training price, the embeddings
+// FineTunedPrice, cached prompt tokens at CachedInput; an answer that came
+// through the Batch API (Result.Batch) at the Batch prices (Price.BatchCost).
+// The fine-tuning costs its trained tokens at the base model's Training price, the embeddings
 // their prompt tokens at the embedding model's Input price, the judge's
 // calls (Report.Judge) at the judge model's chat prices.
 //
@@ -590,6 +594,9 @@ func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 			continue
 		}
 		res.CostUSD = p.ChatCost(res.Usage)
+		if res.Batch {
+			res.CostUSD = p.BatchCost(res.Usage)
+		}
 		cost[res.Arm] += res.CostUSD
 		if !res.Cached {
 			spent[res.Arm] += res.CostUSD

@@ -9,7 +9,10 @@
 //
 // The server implements files, fine-tuning jobs (with OpenAI's status
 // progression, validation, events, checkpoints and cancellation), chat
-// completions, embeddings, models, and vLLM's runtime LoRA endpoints
+// completions, embeddings, the Batch API (/v1/batches, whose requests the
+// chat and embeddings routes answer, with output and error files as
+// OpenAI writes them, and timing set by [ServerConfig.BatchStepDelay] and
+// [ServerConfig.BatchInProgressDelay]), models, and vLLM's runtime LoRA endpoints
 // (/v1/load_lora_adapter, /v1/unload_lora_adapter). It is backed by the
 // library's embedded local model: a fine-tuning job really trains it, and
 // chat completions for the job's "ft:..." model (and its checkpoints) really
@@ -23,7 +26,7 @@
 // [OpenAIServer.URL]. Failures are injected with [OpenAIServer.InjectFault]
 // (the next N requests to a path fail with a 429, a 500, a dropped
 // connection...) or with [Faults] (latency, a random failure rate, jobs that
-// fail). [OpenAIServer.Stats] counts what the server did, so a test can
+// fail, batches that fail, expire or are cancelled). [OpenAIServer.Stats] counts what the server did, so a test can
 // prove that a file was not uploaded twice.
 //
 // It is as strict as OpenAI at the end of 2026 where clients depend on it:

@@ -73,6 +73,16 @@ type Faults struct {
 	// running, with JobError (zero value: OpenAI's server_error).
 	FailJobs int
 	JobError JobError
+	// FailBatches is how many of the next batches fail once validated,
+	// with BatchError (zero value: OpenAI's token_limit_exceeded).
+	// ExpireBatches is how many expire, and CancelBatches how many are
+	// cancelled (as by their owner, elsewhere), after answering the first
+	// half of their requests: the rest is in the error file as
+	// batch_expired, or in no file once cancelled, as at OpenAI.
+	FailBatches   int
+	BatchError    BatchError
+	ExpireBatches int
+	CancelBatches int
 }
 
 // queuedFault is a fault waiting for the next requests to a path.
@@ -86,7 +96,9 @@ type queuedFault struct {
 // The path is relative to the base URL, as in "chat/completions" or
 // "fine_tuning/jobs/ftjob-abc"; a leading "/" or "/v1/" is ignored, a
 // trailing "/*" matches every path below ("fine_tuning/jobs/*" matches
-// each job's polls, events and cancel), and "" matches every request. Injected faults are consumed in the order they were
+// each job's polls, events and cancel), and "" matches every request. A
+// fault for "chat/completions" or "embeddings" also fails the next request
+// of a batch on that endpoint, in its line of the error file. Injected faults are consumed in the order they were
 // injected. It is safe to call while the server is serving.
 func (s *OpenAIServer) InjectFault(path string, n int, f Fault) {
 	if n <= 0 {

@@ -97,6 +97,12 @@ func (s *OpenAIServer) createFile(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "file", "", "Invalid file format for Fine-Tuning API. Must be .jsonl (got filename "+strconv.Quote(hdr.Filename)+").")
 		return
 	}
+	// A batch input file's lines are checked when a batch validates it
+	// (batches.go), as OpenAI does; the upload checks its name only.
+	if purpose == "batch" && !strings.HasSuffix(strings.ToLower(hdr.Filename), ".jsonl") {
+		badRequest(w, "file", "", "Invalid file format for Batch API. Must be .jsonl (got filename "+strconv.Quote(hdr.Filename)+").")
+		return
+	}
 	obj := &file{
 		ID:        newID("file-", 22),
 		Object:    "file",

@@ -48,6 +48,12 @@ type ServerConfig struct {
 	// (403; see OpenAIServer.SetRefuseFineTuning). Files, listing, events
 	// and chat with existing fine-tunes keep working.
 	RefuseFineTuning bool
+	// BatchStepDelay is how long a batch stays validating, and then
+	// finalizing or cancelling; BatchInProgressDelay is the least time it
+	// stays in_progress (longer if answering its requests takes longer).
+	// Zero means DefaultBatchStepDelay and DefaultBatchInProgressDelay.
+	BatchStepDelay       time.Duration
+	BatchInProgressDelay time.Duration
 
 	// BaseModel answers chat completions for every model id that is not a
 	// fine-tune ("ft:..."). Nil means the embedded local model.
@@ -101,7 +107,13 @@ type Stats struct {
 	// method.supervised.hyperparameters.
 	DeprecatedHyperparameters int
 	JobsCancelled             int
-	ChatCompletions           int
+	// BatchesCreated and BatchesCancelled count batches; BatchRequests
+	// counts the batch requests answered with status 200 (each is also
+	// counted in ChatCompletions or Embeddings, as its route answered it).
+	BatchesCreated   int
+	BatchesCancelled int
+	BatchRequests    int
+	ChatCompletions  int
 	// Judgements counts the chat choices the judging mode answered.
 	Judgements int
 	// Paraphrasings counts the chat choices the paraphrasing mode answered.
@@ -154,6 +166,38 @@ type Stats struct {
 //     ("ft:BASE:ragvsft:SUFFIX:HASH:ckpt-step-N") answers chat completions
 //     as the model was after that epoch, when the trainer can snapshot
 //     epochs (the embedded one can); otherwise only the last is listed.
+//   - POST /batches {input_file_id, endpoint, completion_window, metadata}:
+//     the Batch API, for the endpoints /v1/chat/completions and
+//     /v1/embeddings. The input file is one uploaded with purpose batch
+//     (named *.jsonl); completion_window must be "24h". A batch is
+//     validating for ServerConfig.BatchStepDelay: each line must be a JSON
+//     object with a custom_id unique in the file, method POST, url equal to
+//     the endpoint and a body naming a model, the same in every line, else
+//     the batch is failed with errors.data {code, message, param, line}
+//     (codes invalid_json_line, missing_required_parameter,
+//     duplicate_custom_id, invalid_method, mismatched_endpoint,
+//     mismatched_model, empty_file: ours, in OpenAI's style). Then it is
+//     in_progress for at least ServerConfig.BatchInProgressDelay while each
+//     request is answered by the endpoint's own route (so by the same
+//     models, checks and errors as a synchronous request, without faults
+//     or rate limits), request_counts {total, completed, failed} counting
+//     them, then finalizing for BatchStepDelay, then completed, with
+//     output_file_id (the 200 answers) and error_file_id (the others),
+//     each file made only when it has lines. A line is {id, custom_id,
+//     response: {status_code, request_id, body}, error}, the body being
+//     what the route answered (an error body for a 4xx). GET
+//     /batches/{id}; POST /batches/{id}/cancel moves a validating or
+//     in_progress batch to cancelling, then cancelled, keeping the answers
+//     already made in its output file (a finalizing or ended batch is 400);
+//     GET /batches (after, limit 1 to 100, default 20) lists newest first.
+//     Faults for the endpoint's path (InjectFault("chat/completions", ...),
+//     Faults.Rate) fail single requests of a batch as they fail synchronous
+//     ones: the line has the fault's status and error body (a Drop is a
+//     line with error {code server_error} and no response).
+//     Faults.ExpireBatches and Faults.CancelBatches end the next batches
+//     after half their requests, expired (the rest in the error file with
+//     error {code batch_expired}, response null) or cancelled;
+//     Faults.FailBatches fails them with Faults.BatchError.
 //   - POST /chat/completions: the chat models of ragvsft.DefaultCatalog
 //     (and the dated snapshots it covers, such as
 //     gpt-4.1-mini-2025-04-14) and ServerConfig.Models answer as the base
@@ -244,7 +288,9 @@ type OpenAIServer struct {
 	files        map[string]*file
 	fileOrder    []string
 	jobs         map[string]*job
-	jobOrder     []string                 // creation order
+	jobOrder     []string // creation order
+	batches      map[string]*batch
+	batchOrder   []string                 // creation order
 	models       map[string]ragvsft.Model // succeeded fine-tunes by id
 	modelCreated map[string]int64
 	prompts      promptCache // prefixes of the chat prompts seen
@@ -277,6 +323,12 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 	if cfg.FileProcessingDelay <= 0 {
 		cfg.FileProcessingDelay = DefaultFileProcessingDelay
 	}
+	if cfg.BatchStepDelay <= 0 {
+		cfg.BatchStepDelay = DefaultBatchStepDelay
+	}
+	if cfg.BatchInProgressDelay <= 0 {
+		cfg.BatchInProgressDelay = DefaultBatchInProgressDelay
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &OpenAIServer{
 		cfg:          cfg,
@@ -287,6 +339,7 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 		stats:        Stats{Requests: map[string]int{}},
 		files:        map[string]*file{},
 		jobs:         map[string]*job{},
+		batches:      map[string]*batch{},
 		models:       map[string]ragvsft.Model{},
 		modelCreated: map[string]int64{},
 		refuseFT:     cfg.RefuseFineTuning,
@@ -304,6 +357,10 @@ func NewOpenAIHandler(cfg ServerConfig) *OpenAIServer {
 	s.route("POST /v1/fine_tuning/jobs/{id}/cancel", s.cancelJob)
 	s.route("GET /v1/fine_tuning/jobs/{id}/events", s.listEvents)
 	s.route("GET /v1/fine_tuning/jobs/{id}/checkpoints", s.listCheckpoints)
+	s.route("POST /v1/batches", s.createBatch)
+	s.route("GET /v1/batches", s.listBatches)
+	s.route("GET /v1/batches/{id}", s.getBatch)
+	s.route("POST /v1/batches/{id}/cancel", s.cancelBatch)
 	s.route("POST /v1/chat/completions", s.chatCompletion)
 	s.route("POST /v1/embeddings", s.embeddings)
 	s.route("GET /v1/models", s.listModels)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -97,7 +98,13 @@ type backendOptions struct {
 	// and loaded there as a LoRA adapter with loadLoRA (openai).
 	trainCommand []string
 	loadLoRA     bool
+	// batch asks the base model through the Batch API, its batches
+	// recorded in runDir (openai).
+	batch bool
 }
+
+// batchRecordFile is where -batch records its batches, in the run folder.
+const batchRecordFile = "batches.json"
 
 // newBackend returns the components of the backend o names.
 func newBackend(o backendOptions) (*backend, error) {
@@ -122,7 +129,15 @@ func newBackend(o backendOptions) (*backend, error) {
 			model: ragvsft.NewRateLimiter(o.limits),
 			cmp.Or(o.embedModel, ragvsft.DefaultOpenAIEmbeddingModel): ragvsft.NewRateLimiter(ragvsft.Limits{}),
 		}
-		base, err := ragvsft.NewOpenAIModel(cfg, model)
+		var base ragvsft.Model
+		var err error
+		if o.batch {
+			base, err = ragvsft.NewBatchModel(cfg, model, ragvsft.BatchOptions{
+				Record: filepath.Join(o.runDir, batchRecordFile), PollInterval: o.poll, Out: o.progress,
+			})
+		} else {
+			base, err = ragvsft.NewOpenAIModel(cfg, model)
+		}
 		if err != nil {
 			return nil, err
 		}

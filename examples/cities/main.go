@@ -120,6 +120,8 @@ type config struct {
 	// (resolved: "rule" when paraphrases are asked for without it).
 	Paraphrases int    `json:"paraphrases,omitempty"`
 	Paraphraser string `json:"paraphraser,omitempty"`
+	// Batch is -batch: the base model is asked through the Batch API.
+	Batch bool `json:"batch,omitempty"`
 }
 
 // Files of a run folder.
@@ -157,7 +159,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		judgeURL    = fs.String("judge-base-url", "", "with -eval judge: `URL` of the OpenAI-compatible API serving the judge (key from OPENAI_API_KEY; default: the base model's)")
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
 		retryErrors = fs.Bool("retry-errors", false, "with -resume: ask again the items recorded as errors")
-		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job (openai backend)")
+		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job and of the batches (openai backend)")
+		batch       = fs.Bool("batch", false, "ask the base and rag arms through OpenAI's Batch API: half price, answers within 24 hours; the batches are recorded in the run folder ("+batchRecordFile+") and -resume waits for them instead of paying again (openai backend)")
 		cacheDir    = fs.String("cache", "", "`dir` caching every OpenAI chat and embedding answer, so a rerun pays nothing twice (default: cache beside the run folder, e.g. runs/cache)")
 		noCache     = fs.Bool("no-cache", false, "ask the model every time, even what the cache has answered before")
 		concurrency = fs.Int("concurrency", 0, "questions asked at once (0 = the library's default)")
@@ -229,9 +232,12 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			JudgeModel: *judgeModel, JudgeBaseURL: *judgeURL,
 			TrainCommand: *trainCmd, LoadLoRA: *loadLoRA, Retriever: *retrieverTo,
 			Eval: *eval, Out: *out, Started: time.Now().UTC().Format(time.RFC3339),
-			HoldOutFacts: *holdOut, Repeats: *repeats, Paraphrases: *paraphrases, Paraphraser: *paraphraser}
+			HoldOutFacts: *holdOut, Repeats: *repeats, Paraphrases: *paraphrases, Paraphraser: *paraphraser, Batch: *batch}
 		if cfg.Paraphrases > 0 {
 			cfg.Paraphraser = cmp.Or(cfg.Paraphraser, "rule")
+		}
+		if cfg.Batch && cfg.Backend != "openai" {
+			return errors.New("-batch needs -backend openai: the Batch API is OpenAI's")
 		}
 		if cfg.Eval == "judge" {
 			cfg.JudgeModel = cmp.Or(cfg.JudgeModel, cfg.Model)
@@ -366,7 +372,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
 		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
 		judgeModel: cfg.JudgeModel, judgeBaseURL: cfg.JudgeBaseURL,
-		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA,
+		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA, batch: cfg.Batch,
 		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
 	if err != nil {
 		return err
@@ -675,6 +681,7 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 		"retriever":     cmp.Or(cfg.Retriever, "chromem"),
 		"holdout-facts": strconv.FormatFloat(cfg.HoldOutFacts, 'g', -1, 64), "repeats": strconv.Itoa(max(cfg.Repeats, 1)),
 		"paraphrases": strconv.Itoa(cfg.Paraphrases), "paraphraser": cfg.Paraphraser,
+		"batch": strconv.FormatBool(cfg.Batch),
 	}
 	var problems []string
 	for _, name := range slices.Sorted(maps.Keys(set)) {
