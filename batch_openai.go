@@ -422,13 +422,34 @@ func (b *BatchModel) drive(ctx context.Context, g *batchGroup) error {
 		e.BatchID = batch.ID
 	}
 	if batch, err = b.wait(ctx, g, e.BatchID, batch); err != nil {
-		return err
+		return b.goneIfNotFound(g, err)
 	}
 	answers, err := b.readFiles(ctx, batch)
 	if err != nil {
-		return err
+		return b.goneIfNotFound(g, err)
 	}
 	b.finish(g, batch, answers)
+	return nil
+}
+
+// goneIfNotFound ends g without answers when the server does not know its
+// batch or its files (another account or server, files past their
+// expiry): the calls waiting get err, and later calls submit the requests
+// anew, the only way left to an answer. Any other error is returned.
+func (b *BatchModel) goneIfNotFound(g *batchGroup, err error) error {
+	if statusOf(err) != http.StatusNotFound {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	g.done, g.answers, g.endErr = true, nil, err
+	for id, ws := range g.waiters {
+		for _, ch := range ws {
+			ch <- batchAnswer{customID: id, err: err}
+		}
+		delete(g.waiters, id)
+	}
+	g.live = 0
 	return nil
 }
 

@@ -386,3 +386,26 @@ func TestBatchModelExperimentItemError(t *testing.T) {
 	assert.Equal(t, 2, s.Stats().BatchesCreated, "only the failed request asked again")
 	assert.Equal(t, 10, s.Stats().BatchRequests)
 }
+
+// A record whose ended batch the server does not know (another account,
+// another server) is no answer: the requests go in a new batch.
+func TestBatchModelRecordOfAnotherServer(t *testing.T) {
+	record := filepath.Join(t.TempDir(), "batches.json")
+	reqs := questions(3)
+	old := newServer(t, ragvsfttest.ServerConfig{})
+	bm, err := ragvsft.NewBatchModel(wireConfig(old), ragvsft.DefaultBaseModel, fastBatches(record))
+	require.NoError(t, err)
+	_, errs := chatAll(context.Background(), bm, reqs)
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	bm, err = ragvsft.NewBatchModel(wireConfig(s), ragvsft.DefaultBaseModel, fastBatches(record))
+	require.NoError(t, err)
+	_, errs = chatAll(context.Background(), bm, reqs)
+	for _, err := range errs {
+		require.NoError(t, err, "the recorded batch had ended: its requests are asked again")
+	}
+	assert.Equal(t, 1, s.Stats().BatchesCreated)
+}
