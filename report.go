@@ -718,6 +718,15 @@ func (r *Report) costLines() string {
 		cached += s.Cached
 		spent += s.SpentUSD
 	}
+	batched := 0
+	for _, res := range r.Results {
+		if res.Batch {
+			batched++
+		}
+	}
+	if batched > 0 {
+		fmt.Fprintf(&b, "\n%d answers came through the Batch API, billed at the batch price.", batched)
+	}
 	if cached > 0 {
 		fmt.Fprintf(&b, "\n%d answers came from the cache: this run paid $%.4f for answers.", cached, spent)
 	}

@@ -176,6 +176,44 @@ func TestApplyPricesSeparatesCachedAnswers(t *testing.T) {
 	assert.Contains(t, md.String(), "7 embeddings came from the cache, not paid again.")
 }
 
+// The cost paragraph says how many answers were batched, and only when
+// some were.
+func TestReportCostSaysWhichAnswersWereBatched(t *testing.T) {
+	const line = "2 answers came through the Batch API, billed at the batch price."
+	for _, tt := range []struct {
+		name    string
+		batched []bool // per result of pricedReport, in AllArms order
+		base    float64
+		want    bool
+	}{
+		{name: "none batched", batched: []bool{false, false, false, false}, base: 2.00},
+		// base: 1M in at $0.20 + 1M out at $0.80, half of the synchronous $2.
+		{name: "base and rag batched", batched: []bool{true, false, true, false}, base: 1.00, want: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := pricedReport("")
+			for i, b := range tt.batched {
+				r.Results[i].Batch = b
+			}
+			r.summarize()
+			assert.Empty(t, r.ApplyPrices(nil))
+			base, _ := r.Arm(ArmBase)
+			assert.InDelta(t, tt.base, base.CostUSD, 1e-9)
+
+			var md, html bytes.Buffer
+			require.NoError(t, r.WriteMarkdown(&md))
+			require.NoError(t, r.WriteHTML(&html))
+			if tt.want {
+				assert.Contains(t, md.String(), line)
+				assert.Contains(t, html.String(), htmlText(line))
+			} else {
+				assert.NotContains(t, md.String(), "Batch API")
+				assert.NotContains(t, html.String(), "Batch API")
+			}
+		})
+	}
+}
+
 // The report says which model stood in for the article's, only when one
 // did.
 func TestReportStandIn(t *testing.T) {
