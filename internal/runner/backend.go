@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"bufio"
@@ -105,6 +105,9 @@ type backendOptions struct {
 
 // batchRecordFile is where -batch records its batches, in the run folder.
 const batchRecordFile = "batches.json"
+
+// BatchRecordFile is batchRecordFile, for the programs' tests.
+const BatchRecordFile = batchRecordFile
 
 // newBackend returns the components of the backend o names.
 func newBackend(o backendOptions) (*backend, error) {
@@ -300,3 +303,10 @@ func confirm(yes bool, stdin *os.File, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// ErrNotConfirmed is returned when the user did not confirm spending.
+var ErrNotConfirmed = errNotConfirmed
+
+// DefaultBackend is the -backend default: openai when a key is set, else
+// local.
+func DefaultBackend() string { return defaultBackend() }
