@@ -87,19 +87,19 @@ func (s *Experiment) paraphrase(ctx context.Context, rep *Report, training Datas
 			heldOut[w] = true
 		}
 	}
+	// The turn reworded is the one Questions asks: the last user turn
+	// before the final assistant turn, whose content is the answer. Every
+	// example is checked before the first call.
+	turns, finals := make([]int, len(exs)), make([]int, len(exs))
+	for i, ex := range exs {
+		if turns[i], finals[i] = questionTurns(ex.Messages); turns[i] < 0 || finals[i] < 0 {
+			return nil, fmt.Errorf("%w: training example %s (%s) has no user turn before a final assistant turn to reword", ErrBadParaphrases, ex.ID, exampleOrigin(ex))
+		}
+	}
 	replies := make([]Paraphrases, len(exs))
-	turns := make([]int, len(exs))
 	err := forEach(ctx, len(exs), s.Concurrency, func(i int) error {
 		ex := exs[i]
-		turns[i] = lastRole(ex.Messages, RoleUser)
-		if turns[i] < 0 {
-			return fmt.Errorf("%w: training example %s has no user turn to reword", ErrBadParaphrases, ex.ID)
-		}
-		answer := ""
-		if a := nextRole(ex.Messages, turns[i]+1, RoleAssistant); a >= 0 {
-			answer = ex.Messages[a].Content
-		}
-		p, err := s.Paraphraser.Paraphrase(ctx, ParaphraseRequest{Messages: slices.Clone(ex.Messages[:turns[i]+1]), Answer: answer, N: s.Paraphrases})
+		p, err := s.Paraphraser.Paraphrase(ctx, ParaphraseRequest{Messages: slices.Clone(ex.Messages[:turns[i]+1]), Answer: ex.Messages[finals[i]].Content, N: s.Paraphrases})
 		replies[i] = p
 		if err != nil {
 			return fmt.Errorf("ragvsft: paraphrasing training example %s (%s): %w", ex.ID, exampleOrigin(ex), err)
@@ -120,6 +120,15 @@ func (s *Experiment) paraphrase(ctx context.Context, rep *Report, training Datas
 	// A rule is named by its type.
 	sum.Paraphraser = cmp.Or(sum.Paraphraser, strings.TrimPrefix(fmt.Sprintf("%T", s.Paraphraser), "ragvsft."))
 	rep.Paraphrase = sum
+	if err != nil {
+		// Nothing is trained; the calls made are kept, for their cost.
+		for i, p := range replies {
+			if p.Model != "" || p.Usage != (Usage{}) {
+				sum.Items = append(sum.Items, ParaphraseItem{ExampleID: exs[i].ID, Question: exs[i].Messages[turns[i]].Content, Usage: p.Usage, Cached: p.Cached})
+			}
+		}
+		return nil, err
+	}
 	var out []Example
 	for i, ex := range exs {
 		item := ParaphraseItem{ExampleID: ex.ID, Question: ex.Messages[turns[i]].Content, Usage: replies[i].Usage, Cached: replies[i].Cached}
@@ -149,9 +158,6 @@ func (s *Experiment) paraphrase(ctx context.Context, rep *Report, training Datas
 		sum.Items = append(sum.Items, item)
 	}
 	sum.TrainingExamples = len(out)
-	if err != nil {
-		return nil, err // what was written and paid for is in the report
-	}
 	name := fmt.Sprintf("%s (+%d paraphrases)", datasetName(training), sum.Written)
 	// The rewordings are checked with OpenAI's rules like any training
 	// file, before anything is trained.
@@ -161,28 +167,8 @@ func (s *Experiment) paraphrase(ctx context.Context, rep *Report, training Datas
 	return &trainedFacts{name: name, examples: out}, nil
 }
 
-// lastRole is the index of msgs' last message of role, -1 if none.
-func lastRole(msgs []Message, role string) int {
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Role == role {
-			return i
-		}
-	}
-	return -1
-}
-
-// nextRole is the index of the first message of role at or after from, -1
-// if none.
-func nextRole(msgs []Message, from int, role string) int {
-	for i := from; i < len(msgs); i++ {
-		if msgs[i].Role == role {
-			return i
-		}
-	}
-	return -1
-}
-
-// exampleOrigin says where ex comes from, for errors: "line N" or its ID.
+// exampleOrigin says where ex comes from, for errors: "line N", or "not
+// from a file".
 func exampleOrigin(ex Example) string {
 	if ex.Line > 0 {
 		return fmt.Sprintf("line %d", ex.Line)

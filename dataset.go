@@ -412,6 +412,24 @@ func WriteJSONL(w io.Writer, examples []Example) error {
 	return nil
 }
 
+// questionTurns are the indexes of an example's question and gold answer:
+// its final assistant turn and the last user turn before it; -1 for either
+// when there is none.
+func questionTurns(msgs []Message) (user, final int) {
+	user, final = -1, -1
+	for i, m := range msgs {
+		if m.Role == RoleAssistant {
+			final = i
+		}
+	}
+	for i := final - 1; i >= 0; i-- {
+		if msgs[i].Role == RoleUser {
+			return i, final
+		}
+	}
+	return -1, final
+}
+
 // Questions returns the evaluation questions of ds: ds.Questions() when ds
 // is a QuestionSource, else one per example: the last user message before
 // the example's final assistant message is the Text, with that assistant
@@ -437,18 +455,7 @@ func Questions(ds Dataset) ([]Question, error) {
 		qs = src.Questions()
 	} else {
 		for _, ex := range ds.Examples() {
-			final, user := -1, -1
-			for i, m := range ex.Messages {
-				if m.Role == RoleAssistant {
-					final = i
-				}
-			}
-			for i := final - 1; i >= 0; i-- {
-				if ex.Messages[i].Role == RoleUser {
-					user = i
-					break
-				}
-			}
+			user, final := questionTurns(ex.Messages)
 			if final < 0 || user < 0 {
 				ps.add(Problem{Line: ex.Line, ID: ex.ID, Message: "no user message before a final assistant message: cannot make a question"})
 				continue

@@ -566,22 +566,9 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		i := todo[j]
 		arm, q := s.Arms[i/n], questions[i%n]
 		var hits []Hit
+		var retrErr error
 		if arm.retrieves() {
-			if err := retrieved.errs[i%n]; err != nil {
-				// Nothing to ask with: an error item, asked again by a
-				// resumed run with RetryErrors.
-				res := &Result{Arm: arm, QuestionID: q.ID, Question: q.Text, Conversation: q.Messages, Gold: q.Gold, GoldRank: -1,
-					Error: err.Error(), Outcome: OutcomeError}
-				label(res, q)
-				mu.Lock()
-				defer mu.Unlock()
-				results[i] = res
-				if s.OnResult != nil {
-					s.OnResult(*res)
-				}
-				return nil
-			}
-			hits = retrieved.hits[i%n]
+			hits, retrErr = retrieved.hits[i%n], retrieved.errs[i%n]
 		}
 		var ft *FineTuned
 		if arm.fineTuned() {
@@ -595,7 +582,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 			}
 			ft = fine.ft
 		}
-		res, err := s.ask(ctx, arm, q, hits, ft)
+		res, err := s.ask(ctx, arm, q, hits, retrErr, ft)
 		if err != nil {
 			return err // only a cancelled ctx stops the run
 		}
@@ -618,7 +605,10 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 
 // ask puts one question to one arm. It fails only when ctx is done; any other
 // failure is recorded in the Result.
-func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, ft *FineTuned) (*Result, error) {
+//
+// A rag arm's question whose retrieval failed (retrErr) is not asked: it is
+// an error item, asked again by a resumed run with RetryErrors.
+func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, retrErr error, ft *FineTuned) (*Result, error) {
 	model := s.Base
 	if arm.fineTuned() {
 		model = ft.Model
@@ -634,6 +624,10 @@ func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, f
 			res.Retrieved[i] = RetrievedDoc{ID: h.Document.ID, Rank: h.Rank, Score: h.Score, Text: h.Document.Text}
 		}
 		res.GoldRank = GoldRank(hits, q.DocID)
+		if retrErr != nil {
+			res.Error, res.Outcome = retrErr.Error(), OutcomeError
+			return res, nil
+		}
 	}
 	start := time.Now()
 	resp, err := model.Chat(ctx, ChatRequest{Messages: msgs, Temperature: s.Temperature, Seed: s.Seed, MaxTokens: s.MaxTokens})

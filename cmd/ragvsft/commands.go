@@ -282,7 +282,7 @@ func readReport(dir string) (*ragvsft.Report, error) {
 		return nil, fmt.Errorf("%w (is %s a run folder?)", err, dir)
 	}
 	var r ragvsft.Report
-	if err := jsonUnmarshal(b, &r); err != nil {
+	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, "report.json"), err)
 	}
 	return &r, nil
@@ -349,5 +349,3 @@ func cacheStats(dir string) (files int, size int64, err error) {
 	})
 	return files, size, err
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
