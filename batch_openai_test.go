@@ -378,7 +378,7 @@ func TestBatchModelExperimentItemError(t *testing.T) {
 	assert.Equal(t, 9, sum.Answered)
 	assert.Equal(t, 1, sum.Errors)
 
-	exp.Previous, exp.RetryErrors = rep.Results, true
+	exp.Results = resumeFrom(rep.Results, true, nil)
 	rep, err = exp.Run(context.Background())
 	require.NoError(t, err)
 	sum, _ = rep.Arm(ragvsft.ArmBase)

@@ -8,15 +8,47 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
 
+// ResultStore is how an Experiment resumes: Previous are the results an
+// earlier run of the same experiment left, and Append keeps each new one.
+// Checkpoint is the file that does it and Run the run folder around it;
+// ResultFunc only watches.
+type ResultStore interface {
+	// Previous returns the results to keep, read once when the run
+	// starts. An item, arm and question, that one of them covers (the
+	// last, when several do) is not asked again while its question's text
+	// is unchanged; an error result is kept as an error (leave it out to
+	// have it asked again).
+	Previous() []Result
+	// Append is called with each new result as soon as it is scored, one
+	// call at a time. An error stops the run.
+	Append(Result) error
+}
+
+// ResultFunc is a ResultStore without earlier results that hands each new
+// result to the function, as http.HandlerFunc makes a Handler of a
+// function: a progress line, a log, a test's counter.
+type ResultFunc func(Result) error
+
+// Previous returns nil: a ResultFunc resumes nothing.
+func (ResultFunc) Previous() []Result { return nil }
+
+// Append calls f(r).
+func (f ResultFunc) Append(r Result) error { return f(r) }
+
+var (
+	_ ResultStore = (*Checkpoint)(nil)
+	_ ResultStore = ResultFunc(nil)
+)
+
 // Checkpoint is an append-only JSONL file of Results, one line per scored
-// item. Pass Append as an Experiment's OnResult and a run killed at any
-// moment loses no answer it paid for; give the results OpenCheckpoint read
-// back to the next run as Experiment.Previous and only the missing items
-// are asked.
+// item, and a ResultStore: set it as an Experiment's Results and a run
+// killed at any moment loses no answer it paid for; the next run opens the
+// same file, and only the missing items are asked.
 //
 // Durability is a group commit. Append writes its line to the file before
 // it returns, so a process that dies (kill -9, a panic, OOM) loses nothing:
@@ -39,6 +71,7 @@ type Checkpoint struct {
 	dirty    bool  // lines written since the last fsync
 	err      error // a failed background fsync, until returned
 	closed   bool
+	previous []Result
 	stop     chan struct{}
 	stopped  chan struct{}
 }
@@ -56,22 +89,25 @@ type CheckpointOptions struct {
 	// means DefaultCheckpointSyncInterval, negative fsyncs every line in
 	// Append.
 	SyncInterval time.Duration
+	// RetryErrors leaves the results recorded as errors out of Previous,
+	// so that a resumed run asks those items again.
+	RetryErrors bool
 }
 
-// OpenCheckpoint opens (or creates) the checkpoint at path and returns the
-// results it already holds, with the default options. A last line cut short
-// by a crash is dropped and truncated away; a malformed line anywhere else
-// is an error naming it. Close it to sync what is left and stop its
-// background syncing.
-func OpenCheckpoint(path string) (*Checkpoint, []Result, error) {
+// OpenCheckpoint opens (or creates) the checkpoint at path with the
+// default options; Previous returns the results it already holds. A last
+// line cut short by a crash is dropped and truncated away; a malformed line
+// anywhere else is an error naming it. Close it to sync what is left and
+// stop its background syncing.
+func OpenCheckpoint(path string) (*Checkpoint, error) {
 	return OpenCheckpointWith(path, CheckpointOptions{})
 }
 
 // OpenCheckpointWith is OpenCheckpoint with options.
-func OpenCheckpointWith(path string, opts CheckpointOptions) (*Checkpoint, []Result, error) {
+func OpenCheckpointWith(path string, opts CheckpointOptions) (*Checkpoint, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ragvsft: opening checkpoint: %w", err)
+		return nil, fmt.Errorf("ragvsft: opening checkpoint: %w", err)
 	}
 	results, end, err := readCheckpoint(f, path)
 	if err == nil {
@@ -82,9 +118,12 @@ func OpenCheckpointWith(path string, opts CheckpointOptions) (*Checkpoint, []Res
 	}
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	c := &Checkpoint{f: f, path: path, interval: opts.SyncInterval}
+	if opts.RetryErrors {
+		results = slices.DeleteFunc(results, func(r Result) bool { return r.Error != "" })
+	}
+	c := &Checkpoint{f: f, path: path, interval: opts.SyncInterval, previous: results}
 	if c.interval == 0 {
 		c.interval = DefaultCheckpointSyncInterval
 	}
@@ -92,8 +131,12 @@ func OpenCheckpointWith(path string, opts CheckpointOptions) (*Checkpoint, []Res
 		c.stop, c.stopped = make(chan struct{}), make(chan struct{})
 		go c.syncLoop()
 	}
-	return c, results, nil
+	return c, nil
 }
+
+// Previous returns the results the file held when it was opened (without
+// the errors, with RetryErrors), in file order.
+func (c *Checkpoint) Previous() []Result { return c.previous }
 
 // syncLoop fsyncs the written lines every interval until Close.
 func (c *Checkpoint) syncLoop() {

@@ -15,9 +15,9 @@ import (
 
 func TestCheckpointRoundTripAndTornLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "checkpoint.jsonl")
-	c, prev, err := OpenCheckpoint(path)
+	c, err := OpenCheckpoint(path)
 	require.NoError(t, err)
-	assert.Empty(t, prev)
+	assert.Empty(t, c.Previous())
 	r1 := Result{Arm: ArmRAG, QuestionID: "line 1", Answer: "City_1 has about 1967825 inhabitants.", GoldRank: 0,
 		Verdict: Verdict{Correct: true, Extracted: "1967825", Expected: "1967825"}}
 	r2 := Result{Arm: ArmBase, QuestionID: "line 1", Answer: "I don't know.", GoldRank: -1}
@@ -32,16 +32,16 @@ func TestCheckpointRoundTripAndTornLine(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	c, prev, err = OpenCheckpoint(path)
+	c, err = OpenCheckpoint(path)
 	require.NoError(t, err)
-	assert.Equal(t, []Result{r1, r2}, prev)
+	assert.Equal(t, []Result{r1, r2}, c.Previous())
 	r3 := Result{Arm: ArmRAG, QuestionID: "line 2", GoldRank: 3}
 	require.NoError(t, c.Append(r3))
 	require.NoError(t, c.Close())
 
-	c, prev, err = OpenCheckpoint(path)
+	c, err = OpenCheckpoint(path)
 	require.NoError(t, err)
-	assert.Equal(t, []Result{r1, r2, r3}, prev, "the fragment was cut away, not glued to the next line")
+	assert.Equal(t, []Result{r1, r2, r3}, c.Previous(), "the fragment was cut away, not glued to the next line")
 	require.NoError(t, c.Close())
 }
 
@@ -51,7 +51,7 @@ func TestCheckpointRoundTripAndTornLine(t *testing.T) {
 // in Append itself.
 func TestCheckpointGroupCommit(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "checkpoint.jsonl")
-	c, _, err := OpenCheckpointWith(path, CheckpointOptions{SyncInterval: 20 * time.Millisecond})
+	c, err := OpenCheckpointWith(path, CheckpointOptions{SyncInterval: 20 * time.Millisecond})
 	require.NoError(t, err)
 	r := Result{Arm: ArmRAG, QuestionID: "q1", GoldRank: 1}
 	require.NoError(t, c.Append(r))
@@ -68,7 +68,7 @@ func TestCheckpointGroupCommit(t *testing.T) {
 	require.NoError(t, c.Close(), "a second Close does nothing")
 	assert.ErrorIs(t, c.Append(r), os.ErrClosed)
 
-	strict, _, err := OpenCheckpointWith(path, CheckpointOptions{SyncInterval: -1})
+	strict, err := OpenCheckpointWith(path, CheckpointOptions{SyncInterval: -1})
 	require.NoError(t, err)
 	require.NoError(t, strict.Append(r))
 	assert.False(t, strict.dirty, "synced before Append returned")
@@ -79,7 +79,7 @@ func TestCheckpointGroupCommit(t *testing.T) {
 // Concurrent appends each land on a line of their own.
 func TestCheckpointConcurrentAppends(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "checkpoint.jsonl")
-	c, _, err := OpenCheckpoint(path)
+	c, err := OpenCheckpoint(path)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -91,15 +91,16 @@ func TestCheckpointConcurrentAppends(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, c.Close())
-	_, prev, err := OpenCheckpoint(path)
+	c, err = OpenCheckpoint(path)
 	require.NoError(t, err)
-	assert.Len(t, prev, 400)
+	assert.Len(t, c.Previous(), 400)
+	require.NoError(t, c.Close())
 }
 
 func TestCheckpointCorruptLineIsNamed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "checkpoint.jsonl")
 	require.NoError(t, os.WriteFile(path, []byte("{\"arm\":\"rag\"}\nnot json\n{}\n"), 0o644))
-	_, _, err := OpenCheckpoint(path)
+	_, err := OpenCheckpoint(path)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "line 2")
 	assert.Contains(t, err.Error(), path)
@@ -117,7 +118,7 @@ func BenchmarkCheckpointAppend(b *testing.B) {
 		interval time.Duration
 	}{{"fsync-each", -1}, {"group", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
-			c, _, err := OpenCheckpointWith(filepath.Join(b.TempDir(), "checkpoint.jsonl"), CheckpointOptions{SyncInterval: bc.interval})
+			c, err := OpenCheckpointWith(filepath.Join(b.TempDir(), "checkpoint.jsonl"), CheckpointOptions{SyncInterval: bc.interval})
 			if err != nil {
 				b.Fatal(err)
 			}

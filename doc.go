@@ -61,8 +61,16 @@
 //
 // All entry points that do I/O, wait or spend money take a context first;
 // cancelling it makes an Experiment return promptly with what it finished.
-// A [Checkpoint] keeps every paid-for answer on disk, and
-// Experiment.Previous resumes a run from it; [LockRunFolder] keeps a second
-// process off the folder that holds it, and [RecordRunFiles] and
-// [CheckRunFiles] refuse a resume whose configuration or data was edited.
+// A [Run] is a run folder that survives the process: [CreateRun] locks it
+// (a second process is refused), copies the knowledge base and the
+// configuration into it and records their hashes; [Run.Execute] keeps every
+// paid-for answer in its [Checkpoint] and writes the reports, even of a run
+// cut short; [OpenRun] resumes it, asking only what is missing, and refuses
+// a folder whose configuration or data was edited since. [Experiment.Plan]
+// says before anything is spent what is still to ask. The checkpoint
+// protocol itself is one small interface, [ResultStore] (Experiment.Results).
+//
+// Rendering is a hook, not an import: the root package writes report.json
+// and report.md, and [RunOptions.Render] the rest, so that a program that
+// renders no HTML, CSV or chart does not build them in.
 package ragvsft

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -150,11 +151,12 @@ func TestCancelMidRunReturnsPromptlyWithFinishedResults(t *testing.T) {
 		Retriever:   newRetriever(t),
 		Arms:        []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmRAG},
 		Concurrency: 2,
-		OnResult: func(ragvsft.Result) {
+		Results: ragvsft.ResultFunc(func(ragvsft.Result) error {
 			if done.Add(1) == 10 {
 				cancel()
 			}
-		},
+			return nil
+		}),
 	}
 	start := time.Now()
 	rep, err := exp.Run(ctx)
@@ -193,33 +195,33 @@ func TestResumeFromCheckpointAsksOnlyWhatIsMissing(t *testing.T) {
 	require.NoError(t, err)
 
 	path := filepath.Join(t.TempDir(), "checkpoint.jsonl")
-	cp, prev, err := ragvsft.OpenCheckpoint(path)
+	cp, err := ragvsft.OpenCheckpoint(path)
 	require.NoError(t, err)
-	require.Empty(t, prev)
+	require.Empty(t, cp.Previous())
 	first := &slowModel{Model: ft.Model}
 	ctx, cancel := context.WithCancel(context.Background())
 	exp := newExp(first)
 	var mu sync.Mutex
-	exp.OnResult = func(r ragvsft.Result) {
+	exp.Results = ragvsft.ResultFunc(func(r ragvsft.Result) error {
 		mu.Lock()
 		defer mu.Unlock()
-		require.NoError(t, cp.Append(r))
 		if first.calls.Load() >= 50 {
 			cancel()
 		}
-	}
+		return cp.Append(r)
+	})
 	_, err = exp.Run(ctx)
 	require.ErrorIs(t, err, context.Canceled)
 	require.NoError(t, cp.Close())
 
-	cp, prev, err = ragvsft.OpenCheckpoint(path)
+	cp, err = ragvsft.OpenCheckpoint(path)
 	require.NoError(t, err)
 	defer cp.Close()
+	prev := cp.Previous()
 	require.NotEmpty(t, prev)
 	second := &slowModel{Model: ft.Model}
 	exp = newExp(second)
-	exp.Previous = prev
-	exp.OnResult = func(r ragvsft.Result) { require.NoError(t, cp.Append(r)) }
+	exp.Results = cp
 	resumed, err := exp.Run(context.Background())
 	require.NoError(t, err)
 
@@ -291,4 +293,28 @@ func TestBadInMemoryDatasetIsRejectedBeforeAnythingIsSpent(t *testing.T) {
 	rep, err = exp.Run(context.Background())
 	require.NoError(t, err)
 	assert.Len(t, rep.Results, 12)
+}
+
+// resumeFrom is a ResultStore holding previous in memory, as a Checkpoint
+// opened with RetryErrors (retry) would; each new result goes to appended,
+// if set.
+func resumeFrom(previous []ragvsft.Result, retry bool, appended func(ragvsft.Result)) ragvsft.ResultStore {
+	if retry {
+		previous = slices.DeleteFunc(slices.Clone(previous), func(r ragvsft.Result) bool { return r.Error != "" })
+	}
+	return memoryStore{previous, appended}
+}
+
+type memoryStore struct {
+	previous []ragvsft.Result
+	appended func(ragvsft.Result)
+}
+
+func (m memoryStore) Previous() []ragvsft.Result { return m.previous }
+
+func (m memoryStore) Append(r ragvsft.Result) error {
+	if m.appended != nil {
+		m.appended(r)
+	}
+	return nil
 }

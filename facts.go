@@ -105,7 +105,7 @@ func (s *Experiment) planFacts(rep *Report, questions []Question) (factSplit, er
 	if sp.active() {
 		rep.Settings.TrainedFacts, rep.Settings.HeldOutFacts = len(sp.trained), len(sp.heldOut)
 	}
-	return sp, sp.checkPrevious(s.Previous, questions)
+	return sp, sp.checkPrevious(s.previous, questions)
 }
 
 // factKey is the rank of example id in the seeded shuffle: FNV-1a of the

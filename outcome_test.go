@@ -252,14 +252,15 @@ func TestCheckpointWithoutOutcomesIsDerived(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "checkpoint.jsonl")
 	require.NoError(t, os.WriteFile(path, []byte(file.String()), 0o644))
-	cp, prev, err := ragvsft.OpenCheckpoint(path)
+	cp, err := ragvsft.OpenCheckpoint(path)
 	require.NoError(t, err)
 	defer cp.Close()
+	prev := cp.Previous()
 	require.Len(t, prev, 4)
 	assert.Empty(t, prev[0].Outcome, "the file has none")
 
 	model := &countingModel{Model: ragvsft.NewLocalModel()}
-	exp := &ragvsft.Experiment{Dataset: ds, Base: model, Arms: []ragvsft.Arm{ragvsft.ArmBase}, Previous: prev}
+	exp := &ragvsft.Experiment{Dataset: ds, Base: model, Arms: []ragvsft.Arm{ragvsft.ArmBase}, Results: cp}
 	rep, err := exp.Run(context.Background())
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, model.calls.Load(), "only the missing item is asked")

@@ -43,7 +43,7 @@ func overlapExperiment(t *testing.T, ft *waitingFineTuner) *ragvsft.Experiment {
 	var mu sync.Mutex
 	answered := 0
 	exp := &ragvsft.Experiment{Dataset: ds, Base: ragvsft.NewLocalModel(), FineTuner: ft, Retriever: newRetriever(t), Concurrency: 3}
-	exp.OnResult = func(r ragvsft.Result) {
+	exp.Results = ragvsft.ResultFunc(func(r ragvsft.Result) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if r.Arm == ragvsft.ArmBase || r.Arm == ragvsft.ArmRAG {
@@ -51,7 +51,8 @@ func overlapExperiment(t *testing.T, ft *waitingFineTuner) *ragvsft.Experiment {
 				close(ft.release)
 			}
 		}
-	}
+		return nil
+	})
 	return exp
 }
 
@@ -76,7 +77,7 @@ func TestArmsOverlapTheFineTuning(t *testing.T) {
 }
 
 // A fine-tuning that fails still leaves the base and rag arms' answers,
-// already paid for, in the report (and, through OnResult, in a
+// already paid for, in the report (and, through Results, in a
 // checkpoint); the run returns the fine-tuning's error.
 func TestFailedFineTuningKeepsTheOtherArms(t *testing.T) {
 	t.Parallel()

@@ -216,16 +216,13 @@ type Experiment struct {
 	// every item at once when Base or the fine-tuned model is a BatchModel
 	// (also behind a Cache), so that they go in one batch.
 	Concurrency int
-	// OnResult, if set, is called with each new result as soon as it is
-	// scored, one call at a time, e.g. to append it to a Checkpoint.
-	OnResult func(Result)
-	// Previous are results of an earlier, interrupted run of the same
-	// experiment (see Checkpoint). An item they cover, same arm and same
-	// question, is not asked again; one recorded as an error is kept as
-	// such unless RetryErrors is set.
-	Previous []Result
-	// RetryErrors asks again the Previous items recorded as errors.
-	RetryErrors bool
+	// Results, if set, is the run's memory across processes (a
+	// Checkpoint, or a Run's folder): the items of its Previous results,
+	// same arm and same question, are not asked again, and each new result
+	// is handed to its Append as soon as it is scored, one call at a time.
+	// An Append that fails stops the run with its error: a result that
+	// cannot be kept is not paid for again and again.
+	Results ResultStore
 	// HoldOutFacts, a fraction in [0, 1), holds that share of the facts
 	// (the training examples) out of fine-tuning, drawn with Seed (see
 	// Result.Fact for how a question maps to its fact, and the README for
@@ -250,6 +247,8 @@ type Experiment struct {
 	// RuleParaphraser{} (offline, English templates). Wrap a
 	// ModelParaphraser's Model in a Cache so a rerun pays nothing twice.
 	Paraphraser Paraphraser
+
+	previous []Result // Results.Previous(), read once by settings
 }
 
 // ErrMissing is wrapped by Run when a component an arm needs is not set.
@@ -329,6 +328,9 @@ func (e *Experiment) settings() (Experiment, error) {
 		s.Paraphraser = RuleParaphraser{}
 	}
 	s.Prompts = s.Prompts.withDefaults()
+	if s.Results != nil {
+		s.previous = s.Results.Previous()
+	}
 	return s, nil
 }
 
@@ -341,7 +343,7 @@ func (e *Experiment) settings() (Experiment, error) {
 // The base and rag arms do not wait for the fine-tuning: they are asked
 // while the FineTuner runs (an OpenAI job takes minutes to hours), and the
 // fine-tuned arms once it has returned. A fine-tuning that fails leaves the
-// other arms' answers in the Report (and, through OnResult, in a
+// other arms' answers in the Report (and, through Results, in a
 // checkpoint) and Run returns its error.
 //
 // It returns a Report even when it fails part way: a cancelled ctx makes
@@ -364,42 +366,23 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		rep.finish()
 	}()
 
-	var needRetrieval, needFineTune bool
-	for _, a := range s.Arms {
-		needRetrieval = needRetrieval || a.retrieves()
-		needFineTune = needFineTune || a.fineTuned()
-	}
-
-	if needFineTune && s.FineTuned == nil {
-		// Any Dataset, not only one read by ReadJSONL, is checked with
-		// OpenAI's rules before anything is indexed, trained or spent.
-		if _, ok := trainingSet(s.Dataset).(*JSONLDataset); !ok {
-			if _, err := NewDataset(datasetName(s.Dataset), s.Dataset.Examples()); err != nil {
-				return rep, err
-			}
-		}
-	}
-	facts, err := s.planFacts(rep, questions)
+	p, err := s.plan(rep, questions)
 	if err != nil {
 		return rep, err
 	}
-	training := facts.training(s.Dataset)
-	// An evaluator that cannot read the gold answers would make every call
-	// a waste: find out before anything is indexed, trained or asked.
-	if err := checkGolds(s.Evaluator, s.Dataset, questions); err != nil {
-		return rep, err
-	}
+	training := p.training
 
 	var retrieved retrieval
-	if needRetrieval {
-		if retrieved, err = s.retrieveAll(ctx, questions); err != nil {
+	if slices.ContainsFunc(s.Arms, Arm.retrieves) {
+		if retrieved, err = s.retrieveAll(ctx, questions, p.retrieve); err != nil {
 			return rep, err
 		}
+		p.keptRetrieval(retrieved, s.Arms)
 		rep.summarizeRetrieval(questions, retrieved)
 	}
 
 	fine := &fineTuning{done: make(chan struct{}), ft: s.FineTuned}
-	if needFineTune && s.FineTuned == nil {
+	if p.fineTune {
 		if training, err = s.paraphrase(ctx, rep, training, questions); err != nil {
 			return rep, err
 		}
@@ -416,13 +399,13 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 	seen := trainingWordings(training)
 	label := func(r *Result, q Question) {
 		r.SeenInTraining = seen[normalizeWording(q.Text)]
-		r.Fact = facts.fact(q)
+		r.Fact = p.facts.fact(q)
 	}
 	workers := s.Concurrency
 	if e.Concurrency == 0 && (batched(s.Base) || (s.FineTuned != nil && batched(s.FineTuned.Model))) {
 		workers = len(s.Arms) * len(questions) // every call waits for its batch: all in one
 	}
-	err = s.askAll(ctx, rep, questions, retrieved, fine, label, workers)
+	err = s.askAll(ctx, rep, p, retrieved, fine, label, workers)
 	<-fine.done // a cancelled ctx ends the job's wait too
 	if fine.err == nil {
 		rep.FineTune = fine.ft
@@ -440,13 +423,7 @@ type fineTuning struct {
 
 // fineTune runs the FineTuner on training and checks what it returns.
 func (s *Experiment) fineTune(ctx context.Context, training Dataset) (*FineTuned, error) {
-	ft, err := s.FineTuner.FineTune(ctx, FineTuneRequest{
-		BaseModel:       s.BaseModel,
-		Training:        training,
-		Hyperparameters: s.Hyperparameters,
-		Suffix:          s.Suffix,
-		Seed:            s.Seed,
-	})
+	ft, err := s.FineTuner.FineTune(ctx, s.fineTuneRequest(training))
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, err
@@ -485,10 +462,37 @@ type retrieval struct {
 // the hits. A failed index fails the run (the Retriever keeps what it
 // embedded, see ChromemRetriever.Index); a question whose retrieval fails
 // (its query embedding, say) is recorded, and its rag items become errors,
-// asked again by a resumed run with RetryErrors. Hits that break the
+// asked again by a resumed run whose ResultStore retries errors. Hits that break the
 // Retriever contract fail the run before any model is asked (see
 // checkRetrieval).
-func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) (retrieval, error) {
+//
+// Only the questions need marks are retrieved, and the documents are not
+// indexed when there are none: a rerun of a finished run retrieves nothing.
+func (s *Experiment) retrieveAll(ctx context.Context, questions []Question, need []bool) (retrieval, error) {
+	out := retrieval{hits: make([][]Hit, len(questions)), errs: make([]error, len(questions))}
+	var todo []int
+	for i := range questions {
+		if need[i] {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	asked := make([]Question, len(todo))
+	for j, i := range todo {
+		asked[j] = questions[i]
+	}
+	got, err := s.retrieveQuestions(ctx, asked)
+	for j, i := range todo {
+		out.hits[i], out.errs[i] = got.hits[j], got.errs[j]
+	}
+	return out, err
+}
+
+// retrieveQuestions indexes the documents and retrieves for each of
+// questions.
+func (s *Experiment) retrieveQuestions(ctx context.Context, questions []Question) (retrieval, error) {
 	out := retrieval{hits: make([][]Hit, len(questions)), errs: make([]error, len(questions))}
 	docs, err := Documents(s.Dataset)
 	if err != nil {
@@ -538,24 +542,16 @@ func (s *Experiment) retrieveAll(ctx context.Context, questions []Question) (ret
 //
 // label marks each result with what the data says of its question (seen in
 // training, fact trained or held out), an earlier run's results too.
-func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Question, retrieved retrieval, fine *fineTuning, label func(*Result, Question), workers int) error {
+func (s *Experiment) askAll(ctx context.Context, rep *Report, p *plan, retrieved retrieval, fine *fineTuning, label func(*Result, Question), workers int) error {
+	questions := p.questions
 	n := len(questions)
 	results := make([]*Result, len(s.Arms)*n)
-	prev := map[[2]string]Result{}
-	for _, r := range s.Previous {
-		prev[[2]string{string(r.Arm), r.QuestionID}] = r
+	for i, r := range p.kept {
+		r.Outcome = s.derivedOutcome(r) // a checkpoint older than outcomes has none
+		label(&r, questions[i%n])       // facts of the data, even in an older checkpoint (checkPrevious vetted the fine-tuned arms')
+		results[i] = &r
 	}
-	var todo []int
-	for i := range results {
-		arm, q := s.Arms[i/n], questions[i%n]
-		if r, ok := prev[[2]string{string(arm), q.ID}]; ok && r.Question == q.Text && (r.Error == "" || !s.RetryErrors) {
-			r.Outcome = s.derivedOutcome(r) // a checkpoint older than outcomes has none
-			label(&r, q)                    // facts of the data, even in an older checkpoint (checkPrevious vetted the fine-tuned arms')
-			results[i] = &r
-			continue
-		}
-		todo = append(todo, i)
-	}
+	todo := slices.Clone(p.todo)
 	// The arms that need no fine-tuned model first, so that they are all
 	// handed out before a worker waits for the fine-tuning.
 	slices.SortStableFunc(todo, func(a, b int) int {
@@ -590,8 +586,10 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 		mu.Lock()
 		defer mu.Unlock()
 		results[i] = res
-		if s.OnResult != nil {
-			s.OnResult(*res)
+		if s.Results != nil {
+			if err := s.Results.Append(*res); err != nil {
+				return fmt.Errorf("ragvsft: keeping the result of %s/%s: %w", arm, q.ID, err)
+			}
 		}
 		return nil
 	})
@@ -607,7 +605,7 @@ func (s *Experiment) askAll(ctx context.Context, rep *Report, questions []Questi
 // failure is recorded in the Result.
 //
 // A rag arm's question whose retrieval failed (retrErr) is not asked: it is
-// an error item, asked again by a resumed run with RetryErrors.
+// an error item, asked again by a resumed run that retries errors.
 func (s *Experiment) ask(ctx context.Context, arm Arm, q Question, hits []Hit, retrErr error, ft *FineTuned) (*Result, error) {
 	model := s.Base
 	if arm.fineTuned() {

@@ -27,9 +27,9 @@ import (
 // repeat fine-tunes a model of its own: with a paid FineTuner, n repeats
 // cost n fine-tuning jobs.
 //
-// Previous and OnResult, a checkpoint's protocol, belong to the first
-// repeat alone (the one with e's seed, which is the run a checkpoint of
-// e describes); the later repeats run without them.
+// Results, a checkpoint's protocol, belongs to the first repeat alone
+// (the one with e's seed, which is the run a checkpoint of e describes);
+// the later repeats run without it.
 //
 // Repeat stops at the first repeat that fails and returns the report so
 // far, its failed run's partial report included, with the error. The
@@ -51,7 +51,7 @@ func Repeat(ctx context.Context, e *Experiment, n int) (*RepeatReport, error) {
 		run := *e
 		run.Seed = first + int64(i)
 		if i > 0 {
-			run.Previous, run.OnResult, run.RetryErrors = nil, nil, false
+			run.Results = nil
 		}
 		rep, err := run.Run(ctx)
 		if rep != nil {

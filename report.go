@@ -823,3 +823,12 @@ func formatP(p float64) string {
 	}
 	return fmt.Sprintf("%.4f", math.Round(p*1e4)/1e4)
 }
+
+// itemsInError counts the results that got no answer.
+func (r *Report) itemsInError() int {
+	n := 0
+	for _, a := range r.Arms {
+		n += a.Errors
+	}
+	return n
+}

@@ -217,8 +217,7 @@ func TestHoldOutFactsResume(t *testing.T) {
 			Arms:            []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmFineTuned},
 			Hyperparameters: ragvsft.Hyperparameters{Epochs: 3},
 			HoldOutFacts:    f,
-			Previous:        previous,
-			OnResult:        func(ragvsft.Result) { *asked++ },
+			Results:         resumeFrom(previous, false, func(ragvsft.Result) { *asked++ }),
 		}
 	}
 	var asked int
@@ -311,14 +310,14 @@ func TestRepeat(t *testing.T) {
 		Hyperparameters: ragvsft.Hyperparameters{Epochs: 10},
 		HoldOutFacts:    0.3,
 		Seed:            7,
-		OnResult:        func(ragvsft.Result) { calls++ },
+		Results:         ragvsft.ResultFunc(func(ragvsft.Result) error { calls++; return nil }),
 	}
 	rr, err := ragvsft.Repeat(context.Background(), exp, 3)
 	require.NoError(t, err)
 	assert.Equal(t, []int64{7, 8, 9}, rr.Seeds)
 	require.Len(t, rr.Reports, 3)
 	assert.Equal(t, 3, rr.Runs)
-	assert.Equal(t, 2*30, calls, "OnResult belongs to the first repeat")
+	assert.Equal(t, 2*30, calls, "Results belongs to the first repeat")
 	assert.Equal(t, int64(7), exp.Seed, "the experiment is not modified")
 
 	models, splits := map[string]bool{}, map[string]bool{}

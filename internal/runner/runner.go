@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -196,23 +195,45 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if opts.NeedData && *resume == "" && *data == "" {
 		return errors.New("-data FILE is required: your knowledge base, OpenAI chat fine-tuning JSONL")
 	}
-	var cfg config
+	var (
+		cfg  config
+		run  *ragvsft.Run
+		prog *progress
+	)
+	// What the run folder does besides keeping the results: the reports
+	// it writes and the progress of each new result. prog and be are set
+	// before anything is asked.
+	var be *backend
+	runOpts := ragvsft.RunOptions{
+		RetryErrors: *retryErrors,
+		OnResult:    func(r ragvsft.Result) { prog.add(r) },
+		Render:      renderReport,
+		Finish: func(rep *ragvsft.Report) {
+			if cfg.Data == "" {
+				rep.Settings.ArticleModel = ragvsft.ArticleModel
+			}
+			rep.Embedding = be.embeddingSummary()
+			for _, m := range rep.ApplyPrices(be.catalog) {
+				fmt.Fprintf(stderr, "%s: no price for model %s: its answers are reported as unpriced\n", program, m)
+			}
+		},
+	}
 	if *resume != "" {
 		// The folder is locked before any file in it is read, and its
 		// files are checked against run.json before the configuration is
 		// believed.
-		if _, err := os.Stat(filepath.Join(*resume, configFile)); err != nil {
-			return fmt.Errorf("-resume: %w (is %s a run folder?)", err, *resume)
+		var err error
+		if run, err = ragvsft.OpenRun(*resume, runOpts); err != nil {
+			if errors.Is(err, ragvsft.ErrNotRunFolder) {
+				return fmt.Errorf("-resume: %w (is %s a run folder?)", err, *resume)
+			}
+			return fmt.Errorf("-resume: %w", err)
 		}
-		unlock, err := ragvsft.LockRunFolder(*resume)
-		if err != nil {
-			return err
+		defer run.Close()
+		if run.RecordedNow() {
+			fmt.Fprintf(stderr, "%s: %s has no run.json (a run folder from before it was written): recorded its files as they are now\n", program, *resume)
 		}
-		defer unlock()
-		if err := checkRunFiles(*resume, stderr); err != nil {
-			return err
-		}
-		c, err := resumeConfig(*resume, fs, set)
+		c, err := resumeConfig(run, fs, set)
 		if err != nil {
 			return err
 		}
@@ -297,8 +318,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		ds                *ragvsft.JSONLDataset
 		err               error
 	)
-	if *resume != "" {
-		raw, ds, err = loadRunDataset(*resume, cfg)
+	if run != nil {
+		ds, err = run.Dataset(cmp.Or(cfg.Data, "cities.jsonl"))
 	} else {
 		raw, ds, err = loadDataset(cfg.Data, cfg.N, cfg.Seed)
 	}
@@ -308,12 +329,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	// asking is what the experiment asks: ds, or ds with the questions
 	// file's questions.
 	var asking ragvsft.Dataset = ds
-	if cfg.Questions != "" {
-		path := cfg.Questions
-		if *resume != "" {
-			path = filepath.Join(*resume, questionsFile)
+	switch {
+	case run != nil && cfg.Questions != "":
+		if asking, err = run.Questions(ds, cfg.Questions); err != nil {
+			return err
 		}
-		if rawQuestions, asking, err = loadQuestions(path, cfg.Questions, ds); err != nil {
+	case cfg.Questions != "":
+		if rawQuestions, asking, err = loadQuestions(cfg.Questions, ds); err != nil {
 			return err
 		}
 	}
@@ -321,41 +343,20 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	dir := cfg.Out
-	if *resume != "" {
-		dir = *resume
-	} else {
-		if dir == "" {
-			dir = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
-		}
-		cfg.Out = dir
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("creating run folder: %w", err)
+	if run == nil {
+		if cfg.Out == "" {
+			cfg.Out = filepath.Join("runs", time.Now().UTC().Format("20060102-150405"))
 		}
 		// Two runs started with the same -out: the second stops here.
-		unlock, err := ragvsft.LockRunFolder(dir)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err == nil {
-			return fmt.Errorf("%s already holds a run: continue it with -resume %s, or choose another -out", dir, dir)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, datasetFile), raw); err != nil {
-			return err
-		}
-		if rawQuestions != nil {
-			if err := writeFileAtomic(filepath.Join(dir, questionsFile), rawQuestions); err != nil {
-				return err
+		if run, err = ragvsft.CreateRun(cfg.Out, ragvsft.RunFiles{Config: cfg, Dataset: raw, Questions: rawQuestions}, runOpts); err != nil {
+			if errors.Is(err, ragvsft.ErrRunExists) {
+				return fmt.Errorf("%w: continue it with -resume %s, or choose another -out", err, cfg.Out)
 			}
-		}
-		if err := writeJSON(filepath.Join(dir, configFile), cfg); err != nil {
 			return err
 		}
-		if err := ragvsft.RecordRunFiles(dir, runFiles(dir)...); err != nil {
-			return err
-		}
+		defer run.Close()
 	}
+	dir := run.Dir()
 
 	var cache *ragvsft.Cache
 	if (cfg.Backend == "openai" || cfg.JudgeModel != "") && !*noCache {
@@ -363,7 +364,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			return err
 		}
 	}
-	be, err := newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
+	be, err = newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
 		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
 		judgeModel: cfg.JudgeModel, judgeBaseURL: cfg.JudgeBaseURL,
 		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA, batch: cfg.Batch,
@@ -380,17 +381,6 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		return err
 	}
 	defer retriever.Close()
-	ckpt, previous, err := ragvsft.OpenCheckpoint(filepath.Join(dir, checkpointFile))
-	if err != nil {
-		return err
-	}
-	defer ckpt.Close()
-	asked, err := ragvsft.Questions(asking)
-	if err != nil {
-		return err
-	}
-	kept := keptResults(previous, asked, *retryErrors)
-
 	exp := &ragvsft.Experiment{
 		Dataset:         asking,
 		Base:            be.base,
@@ -403,8 +393,6 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		K:               cfg.K,
 		Seed:            cfg.Seed,
 		Concurrency:     *concurrency,
-		Previous:        previous,
-		RetryErrors:     *retryErrors,
 		HoldOutFacts:    cfg.HoldOutFacts,
 		Paraphrases:     cfg.Paraphrases,
 	}
@@ -418,7 +406,15 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			what += fmt.Sprintf(", fine-tuned arms %s on %s (fine-tuned elsewhere)", ft.ModelID, ft.Endpoint)
 		}
 	}
-	total := len(ragvsft.AllArms) * len(asked)
+	plan, err := run.Plan(exp)
+	if errors.Is(err, ragvsft.ErrUnreadableGold) {
+		// Nothing was asked, so there is nothing to resume.
+		return fmt.Errorf("%w\n-eval %s cannot score this knowledge base; -eval auto reads every answer type", err, cfg.Eval)
+	}
+	if err != nil {
+		return err
+	}
+	total, kept := plan.Items, plan.Kept
 	if *resume != "" {
 		fmt.Fprintf(stdout, "ragvsft: resuming %s: %d of %d items are in its checkpoint, %d to ask\n",
 			dir, kept, total, total-kept)
@@ -432,7 +428,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		scoring += " (" + cfg.JudgeModel + ")"
 	}
 	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
-		len(asked), from, len(ragvsft.AllArms), what, cfg.K, scoring)
+		plan.Questions, from, len(ragvsft.AllArms), what, cfg.K, scoring)
 	judgeCalls := ""
 	if cfg.JudgeModel != "" {
 		judgeCalls = fmt.Sprintf(" and %d calls to the judge %s", total-kept, cfg.JudgeModel)
@@ -458,7 +454,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 			judgeCalls += fmt.Sprintf(", %d calls to paraphrase", len(ds.Examples()))
 		}
 		fmt.Fprintf(stdout, "Cost estimate: %s; plus %d chat completions%s and the embeddings of %d documents and questions.\n",
-			est, total-kept, judgeCalls, 2*len(asked))
+			est, total-kept, judgeCalls, plan.Documents+plan.Retrievals)
 		if cfg.Repeats > 1 {
 			fmt.Fprintf(stdout, "That is one run: -repeats %d costs about %d times as much, a fine-tuning job each.\n", cfg.Repeats, cfg.Repeats)
 		}
@@ -475,20 +471,11 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 
 	// Every result is on disk before the next is counted: a run killed at
 	// any moment resumes where it stopped.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var cached func() int64
 	if cache != nil {
 		cached = cache.Hits
 	}
-	prog := newProgress(stderr, isTerminal(stderr), total-kept, kept, be.billed, be.catalog, cached)
-	exp.OnResult = func(r ragvsft.Result) {
-		if err := ckpt.Append(r); err != nil {
-			cancel(err)
-			return
-		}
-		prog.add(r)
-	}
+	prog = newProgress(stderr, isTerminal(stderr), total-kept, kept, be.billed, be.catalog, cached)
 	start := time.Now()
 	var (
 		rep    *ragvsft.Report
@@ -496,37 +483,16 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		runErr error
 	)
 	if cfg.Repeats > 1 {
-		if reps, runErr = ragvsft.Repeat(ctx, exp, cfg.Repeats); reps != nil && len(reps.Reports) > 0 {
+		if reps, runErr = run.Repeat(ctx, exp, cfg.Repeats); reps != nil && len(reps.Reports) > 0 {
 			rep = reps.Reports[0]
 		}
 	} else {
-		rep, runErr = exp.Run(ctx)
+		rep, runErr = run.Execute(ctx, exp)
 	}
 	prog.finish()
-	if cause := context.Cause(ctx); runErr != nil && cause != nil && !errors.Is(cause, runErr) {
-		runErr = cause // the checkpoint failed, not the caller
-	}
-	if errors.Is(runErr, ragvsft.ErrUnreadableGold) {
-		// Nothing was asked, so there is nothing to resume.
-		return fmt.Errorf("%w\n-eval %s cannot score this knowledge base; -eval auto reads every answer type", runErr, cfg.Eval)
-	}
-	if rep != nil {
-		if cfg.Data == "" {
-			rep.Settings.ArticleModel = ragvsft.ArticleModel
-		}
-		rep.Embedding = be.embeddingSummary()
-		for _, m := range rep.ApplyPrices(be.catalog) {
-			fmt.Fprintf(stderr, "%s: no price for model %s: its answers are reported as unpriced\n", program, m)
-		}
-		// Whatever finished is written, even when the run was cut short.
-		if err := writeReport(dir, rep); err != nil {
-			return errors.Join(runErr, err)
-		}
-	}
-	if reps != nil {
-		if err := writeRepeats(dir, reps); err != nil {
-			return errors.Join(runErr, err)
-		}
+	inError := errors.Is(runErr, ragvsft.ErrItemsInError)
+	if inError {
+		runErr = nil // the report is complete but for them: said at the end
 	}
 	if runErr != nil {
 		return fmt.Errorf("%w (finished results are in %s; continue with -resume %s)", runErr, dir, dir)
@@ -553,11 +519,11 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 	}
 	fmt.Fprintf(stdout, "Run took %s.\n", time.Since(start).Round(time.Millisecond))
-	if n := itemsInError(rep); n > 0 {
+	if inError {
 		// The report is written, but the run is not complete: say so in
 		// the exit status, so a script or a CI job does not take it for
 		// done.
-		return fmt.Errorf("%d of %d items are in error (see %s); ask them again with -resume %s -retry-errors", n, len(rep.Results), dir, dir)
+		return fmt.Errorf("%d of %d items are in error (see %s); ask them again with -resume %s -retry-errors", itemsInError(rep), len(rep.Results), dir, dir)
 	}
 
 	if len(cfg.Sweep) > 0 && be.name == "local" {
@@ -574,7 +540,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		}
 		// The reports show the sweep too (report.html's epoch section).
 		rep.Epochs = epochs
-		if err := writeReport(dir, rep); err != nil {
+		if err := run.WriteReport(rep); err != nil {
 			return err
 		}
 	}
@@ -609,64 +575,14 @@ func openIndex(dir string, be *backend, stderr io.Writer) (*ragvsft.ChromemRetri
 	return ragvsft.NewChromemRetriever(opts)
 }
 
-// keptResults counts the items of previous that a run will not ask again:
-// the last result of each arm and question that is still in the dataset,
-// unless it is an error to retry. It mirrors Experiment's rule.
-func keptResults(previous []ragvsft.Result, questions []ragvsft.Question, retryErrors bool) int {
-	text := make(map[string]string, len(questions))
-	for _, q := range questions {
-		text[q.ID] = q.Text
-	}
-	last := map[[2]string]ragvsft.Result{}
-	for _, r := range previous {
-		last[[2]string{string(r.Arm), r.QuestionID}] = r
-	}
-	kept := 0
-	for _, r := range last {
-		if t, ok := text[r.QuestionID]; ok && t == r.Question && slices.Contains(ragvsft.AllArms, r.Arm) && (r.Error == "" || !retryErrors) {
-			kept++
-		}
-	}
-	return kept
-}
-
-// runFiles are the files of the run folder dir that decide what its run
-// asks and how it scores, recorded in run.json.
-func runFiles(dir string) []string {
-	names := []string{configFile, datasetFile}
-	if _, err := os.Stat(filepath.Join(dir, questionsFile)); err == nil {
-		names = append(names, questionsFile)
-	}
-	return names
-}
-
-// checkRunFiles refuses to resume the run in dir when its configuration or
-// data changed since it started: its checkpointed results would be
-// reported as computed with the edit. A folder from before run.json
-// existed gets one, recording its files as they are.
-func checkRunFiles(dir string, stderr io.Writer) error {
-	err := ragvsft.CheckRunFiles(dir)
-	if !errors.Is(err, fs.ErrNotExist) {
-		if err != nil {
-			return fmt.Errorf("-resume: %w", err)
-		}
-		return nil
-	}
-	fmt.Fprintf(stderr, "cities: %s has no run.json (a run folder from before it was written): recording its files as they are now\n", dir)
-	return ragvsft.RecordRunFiles(dir, runFiles(dir)...)
-}
-
 // resumeConfig reads the configuration of the run in dir. A flag given
 // explicitly that would change the experiment is an error; flags that do
 // not (-yes, -retry-errors, -poll...) are free.
-func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, error) {
-	b, err := os.ReadFile(filepath.Join(dir, configFile))
-	if err != nil {
-		return nil, fmt.Errorf("-resume: %w (is %s a run folder?)", err, dir)
-	}
+func resumeConfig(run *ragvsft.Run, fs *flag.FlagSet, set map[string]bool) (*config, error) {
+	dir := run.Dir()
 	var cfg config
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, fmt.Errorf("-resume: reading %s: %w", filepath.Join(dir, configFile), err)
+	if err := run.ReadConfig(&cfg); err != nil {
+		return nil, fmt.Errorf("-resume: %w", err)
 	}
 	was := map[string]string{
 		"data": cfg.Data, "questions": cfg.Questions, "n": strconv.Itoa(cfg.N), "k": strconv.Itoa(cfg.K),
@@ -701,22 +617,6 @@ func resumeConfig(dir string, fs *flag.FlagSet, set map[string]bool) (*config, e
 			dir, strings.Join(problems, ", "))
 	}
 	return &cfg, nil
-}
-
-// loadRunDataset reads the dataset a run folder was started with, under the
-// name the original run gave it.
-func loadRunDataset(dir string, cfg config) ([]byte, *ragvsft.JSONLDataset, error) {
-	path := filepath.Join(dir, datasetFile)
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-resume: %w", err)
-	}
-	name := cmp.Or(cfg.Data, "cities.jsonl")
-	ds, err := ragvsft.ReadJSONL(bytes.NewReader(raw), name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-resume: %s: %w", path, err)
-	}
-	return raw, ds, nil
 }
 
 func joinInts(xs []int) string {
@@ -844,14 +744,14 @@ func checkJudgeFlags(cfg config) error {
 	return nil
 }
 
-// loadQuestions reads the questions file at path, named name in errors,
-// and attaches it to ds; it returns the raw bytes the run folder keeps.
-func loadQuestions(path, name string, ds *ragvsft.JSONLDataset) ([]byte, ragvsft.Dataset, error) {
+// loadQuestions reads the questions file at path and attaches it to ds; it
+// returns the raw bytes the run folder keeps.
+func loadQuestions(path string, ds *ragvsft.JSONLDataset) ([]byte, ragvsft.Dataset, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading -questions: %w", err)
 	}
-	qs, err := ragvsft.ReadQuestions(bytes.NewReader(raw), name)
+	qs, err := ragvsft.ReadQuestions(bytes.NewReader(raw), path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -908,14 +808,10 @@ func parseSweep(s string) ([]int, error) {
 	return out, nil
 }
 
-// writeReport writes report.json, report.md, results.csv, accuracy.png and
-// report.html into the run folder.
-func writeReport(dir string, rep *ragvsft.Report) error {
-	if err := writeJSON(filepath.Join(dir, "report.json"), rep); err != nil {
-		return err
-	}
+// renderReport writes the reports a run folder has besides report.json and
+// report.md: results.csv, accuracy.png and report.html.
+func renderReport(dir string, rep *ragvsft.Report) error {
 	for name, write := range map[string]func(io.Writer) error{
-		"report.md":    rep.WriteMarkdown,
 		"results.csv":  rep.WriteCSV,
 		"accuracy.png": rep.WriteChartPNG,
 		"report.html":  rep.WriteHTML,
@@ -929,19 +825,6 @@ func writeReport(dir string, rep *ragvsft.Report) error {
 		}
 	}
 	return nil
-}
-
-// writeRepeats writes repeats.json (every run's report and the spreads) and
-// repeats.md into the run folder.
-func writeRepeats(dir string, reps *ragvsft.RepeatReport) error {
-	if err := writeJSON(filepath.Join(dir, "repeats.json"), reps); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	if err := reps.WriteMarkdown(&b); err != nil {
-		return fmt.Errorf("writing repeats.md: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(dir, "repeats.md"), b.Bytes())
 }
 
 func writeJSON(path string, v any) error {
