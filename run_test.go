@@ -173,7 +173,9 @@ func TestOpenRunRefusesAnEditedFolder(t *testing.T) {
 		want       string
 	}{
 		{"config", "config.json", func(b []byte) []byte { return bytes.Replace(b, []byte(`"k": 5`), []byte(`"k": 3`), 1) }, "config.json differs in k"},
-		{"gold answer", "dataset.jsonl", func(b []byte) []byte { return bytes.Replace(b, []byte(`"assistant", "content": "`), []byte(`"assistant", "content": "9`), 1) }, "dataset.jsonl differs"},
+		{"gold answer", "dataset.jsonl", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"assistant", "content": "`), []byte(`"assistant", "content": "9`), 1)
+		}, "dataset.jsonl differs"},
 		{"removed", "dataset.jsonl", nil, "dataset.jsonl is missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
