@@ -57,6 +57,7 @@ const cacheVersion = 2
 // folder.
 type Cache struct {
 	dir          string
+	inUse        *os.File // holds the shared lock ClearCache waits out
 	hits, misses atomic.Int64
 
 	mu     sync.Mutex
@@ -65,15 +66,80 @@ type Cache struct {
 	calls  map[string]chan struct{} // calls running, by key
 }
 
-// OpenCache opens the cache in dir, creating the folder if needed.
+// cacheInUseFile is the file a Cache holds a shared lock on while open.
+const cacheInUseFile = "in-use"
+
+// ErrCacheInUse is returned by ClearCache while a Cache is open on the
+// folder, in this process or another.
+var ErrCacheInUse = errors.New("ragvsft: cache in use")
+
+// OpenCache opens the cache in dir, creating the folder (0700) if needed.
+// It holds a shared lock on the folder until Close, so that ClearCache
+// does not delete answers under a run that is using them; any number of
+// Caches, in any number of processes, share it.
 func OpenCache(dir string) (*Cache, error) {
 	if dir == "" {
 		return nil, errors.New("ragvsft: cache: no folder given")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("ragvsft: opening cache %s: %w", dir, err)
 	}
-	return &Cache{dir: dir}, nil
+	f, err := os.OpenFile(filepath.Join(dir, cacheInUseFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("ragvsft: opening cache %s: %w", dir, err)
+	}
+	if err := lockFileShared(f); err != nil {
+		f.Close()
+		if errors.Is(err, errLocked) {
+			return nil, fmt.Errorf("%w: %s is being cleared", ErrCacheInUse, dir)
+		}
+		return nil, fmt.Errorf("ragvsft: opening cache %s: %w", dir, err)
+	}
+	return &Cache{dir: dir, inUse: f}, nil
+}
+
+// Close releases the cache's folder for ClearCache. The Cache must not be
+// used after. A second Close does nothing.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inUse == nil {
+		return nil
+	}
+	err := errors.Join(unlockFile(c.inUse), c.inUse.Close())
+	c.inUse = nil
+	return err
+}
+
+// ClearCache deletes every entry of the cache in dir, and refuses with
+// ErrCacheInUse while a Cache is open on it (a run is using it), in this
+// process or another: the run would pay again for what it just stored.
+func ClearCache(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, cacheInUseFile), os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		// A folder from before the lock, or not a cache: nothing can hold it.
+		return removeAll(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("ragvsft: clearing cache %s: %w", dir, err)
+	}
+	defer f.Close()
+	if err := lockFile(f); err != nil {
+		if errors.Is(err, errLocked) {
+			return fmt.Errorf("%w: a run is using %s; clear it once the run has ended", ErrCacheInUse, dir)
+		}
+		return fmt.Errorf("ragvsft: clearing cache %s: %w", dir, err)
+	}
+	defer unlockFile(f)
+	return removeAll(dir)
+}
+
+// removeAll removes dir and everything in it.
+func removeAll(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("ragvsft: clearing cache %s: %w", dir, err)
+	}
+	return nil
 }
 
 // Dir returns the cache's folder.

@@ -35,7 +35,7 @@ func cacheEntries(t *testing.T, dir string) []string {
 	t.Helper()
 	var files []string
 	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
+		if err == nil && !d.IsDir() && p != filepath.Join(dir, "in-use") { // the lock open Caches share
 			files = append(files, p)
 		}
 		return err
@@ -348,4 +348,28 @@ func TestOpenCacheNeedsAFolder(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
 	_, err = ragvsft.OpenCache(filepath.Join(file, "sub"))
 	require.ErrorContains(t, err, file)
+}
+
+// ClearCache waits out no one: it refuses while any Cache is open on the
+// folder, and clears it once they are all closed.
+func TestClearCacheRefusesWhileInUse(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	a, err := ragvsft.OpenCache(dir)
+	require.NoError(t, err)
+	b, err := ragvsft.OpenCache(dir) // shared: two runs at once
+	require.NoError(t, err)
+	st, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), st.Mode().Perm())
+	m := a.Model("local", ragvsft.NewLocalModel())
+	_, err = m.Chat(context.Background(), ragvsft.ChatRequest{Messages: []ragvsft.Message{{Role: "user", Content: "What is the population of City_1?"}}})
+	require.NoError(t, err)
+
+	require.ErrorIs(t, ragvsft.ClearCache(dir), ragvsft.ErrCacheInUse)
+	require.NoError(t, a.Close())
+	require.ErrorIs(t, ragvsft.ClearCache(dir), ragvsft.ErrCacheInUse, "b still holds it")
+	require.NoError(t, b.Close())
+	require.NoError(t, b.Close(), "a second Close does nothing")
+	require.NoError(t, ragvsft.ClearCache(dir))
+	assert.NoDirExists(t, dir)
 }

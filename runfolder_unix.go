@@ -12,9 +12,15 @@ import (
 var errLocked = errors.New("locked")
 
 // lockFile takes flock(2)'s exclusive lock on f without waiting.
-func lockFile(f *os.File) error {
+func lockFile(f *os.File) error { return flock(f, syscall.LOCK_EX) }
+
+// lockFileShared takes flock(2)'s shared lock on f without waiting: many
+// holders at once, but none while an exclusive lock is held.
+func lockFileShared(f *os.File) error { return flock(f, syscall.LOCK_SH) }
+
+func flock(f *os.File, how int) error {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		switch {
 		case errors.Is(err, syscall.EINTR):
 			continue

@@ -321,7 +321,7 @@ func cacheCmd(_ context.Context, args []string, _ *os.File, stdout, stderr io.Wr
 		if !*yes {
 			return fmt.Errorf("clearing %s would forget %d entries (%.1f MB) that reruns would pay for again; pass -yes to clear it", *dir, files, float64(size)/1e6)
 		}
-		if err := os.RemoveAll(*dir); err != nil {
+		if err := ragvsft.ClearCache(*dir); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: cleared %d entries\n", *dir, files)
@@ -335,9 +335,9 @@ func cacheStats(dir string) (files int, size int64, err error) {
 	if _, err := os.Stat(dir); err != nil {
 		return 0, 0, fmt.Errorf("no cache at %s: %w", dir, err)
 	}
-	err = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || path == filepath.Join(dir, "in-use") {
+			return err // the lock a run holds is no entry
 		}
 		info, err := d.Info()
 		if err != nil {

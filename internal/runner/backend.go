@@ -84,6 +84,8 @@ type backendOptions struct {
 	limits ragvsft.Limits
 	// progress receives the fine-tuning job's lines.
 	progress io.Writer
+	// phases, if set, receives the local model's fine-tuning epochs.
+	phases io.Writer
 
 	// baseURL, if set, overrides the environment's base URL (openai).
 	baseURL string
@@ -115,7 +117,14 @@ func newBackend(o backendOptions) (*backend, error) {
 	switch name {
 	case "local":
 		base := ragvsft.NewLocalModel()
-		be := &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ragvsft.LocalFineTuner{}}
+		ft := ragvsft.LocalFineTuner{}
+		if o.phases != nil {
+			start := time.Now()
+			ft.OnEpoch = func(epoch int, loss float64) {
+				fmt.Fprintf(o.phases, "fine-tuning the local model: epoch %d done, loss %.4f (%s)\n", epoch, loss, time.Since(start).Round(time.Millisecond))
+			}
+		}
+		be := &backend{name: name, base: base, baseModel: base.Name(), fineTuner: ft}
 		if o.judgeModel != "" {
 			var err error
 			if be.judge, err = newJudge(ragvsft.OpenAIConfigFromEnv(), o); err != nil {

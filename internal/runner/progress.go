@@ -20,6 +20,7 @@ import (
 // process; those taken from a checkpoint are told once, up front.
 type progress struct {
 	mu      sync.Mutex
+	w       io.Writer
 	bar     *progressbar.ProgressBar // nil when not a terminal
 	log     *slog.Logger             // nil on a terminal
 	billed  bool                     // false: nothing is billed (local)
@@ -51,7 +52,7 @@ func isTerminal(w io.Writer) bool {
 // billed (a local model). cached, if not nil, counts calls the cache
 // answered.
 func newProgress(w io.Writer, terminal bool, todo, kept int, billed bool, catalog ragvsft.Catalog, cached func() int64) *progress {
-	p := &progress{billed: billed, catalog: catalog, todo: todo, kept: kept, start: time.Now(), cached: cached}
+	p := &progress{w: w, billed: billed, catalog: catalog, todo: todo, kept: kept, start: time.Now(), cached: cached}
 	p.nextLog = p.step()
 	if terminal {
 		if todo > 0 {
@@ -122,10 +123,45 @@ func (p *progress) finish() {
 	defer p.mu.Unlock()
 	if p.bar != nil {
 		_ = p.bar.Finish()
+		// The bar clears itself: a line that stays says what was done.
+		fmt.Fprintf(p.w, "asked %d items in %s: %s\n", p.done, time.Since(p.start).Round(time.Millisecond), p.describe())
 		return
 	}
 	if p.log != nil {
 		p.logLine("asked")
+	}
+}
+
+// phase tells how a phase before the answering goes (indexing the
+// documents, fine-tuning the local model): a line at each tenth of the
+// work and one at the end, with the time since the phase started. It is
+// safe for concurrent use.
+type phase struct {
+	mu    sync.Mutex
+	w     io.Writer
+	name  string
+	unit  string
+	start time.Time
+	next  int
+}
+
+func newPhase(w io.Writer, name, unit string) *phase {
+	return &phase{w: w, name: name, unit: unit, start: time.Now()}
+}
+
+// step reports done of total units.
+func (p *phase) step(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.next == 0 {
+		p.next = max(total/10, 1)
+	}
+	if done < p.next && done < total {
+		return
+	}
+	fmt.Fprintf(p.w, "%s: %d of %d %s (%s)\n", p.name, done, total, p.unit, time.Since(p.start).Round(time.Millisecond))
+	for p.next <= done {
+		p.next += max(total/10, 1)
 	}
 }
 

@@ -53,7 +53,10 @@ func TestProgress(t *testing.T) {
 		p.add(rs[2])
 		p.add(rs[3])
 		p.finish()
-		assert.True(t, strings.HasSuffix(b.String(), "\r"), "the bar is cleared at the end: %q", b.String())
+		cleared, summary, ok := strings.Cut(b.String(), "\rasked 4 items in ")
+		require.True(t, ok, "the bar is cleared, then a summary line stays: %q", b.String())
+		assert.True(t, strings.HasSuffix(cleared, "  "), "cleared with spaces: %q", cleared)
+		assert.Regexp(t, `^\d+ms: errors 1 · 450000 tokens · local, \$0\n$`, summary)
 	})
 
 	t.Run("fine-tuned answers at fine-tuned prices", func(t *testing.T) {
@@ -74,4 +77,17 @@ func TestProgress(t *testing.T) {
 		p.finish()
 		assert.Contains(t, b.String(), "msg=asked done=0 of=0 errors=0 tokens=0")
 	})
+}
+
+// A phase says each tenth of its work once, and its end.
+func TestPhase(t *testing.T) {
+	var b strings.Builder
+	p := newPhase(&b, "indexing", "documents")
+	for i := 1; i <= 35; i++ {
+		p.step(i, 35)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	require.Len(t, lines, 12, b.String()) // 3, 6, ... 33, then the end
+	assert.True(t, strings.HasPrefix(lines[0], "indexing: 3 of 35 documents ("), lines[0])
+	assert.True(t, strings.HasPrefix(lines[11], "indexing: 35 of 35 documents ("), lines[11])
 }

@@ -363,12 +363,13 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		if cache, err = ragvsft.OpenCache(cmp.Or(*cacheDir, filepath.Join(filepath.Dir(dir), "cache"))); err != nil {
 			return err
 		}
+		defer cache.Close()
 	}
 	be, err = newBackend(backendOptions{name: cfg.Backend, model: cfg.Model, embedModel: cfg.EmbeddingModel,
 		baseURL: cfg.BaseURL, ftModel: cfg.FineTunedModel, ftBaseURL: cfg.FineTunedBaseURL, runDir: dir,
 		judgeModel: cfg.JudgeModel, judgeBaseURL: cfg.JudgeBaseURL,
 		trainCommand: strings.Fields(cfg.TrainCommand), loadLoRA: cfg.LoadLoRA, batch: cfg.Batch,
-		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout})
+		poll: *poll, cache: cache, limits: ragvsft.Limits{RequestsPerMinute: *rpm, TokensPerMinute: *tpm}, progress: stdout, phases: stderr})
 	if err != nil {
 		return err
 	}
@@ -427,8 +428,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cfg.JudgeModel != "" {
 		scoring += " (" + cfg.JudgeModel + ")"
 	}
-	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n\n",
+	fmt.Fprintf(stdout, "ragvsft: %d questions from %s, %d arms, %s, k=%d, %s scoring\n",
 		plan.Questions, from, len(ragvsft.AllArms), what, cfg.K, scoring)
+	fmt.Fprintf(stdout, "Plan: %s\n\n", describePlan(plan))
 	judgeCalls := ""
 	if cfg.JudgeModel != "" {
 		judgeCalls = fmt.Sprintf(" and %d calls to the judge %s", total-kept, cfg.JudgeModel)
@@ -563,7 +565,8 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 // short while it was written) is deleted and rebuilt; with the cache, its
 // embeddings cost nothing.
 func openIndex(dir string, be *backend, stderr io.Writer) (*ragvsft.ChromemRetriever, error) {
-	opts := ragvsft.ChromemOptions{Dir: dir, Embed: be.embed, EmbedBatch: be.embedBatch, Model: be.embedModel}
+	opts := ragvsft.ChromemOptions{Dir: dir, Embed: be.embed, EmbedBatch: be.embedBatch, Model: be.embedModel,
+		Progress: newPhase(stderr, "indexing", "documents").step}
 	r, err := ragvsft.NewChromemRetriever(opts)
 	if err == nil {
 		return r, nil
@@ -806,6 +809,27 @@ func parseSweep(s string) ([]int, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// describePlan says in one line what the run will do.
+func describePlan(p *ragvsft.Plan) string {
+	arms := make([]string, len(p.ToAsk))
+	for i, a := range p.ToAsk {
+		arms[i] = fmt.Sprintf("%s %d", a.Arm, a.Items)
+	}
+	s := fmt.Sprintf("%d items to ask (%s)", p.Asks(), strings.Join(arms, ", "))
+	if p.Kept > 0 {
+		s += fmt.Sprintf(", %d kept from the checkpoint", p.Kept)
+	}
+	if p.Retrievals > 0 {
+		s += fmt.Sprintf("; %d questions to retrieve from %d documents", p.Retrievals, p.Documents)
+	} else {
+		s += "; nothing to retrieve"
+	}
+	if p.FineTune != nil {
+		s += fmt.Sprintf("; fine-tuning %s on %d examples", cmp.Or(p.FineTune.BaseModel, "the base model"), len(p.FineTune.Training.Examples()))
+	}
+	return s
 }
 
 // renderReport writes the reports a run folder has besides report.json and
