@@ -338,8 +338,9 @@ func (r *Run) finish(rep *Report) error {
 // (0600). Execute calls it; call it again after changing a report (adding
 // an epoch sweep, say).
 func (r *Run) WriteReport(rep *Report) error {
-	if err := writeRunJSON(r.Path(runReportFile), rep); err != nil {
-		return err
+	err := atomicfile.Write(r.Path(runReportFile), 0o600, func(w io.Writer) error { return writeReportJSON(w, rep) })
+	if err != nil {
+		return fmt.Errorf("ragvsft: %w", err)
 	}
 	if err := writeRunText(r.Path(runMarkdownFile), rep.WriteMarkdown); err != nil {
 		return err
@@ -392,4 +393,56 @@ func writeRunText(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("ragvsft: %w", err)
 	}
 	return nil
+}
+
+// resultsKey is how json.MarshalIndent writes a Report's nil Results: at
+// the top level, the only place a key starts a line after two spaces (a
+// string holds no raw newline).
+const resultsKey = "\n  \"results\": null"
+
+// writeReportJSON writes what json.MarshalIndent(rep, "", "  ") and a
+// newline would, byte for byte, with the results encoded one at a time
+// onto w: a report of 100,000 questions is not held in memory twice.
+func writeReportJSON(w io.Writer, rep *Report) error {
+	head := *rep
+	head.Results = nil
+	b, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the report: %w", err)
+	}
+	i := bytes.Index(b, []byte(resultsKey))
+	if i < 0 || rep.Results == nil {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	}
+	if _, err := w.Write(b[:i]); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, "\n  \"results\": ["); err != nil {
+		return err
+	}
+	for j := range rep.Results {
+		rb, err := json.MarshalIndent(&rep.Results[j], "    ", "  ")
+		if err != nil {
+			return fmt.Errorf("encoding result %s/%s: %w", rep.Results[j].Arm, rep.Results[j].QuestionID, err)
+		}
+		if _, err := io.WriteString(w, "\n    "); err != nil {
+			return err
+		}
+		if j < len(rep.Results)-1 {
+			rb = append(rb, ',')
+		}
+		if _, err := w.Write(rb); err != nil {
+			return err
+		}
+	}
+	end := "\n  ]"
+	if len(rep.Results) == 0 {
+		end = "]"
+	}
+	if _, err := io.WriteString(w, end); err != nil {
+		return err
+	}
+	_, err = w.Write(append(b[i+len(resultsKey):], '\n'))
+	return err
 }
