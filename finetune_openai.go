@@ -82,6 +82,11 @@ type OpenAIFineTuner struct {
 	// Out, if set, receives one progress line per step and event. The
 	// estimate is not printed: call Estimate for it before spending.
 	Out io.Writer
+	// Batch, if set, makes the fine-tuned model a BatchModel with these
+	// options: the fine-tuned arms are asked through the Batch API too, at
+	// the fine-tune's batch price. Give it a Record of its own (not the
+	// base model's BatchModel's), so that a resumed run finds its batches.
+	Batch *BatchOptions
 }
 
 var _ FineTuner = (*OpenAIFineTuner)(nil)
@@ -1047,7 +1052,13 @@ func jobHyperparameters(job *openai.FineTuningJob, resolved Hyperparameters) Hyp
 func (f *OpenAIFineTuner) result(rec *fineTuneRecord) (*FineTuned, error) {
 	// A model that cannot be asked (its base shut down since, say) is an
 	// error here, not a FineTuned without a Model for a worker to trip on.
-	m, err := NewOpenAIModel(f.Config, rec.ModelID)
+	var m Model
+	var err error
+	if f.Batch != nil {
+		m, err = NewBatchModel(f.Config, rec.ModelID, *f.Batch)
+	} else {
+		m, err = NewOpenAIModel(f.Config, rec.ModelID)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ragvsft: fine-tuned model %s of job %s: %w", rec.ModelID, rec.JobID, err)
 	}

@@ -12,9 +12,10 @@ import (
 	"github.com/ragvsft/ragvsft/ragvsfttest"
 )
 
-// With -batch the base and rag arms go through the Batch API, in one batch
-// recorded in the run folder, and are billed at the Batch price; the
-// fine-tuned arms stay synchronous.
+// With -batch every arm goes through the Batch API, billed at the Batch
+// price: the base and rag arms in one batch recorded in the run folder, the
+// fine-tuned arms, once the job is done, in one of the fine-tuned model's,
+// recorded apart.
 func TestBatchFlag(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the experiment against ragvsfttest")
@@ -27,20 +28,30 @@ func TestBatchFlag(t *testing.T) {
 	out, err := runCities(t, "-backend", "openai", "-yes", "-n", "10", "-poll", "20ms", "-batch", "-no-cache", "-out", dir)
 	require.NoError(t, err, out)
 	assert.FileExists(t, filepath.Join(dir, batchRecordFile))
-	assert.Equal(t, 1, srv.Stats().BatchesCreated, "the base and rag arms' 20 calls in one batch")
-	assert.Equal(t, 20, srv.Stats().BatchRequests)
+	assert.FileExists(t, filepath.Join(dir, "batches-finetuned.json"))
+	assert.Equal(t, 2, srv.Stats().BatchesCreated, "the base and rag arms' 20 calls in one batch, the fine-tuned arms' in another")
+	assert.Equal(t, 40, srv.Stats().BatchRequests)
+	assert.Zero(t, srv.Stats().ChatCompletions-srv.Stats().BatchRequests, "no synchronous call")
 
 	rep := readReport(t, dir)
 	p, ok := ragvsft.DefaultCatalog().ChatPrice(ragvsft.DefaultBaseModel)
 	require.True(t, ok)
+	pft, ok := ragvsft.DefaultCatalog().ChatPrice(rep.FineTune.ModelID)
+	require.True(t, ok, "a fine-tune is priced by its base")
 	for _, r := range rep.Results {
-		batched := r.Arm == ragvsft.ArmBase || r.Arm == ragvsft.ArmRAG
-		assert.Equal(t, batched, r.Batch, "%s %s", r.Arm, r.QuestionID)
+		assert.True(t, r.Batch, "%s %s", r.Arm, r.QuestionID)
 		assert.Empty(t, r.Error)
-		if batched {
-			assert.InDelta(t, p.BatchCost(r.Usage), r.CostUSD, 1e-15)
+		want := p.BatchCost(r.Usage)
+		if r.Arm == ragvsft.ArmFineTuned || r.Arm == ragvsft.ArmFineTunedRAG {
+			want = pft.BatchCost(r.Usage)
 		}
+		assert.InDelta(t, want, r.CostUSD, 1e-15, "%s %s", r.Arm, r.QuestionID)
 	}
+
+	// Resumed, nothing is batched or paid again.
+	out, err = runCities(t, "-resume", dir, "-yes", "-poll", "20ms")
+	require.NoError(t, err, out)
+	assert.Equal(t, 2, srv.Stats().BatchesCreated)
 }
 
 func TestBatchFlagNeedsOpenAI(t *testing.T) {

@@ -108,6 +108,11 @@ type backendOptions struct {
 // batchRecordFile is where -batch records its batches, in the run folder.
 const batchRecordFile = "batches.json"
 
+// fineTunedBatchRecordFile records the fine-tuned model's batches, with
+// -batch and a model fine-tuned by this run: a file of its own, since each
+// BatchModel owns its record.
+const fineTunedBatchRecordFile = "batches-finetuned.json"
+
 // BatchRecordFile is batchRecordFile, for the programs' tests.
 const BatchRecordFile = batchRecordFile
 
@@ -176,6 +181,9 @@ func newBackend(o backendOptions) (*backend, error) {
 			}
 		default:
 			ft := &ragvsft.OpenAIFineTuner{Config: cfg, RunDir: o.runDir, Out: o.progress, PollInterval: o.poll}
+			if o.batch {
+				ft.Batch = &ragvsft.BatchOptions{Record: filepath.Join(o.runDir, fineTunedBatchRecordFile), PollInterval: o.poll, Out: o.progress}
+			}
 			if o.cache != nil {
 				// Runs sharing a cache share their jobs: two started at
 				// once create one.
