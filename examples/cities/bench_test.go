@@ -13,7 +13,7 @@ import (
 	"github.com/ragvsft/ragvsft/ragvsfttest"
 )
 
-// BenchmarkWarmRerun is issue 11's benchmark 3: a finished run of
+// BenchmarkResumeFinished is issue 11's benchmark 3: a finished run of
 // RAGVSFT_BENCH_N cities (default 10,000) through the OpenAI wire
 // (ragvsfttest), resumed. Each iteration is one `-resume DIR` of the
 // finished folder: it must make no model call and no embedding request,
@@ -21,8 +21,8 @@ import (
 // that makes the folder is set up outside the timer; its time is reported
 // as cold-s.
 //
-//	RAGVSFT_BENCH_N=10000 go test -run XXX -bench WarmRerun -benchtime 3x ./examples/cities/
-func BenchmarkWarmRerun(b *testing.B) {
+//	RAGVSFT_BENCH_N=10000 go test -run XXX -bench ResumeFinished -benchtime 3x ./examples/cities/
+func BenchmarkResumeFinished(b *testing.B) {
 	n := 10000
 	if s := os.Getenv("RAGVSFT_BENCH_N"); s != "" {
 		var err error
