@@ -386,6 +386,12 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		if training, err = s.paraphrase(ctx, rep, training, questions); err != nil {
 			return rep, err
 		}
+		if c, ok := s.FineTuner.(FineTuneChecker); ok && s.Paraphrases > 0 {
+			// The rewordings made the training set larger than planned.
+			if err := c.CheckFineTune(s.fineTuneRequest(training)); err != nil {
+				return rep, fmt.Errorf("ragvsft: the fine-tuning of %s with its rewordings cannot be done: %w", datasetName(s.Dataset), err)
+			}
+		}
 		// The base and rag arms do not need the fine-tuned model: they are
 		// asked while the job runs, and the fine-tuned arms once it is done.
 		go func() {
@@ -402,7 +408,7 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		r.Fact = p.facts.fact(q)
 	}
 	workers := s.Concurrency
-	if e.Concurrency == 0 && (batched(s.Base) || (s.FineTuned != nil && batched(s.FineTuned.Model))) {
+	if e.Concurrency == 0 && (batched(s.Base) || (s.FineTuned != nil && batched(s.FineTuned.Model)) || (p.fineTune && batchesFineTuned(s.FineTuner))) {
 		workers = len(s.Arms) * len(questions) // every call waits for its batch: all in one
 	}
 	err = s.askAll(ctx, rep, p, retrieved, fine, label, workers)
@@ -448,6 +454,16 @@ func batched(m Model) bool {
 	}
 	_, ok := m.(*BatchModel)
 	return ok
+}
+
+// batchesFineTuned reports whether ft returns a model that answers through
+// the Batch API (OpenAIFineTuner.Batch).
+func batchesFineTuned(ft FineTuner) bool {
+	if c, ok := ft.(*cachedFineTuner); ok {
+		ft = c.ft
+	}
+	o, ok := ft.(*OpenAIFineTuner)
+	return ok && o.Batch != nil
 }
 
 // retrieval is what the rag arms retrieved for each question: its hits,
