@@ -49,15 +49,17 @@ var ErrItemsInError = errors.New("ragvsft: items in error")
 //
 // The folder (0700, its files 0600) holds a copy of the knowledge base
 // (dataset.jsonl, and questions.jsonl when a questions file was given), the
-// caller's configuration (config.json), run.json (the sha256 of those
-// files, see RecordRunFiles), the checkpoint (checkpoint.jsonl, one line per
-// scored item, see Checkpoint) and the reports (report.json, report.md, and
-// whatever RunOptions.Render writes). It is locked for the Run's life (see
-// LockRunFolder): a second process on the same folder is refused at once
-// instead of corrupting the checkpoint. OpenRun refuses a folder whose
-// configuration or data was edited since the run started
-// (ErrRunFolderChanged): the results already checkpointed were computed
-// without the edit.
+// caller's configuration (config.json), run.json (the sha256 of those files;
+// a JSON file is hashed in a canonical form, so reformatting it is no edit,
+// and an edit names its keys), the checkpoint (checkpoint.jsonl, one line
+// per scored item, see Checkpoint) and the reports (report.json, report.md,
+// and whatever RunOptions.Render writes). It is locked for the Run's life
+// (an exclusive flock(2) on DIR/lock, which the system releases when the
+// process ends, even by kill -9; not taken on non-Unix systems): a second
+// process on the folder is refused at once (ErrRunFolderLocked) instead of
+// corrupting the checkpoint. OpenRun refuses a folder whose configuration
+// or data was edited since the run started (ErrRunFolderChanged): the
+// results already checkpointed were computed without the edit.
 //
 // A Run is the ResultStore of the experiments it executes: Previous is the
 // checkpoint's results, Append writes each new one there before
@@ -132,7 +134,7 @@ func CreateRun(dir string, files RunFiles, opts RunOptions) (*Run, error) {
 		return nil, fmt.Errorf("ragvsft: creating run folder: %w", err)
 	}
 	r := &Run{dir: dir, opts: opts}
-	if r.unlock, err = LockRunFolder(dir); err != nil {
+	if r.unlock, err = lockRunFolder(dir); err != nil {
 		return nil, err
 	}
 	if _, err := os.Stat(r.Path(runCheckpointFile)); err == nil {
@@ -151,7 +153,7 @@ func CreateRun(dir string, files RunFiles, opts RunOptions) (*Run, error) {
 			return nil, fmt.Errorf("ragvsft: creating run folder %s: %w", dir, err)
 		}
 	}
-	if err := RecordRunFiles(dir, names...); err != nil {
+	if err := recordRunFiles(dir, names...); err != nil {
 		r.unlock()
 		return nil, err
 	}
@@ -174,17 +176,17 @@ func OpenRun(dir string, opts RunOptions) (*Run, error) {
 	}
 	r := &Run{dir: dir, opts: opts}
 	var err error
-	if r.unlock, err = LockRunFolder(dir); err != nil {
+	if r.unlock, err = lockRunFolder(dir); err != nil {
 		return nil, err
 	}
 	// Only once the folder is locked are its files read and believed.
-	err = CheckRunFiles(dir)
+	err = checkRunFiles(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		names := []string{runConfigFile, runDatasetFile}
 		if _, serr := os.Stat(r.Path(runQuestionsFile)); serr == nil {
 			names = append(names, runQuestionsFile)
 		}
-		err = RecordRunFiles(dir, names...)
+		err = recordRunFiles(dir, names...)
 		r.recordedNow = true
 	}
 	if err == nil {

@@ -204,10 +204,10 @@ func TestOpenRunRefusesAnEditedFolder(t *testing.T) {
 			after, err := os.ReadFile(filepath.Join(dir, "checkpoint.jsonl"))
 			require.NoError(t, err)
 			assert.Equal(t, before, after)
-			// The refusal released the lock.
-			unlock, err := ragvsft.LockRunFolder(dir)
-			require.NoError(t, err)
-			require.NoError(t, unlock())
+			// The refusal released the lock: a second refusal is the same,
+			// not ErrRunFolderLocked.
+			_, err = ragvsft.OpenRun(dir, ragvsft.RunOptions{})
+			require.ErrorIs(t, err, ragvsft.ErrRunFolderChanged)
 		})
 	}
 }

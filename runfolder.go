@@ -27,33 +27,33 @@ const (
 	runRecordFile = "run.json"
 )
 
-// ErrRunFolderLocked is returned by LockRunFolder when another process holds
+// ErrRunFolderLocked is returned by CreateRun and OpenRun when another process holds
 // the run folder's lock: two runs writing one checkpoint would corrupt it.
 var ErrRunFolderLocked = errors.New("ragvsft: run folder in use")
 
-// ErrRunFolderChanged is returned by CheckRunFiles when a file of the run
+// ErrRunFolderChanged is returned by OpenRun when a file of the run
 // folder is not what the run started with: the results already checkpointed
 // were computed without the edit.
 var ErrRunFolderChanged = errors.New("ragvsft: run folder changed since its run started")
 
-// LockRunFolder takes an exclusive lock on the run folder dir, which must
+// lockRunFolder takes an exclusive lock on the run folder dir, which must
 // exist, so that one process at a time runs on it. Take it before reading or
 // writing any file in dir and hold it for the whole run: it is released by
 // unlock, or by the operating system when the process ends, even by kill -9,
 // so a crashed run never leaves a stale lock behind.
 //
 // The lock is a file named lock in dir (0600) holding the holder's PID.
-// When another process holds it, LockRunFolder returns at once with an
+// When another process holds it, lockRunFolder returns at once with an
 // error wrapping ErrRunFolderLocked that names dir and, when it can read
 // it, that process's PID. The lock is flock(2) on Unix systems, held per
-// open file, so two LockRunFolder calls in one process conflict as well;
+// open file, so two lockRunFolder calls in one process conflict as well;
 // elsewhere it is not taken (only the PID is written), and two processes
 // must not be run on one folder.
 //
 // unlock is safe to call more than once; the lock file is left in dir, since
 // removing it would let a third process lock a new file while a second still
 // holds the old one.
-func LockRunFolder(dir string) (unlock func() error, err error) {
+func lockRunFolder(dir string) (unlock func() error, err error) {
 	path := filepath.Join(dir, runLockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -144,14 +144,14 @@ type fileRecord struct {
 	Keys   map[string]string `json:"keys,omitempty"`
 }
 
-// RecordRunFiles records the sha256 of each named file of the run folder
+// recordRunFiles records the sha256 of each named file of the run folder
 // dir in dir/run.json (0600, written atomically and synced), for
-// CheckRunFiles to compare when the run is resumed. Record the files that
+// checkRunFiles to compare when the run is resumed. Record the files that
 // decide what a run asks and how it scores (its configuration, its dataset)
 // once they are written and before the first item is asked. A name ending
 // in .json must hold JSON: it is hashed in a canonical form, so reformatting
 // it changes nothing, and a change names the top-level keys that differ.
-func RecordRunFiles(dir string, names ...string) error {
+func recordRunFiles(dir string, names ...string) error {
 	rec := runRecord{Version: 1, Files: make(map[string]fileRecord, len(names))}
 	for _, name := range names {
 		fr, err := hashRunFile(filepath.Join(dir, name))
@@ -170,12 +170,12 @@ func RecordRunFiles(dir string, names ...string) error {
 	return nil
 }
 
-// CheckRunFiles compares the files RecordRunFiles recorded in dir/run.json
+// checkRunFiles compares the files recordRunFiles recorded in dir/run.json
 // with the files in dir now. A file edited or removed since makes an error
 // wrapping ErrRunFolderChanged that names each file and, for a JSON file,
 // the keys that differ. A folder without run.json (from before it was
 // recorded) gives an error for which errors.Is(err, fs.ErrNotExist) holds.
-func CheckRunFiles(dir string) error {
+func checkRunFiles(dir string) error {
 	path := filepath.Join(dir, runRecordFile)
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -46,13 +46,13 @@ func TestCheckRunFiles(t *testing.T) {
 			dir := t.TempDir()
 			writeRunFile(t, dir, "config.json", config)
 			writeRunFile(t, dir, "dataset.jsonl", dataset)
-			require.NoError(t, RecordRunFiles(dir, "config.json", "dataset.jsonl"))
+			require.NoError(t, recordRunFiles(dir, "config.json", "dataset.jsonl"))
 			st, err := os.Stat(filepath.Join(dir, "run.json"))
 			require.NoError(t, err)
 			assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 
 			tt.edit(t, dir)
-			err = CheckRunFiles(dir)
+			err = checkRunFiles(dir)
 			if tt.refuse == nil {
 				require.NoError(t, err)
 				return
@@ -68,7 +68,7 @@ func TestCheckRunFiles(t *testing.T) {
 
 func TestCheckRunFilesWithoutRecord(t *testing.T) {
 	dir := t.TempDir()
-	err := CheckRunFiles(dir)
+	err := checkRunFiles(dir)
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	assert.NotErrorIs(t, err, ErrRunFolderChanged)
 }
@@ -76,10 +76,10 @@ func TestCheckRunFilesWithoutRecord(t *testing.T) {
 func TestRecordRunFilesNamesTheFile(t *testing.T) {
 	dir := t.TempDir()
 	writeRunFile(t, dir, "config.json", `{"k": 3`)
-	err := RecordRunFiles(dir, "config.json")
+	err := recordRunFiles(dir, "config.json")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), filepath.Join(dir, "config.json"))
-	err = RecordRunFiles(dir, "dataset.jsonl")
+	err = recordRunFiles(dir, "dataset.jsonl")
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	assert.Contains(t, err.Error(), filepath.Join(dir, "dataset.jsonl"))
 	assert.NoFileExists(t, filepath.Join(dir, "run.json"))

@@ -18,31 +18,31 @@ import (
 )
 
 // flock locks belong to an open file, not to a process: a second
-// LockRunFolder in the same process is refused too, and unlocking lets the
+// lockRunFolder in the same process is refused too, and unlocking lets the
 // next one in.
 func TestLockRunFolderTwiceInOneProcess(t *testing.T) {
 	dir := t.TempDir()
-	unlock, err := LockRunFolder(dir)
+	unlock, err := lockRunFolder(dir)
 	require.NoError(t, err)
 	st, err := os.Stat(filepath.Join(dir, "lock"))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 
-	_, err = LockRunFolder(dir)
+	_, err = lockRunFolder(dir)
 	require.ErrorIs(t, err, ErrRunFolderLocked)
 	assert.Contains(t, err.Error(), dir)
 	assert.Contains(t, err.Error(), fmt.Sprintf("another process (PID %d) is running on", os.Getpid()))
 
 	require.NoError(t, unlock())
 	require.NoError(t, unlock(), "a second unlock is harmless")
-	unlock, err = LockRunFolder(dir)
+	unlock, err = lockRunFolder(dir)
 	require.NoError(t, err, "unlocked folder")
 	require.NoError(t, unlock())
 }
 
 func TestLockRunFolderNeedsTheFolder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
-	_, err := LockRunFolder(dir)
+	_, err := lockRunFolder(dir)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, ErrRunFolderLocked)
 	assert.Contains(t, err.Error(), dir)
@@ -54,7 +54,7 @@ func TestLockRunFolderNeedsTheFolder(t *testing.T) {
 func TestLockRunFolderAcrossProcesses(t *testing.T) {
 	if dir := os.Getenv("RAGVSFT_TEST_LOCK_DIR"); dir != "" {
 		// The child: hold the lock until killed.
-		if _, err := LockRunFolder(dir); err != nil {
+		if _, err := lockRunFolder(dir); err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
@@ -73,13 +73,13 @@ func TestLockRunFolderAcrossProcesses(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "locked", strings.TrimSpace(line))
 
-	_, err = LockRunFolder(dir)
+	_, err = lockRunFolder(dir)
 	require.ErrorIs(t, err, ErrRunFolderLocked)
 	assert.Contains(t, err.Error(), fmt.Sprintf("(PID %d)", child.Process.Pid))
 
 	require.NoError(t, child.Process.Kill())
 	_ = child.Wait()
-	unlock, err := LockRunFolder(dir)
+	unlock, err := lockRunFolder(dir)
 	require.NoError(t, err, "the killed process's lock is gone")
 	require.NoError(t, unlock())
 }
