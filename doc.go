@@ -65,4 +65,12 @@
 // Experiment.Previous resumes a run from it; [LockRunFolder] keeps a second
 // process off the folder that holds it, and [RecordRunFiles] and
 // [CheckRunFiles] refuse a resume whose configuration or data was edited.
+//
+// A [Report] is data here, with its JSON form and [Report.WriteMarkdown];
+// drawing it for people (the HTML viewer, the PNG chart, CSV, the
+// comparison page) is the package github.com/ragvsft/ragvsft/report, so
+// that a program importing ragvsft does not link gonum/plot and its fonts,
+// LaTeX and PDF back-ends. This package never imports report: code here
+// that writes a run folder's reports is handed them as a
+// func(dir string, rep *Report) error, which report.WriteFiles is.
 package ragvsft

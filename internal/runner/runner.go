@@ -26,6 +26,7 @@ import (
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/internal/atomicfile"
+	"github.com/ragvsft/ragvsft/report"
 )
 
 // Options are what tells the programs apart; the zero value is
@@ -911,24 +912,7 @@ func parseSweep(s string) ([]int, error) {
 // writeReport writes report.json, report.md, results.csv, accuracy.png and
 // report.html into the run folder.
 func writeReport(dir string, rep *ragvsft.Report) error {
-	if err := writeJSON(filepath.Join(dir, "report.json"), rep); err != nil {
-		return err
-	}
-	for name, write := range map[string]func(io.Writer) error{
-		"report.md":    rep.WriteMarkdown,
-		"results.csv":  rep.WriteCSV,
-		"accuracy.png": rep.WriteChartPNG,
-		"report.html":  rep.WriteHTML,
-	} {
-		var b bytes.Buffer
-		if err := write(&b); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, name), b.Bytes()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return report.WriteFiles(dir, rep)
 }
 
 // writeRepeats writes repeats.json (every run's report and the spreads) and
