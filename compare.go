@@ -1,17 +1,13 @@
 package ragvsft
 
 import (
-	"fmt"
-	"io"
-	"reflect"
-
 	"github.com/ragvsft/ragvsft/internal/stats"
 )
 
 // Comparison is two runs of the same questions set side by side, arm by
 // arm: which questions one run got right and the other did not, and
-// whether the difference is more than chance. Compare makes one; its
-// WriteHTML renders it.
+// whether the difference is more than chance. Compare makes one;
+// report.WriteComparisonHTML renders it.
 type Comparison struct {
 	// A and B are the two reports, as given to Compare; its JSON form
 	// leaves them out.
@@ -123,59 +119,4 @@ func compareArm(arm Arm, a, b []Result) ArmComparison {
 	}
 	ac.PValue = stats.McNemarExact(ac.OnlyA, ac.OnlyB)
 	return ac
-}
-
-// WriteHTML writes the comparison as a self-contained HTML page (it
-// fetches nothing): the two runs' settings and what differs between them,
-// each arm's paired counts, accuracies and exact McNemar p-value, and every
-// flipped question with both runs' answers and verdicts.
-func (c Comparison) WriteHTML(w io.Writer) error {
-	type run struct {
-		Name string
-		R    *Report
-	}
-	a, b := c.A, c.B
-	if a == nil {
-		a = &Report{}
-	}
-	if b == nil {
-		b = &Report{}
-	}
-	data := struct {
-		C           Comparison
-		Runs        []run
-		Differences []string
-	}{c, []run{{"A", a}, {"B", b}}, settingsDiff(a.Settings, b.Settings)}
-	if err := htmlTmpl.ExecuteTemplate(w, "compare.html.tmpl", data); err != nil {
-		return fmt.Errorf("ragvsft: writing comparison: %w", err)
-	}
-	return nil
-}
-
-// settingsDiff names the settings a and b differ in, with both values.
-func settingsDiff(a, b ReportSettings) []string {
-	var out []string
-	diff := func(name string, x, y any) {
-		if !reflect.DeepEqual(x, y) {
-			out = append(out, fmt.Sprintf("%s %v (A) vs %v (B)", name, x, y))
-		}
-	}
-	diff("questions", a.Questions, b.Questions)
-	diff("arms", a.Arms, b.Arms)
-	diff("base model", a.BaseModel, b.BaseModel)
-	diff("k", a.K, b.K)
-	diff("seed", a.Seed, b.Seed)
-	diff("temperature", a.Temperature, b.Temperature)
-	diff("max tokens", a.MaxTokens, b.MaxTokens)
-	diff("hyperparameters", fmt.Sprintf("%+v", a.Hyperparameters), fmt.Sprintf("%+v", b.Hyperparameters))
-	pa, pb := a.Prompts.withDefaults(), b.Prompts.withDefaults()
-	for _, p := range []struct {
-		name string
-		x, y string
-	}{{"system prompt", pa.System, pb.System}, {"closed-book prompt", pa.ClosedBook, pb.ClosedBook}, {"rag prompt", pa.RAG, pb.RAG}, {"passage template", pa.Passage, pb.Passage}} {
-		if p.x != p.y {
-			out = append(out, fmt.Sprintf("%s %q (A) vs %q (B)", p.name, p.x, p.y))
-		}
-	}
-	return out
 }

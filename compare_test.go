@@ -1,9 +1,7 @@
 package ragvsft
 
 import (
-	"bytes"
 	"fmt"
-	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -117,24 +115,5 @@ func pValues(acs []ArmComparison) []float64 {
 func TestCompareOfNothing(t *testing.T) {
 	assert.Empty(t, Compare(nil, runOf(3, map[Arm][]Outcome{ArmRAG: {OutcomeCorrect}})).Arms)
 	assert.Empty(t, Compare(&Report{}, &Report{}).Arms)
-	var b bytes.Buffer
-	require.NoError(t, Compare(nil, nil).WriteHTML(&b))
-	assert.Contains(t, b.String(), "no arm in common")
-}
-
-func TestComparisonWriteHTML(t *testing.T) {
-	a := runOf(3, map[Arm][]Outcome{ArmRAG: {OutcomeCorrect, OutcomeCorrect, OutcomeWrong}})
-	b := runOf(5, map[Arm][]Outcome{ArmRAG: {OutcomeCorrect, OutcomeWrong, OutcomeCorrect}})
-	b.Settings.Prompts.System = "Be brief."
-	var out bytes.Buffer
-	require.NoError(t, Compare(a, b).WriteHTML(&out))
-	page := out.String()
-	assert.Contains(t, page, `<td class="num only-a">1</td><td class="num only-b">1</td>`)
-	assert.Contains(t, page, "<td>rag</td><td class=\"num\">3</td><td class=\"num\">66.7%</td><td class=\"num\">66.7%</td>")
-	assert.Contains(t, page, "rag: 2 questions flipped")
-	assert.Contains(t, page, "k 3 (A) vs 5 (B)")
-	assert.Contains(t, page, `system prompt &#34;You are a helpful assistant.&#34; (A) vs &#34;Be brief.&#34; (B)`)
-	assert.Contains(t, page, "correct &lt;answer&gt;", "answers are escaped")
-	assert.NotContains(t, page, "<answer>")
-	assert.NotRegexp(t, regexp.MustCompile(`(src|href)="https?://`), page, "nothing is fetched from the network")
+	assert.Empty(t, Compare(nil, nil).Arms)
 }

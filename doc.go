@@ -70,7 +70,12 @@
 // says before anything is spent what is still to ask. The checkpoint
 // protocol itself is one small interface, [ResultStore] (Experiment.Results).
 //
-// Rendering is a hook, not an import: the root package writes report.json
-// and report.md, and [RunOptions.Render] the rest, so that a program that
-// renders no HTML, CSV or chart does not build them in.
+// A [Report] is data here, with its JSON form and [Report.WriteMarkdown];
+// drawing it for people (the HTML viewer, the PNG chart, CSV, the
+// comparison page) is the package github.com/ragvsft/ragvsft/report, so
+// that a program importing ragvsft does not link gonum/plot and its fonts,
+// LaTeX and PDF back-ends. This package never imports report: a Run writes
+// report.json and report.md and is handed the rest as a
+// func(dir string, rep *Report) error ([RunOptions.Render]), which
+// report.WriteFiles is.
 package ragvsft

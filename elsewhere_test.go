@@ -15,6 +15,7 @@ import (
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/ragvsfttest"
+	"github.com/ragvsft/ragvsft/report"
 )
 
 const (
@@ -122,7 +123,7 @@ func TestFineTunedElsewhereOnItsOwnEndpoint(t *testing.T) {
 		assert.Contains(t, md, "Fine-tuned model: "+loraName+" on "+u.Host+", fine-tuned elsewhere: this run trained nothing and paid for no training.")
 		assert.NotContains(t, md, ftKey)
 		var html bytes.Buffer
-		require.NoError(t, rep.WriteHTML(&html))
+		require.NoError(t, report.WriteHTML(&html, rep))
 		assert.Contains(t, html.String(), "fine-tuned unpriced, rag $")
 		assert.Contains(t, html.String(), "fine-tuning none (fine-tuned elsewhere); total of what is priced $")
 		assert.Contains(t, html.String(), "<li>Fine-tuned model "+loraName+" on "+u.Host+", fine-tuned elsewhere: this run trained nothing and paid for no training.</li>")

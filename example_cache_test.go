@@ -35,19 +35,21 @@ func ExampleCache() {
 	// hits 1, misses 1
 }
 
-// A RateLimiter driven by a fake clock: 120 requests a minute are one
-// every half second, and a 429's Retry-After holds everyone back.
+// One RateLimiter for everything that counts against the same limit: the
+// base model and the judge share 120 requests a minute, one every half
+// second, so the third call goes a second after the first.
 func ExampleRateLimiter() {
-	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 120})
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for range 3 {
-		fmt.Println(r.ReserveAt(now, 0).DelayFrom(now))
+	limiter := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 120})
+	base := limiter.LimitModel(ragvsft.NewLocalModel())
+	judge := limiter.LimitModel(ragvsft.NewLocalModel())
+	req := ragvsft.ChatRequest{Messages: []ragvsft.Message{{Role: ragvsft.RoleUser, Content: "What is the population of City_1?"}}}
+	start := time.Now()
+	for _, m := range []ragvsft.Model{base, judge, base} {
+		if _, err := m.Chat(context.Background(), req); err != nil {
+			panic(err)
+		}
 	}
-	r.PauseUntil(now.Add(3 * time.Second))
-	fmt.Println(r.ReserveAt(now, 0).DelayFrom(now))
+	fmt.Println(time.Since(start).Truncate(time.Second))
 	// Output:
-	// 0s
-	// 500ms
 	// 1s
-	// 3s
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/ragvsfttest"
+	"github.com/ragvsft/ragvsft/report"
 )
 
 var szabo = ragvsft.Question{ID: "q1", Text: "When was Radek Szabo born?", Gold: "Radek Szabo was born on 11 March 1974."}
@@ -253,10 +254,10 @@ func TestJudgeInAnExperimentIsPricedCachedAndAgreed(t *testing.T) {
 	assert.Contains(t, md.String(), "; judge $")
 	assert.Contains(t, md.String(), ragvsft.DefaultBaseModel+", 20 judgements")
 	var html strings.Builder
-	require.NoError(t, rep.WriteHTML(&html))
+	require.NoError(t, report.WriteHTML(&html, rep))
 	assert.Contains(t, html.String(), "Cohen&#39;s kappa")
 	var csv strings.Builder
-	require.NoError(t, rep.WriteCSV(&csv))
+	require.NoError(t, report.WriteCSV(&csv, rep))
 	assert.Contains(t, csv.String(), "\njudge,")
 
 	t.Run("a rerun through the cache asks the judge nothing", func(t *testing.T) {

@@ -28,7 +28,7 @@ type Limits struct {
 // them wait when the provider says to (a 429 with Retry-After).
 //
 // Most callers never touch a RateLimiter: they set
-// OpenAIConfig.RateLimits, or wrap a Model with NewLimitedModel. Share one
+// OpenAIConfig.RateLimits, or wrap a Model with LimitModel. Share one
 // RateLimiter among everything that counts against the same limit.
 //
 // Limits are metered by the second, as OpenAI enforces its per-minute
@@ -41,11 +41,9 @@ type Limits struct {
 // pause go together when it ends). A request estimated at more than a
 // minute's worth of tokens is charged a minute's worth.
 //
-// Wait is what callers use; ReserveAt and PauseUntil take the time as an
-// argument, so tests can drive a RateLimiter with a fake clock, as
-// golang.org/x/time/rate's *N methods do. The zero value has no limits but
-// honours pauses; a nil *RateLimiter never waits. A RateLimiter is safe for
-// concurrent use.
+// Wait is what callers use, and PauseUntil what a 429's Retry-After asks
+// for. The zero value has no limits but honours pauses; a nil *RateLimiter
+// never waits. A RateLimiter is safe for concurrent use.
 type RateLimiter struct {
 	limits   Limits
 	requests *rate.Limiter // nil: no limit
@@ -82,18 +80,19 @@ func (r *RateLimiter) Limits() Limits {
 	return r.limits
 }
 
-// Reservation is a request booked with a RateLimiter: it may be sent once
+// reservation is a request booked with a RateLimiter: it may be sent once
 // its delay has passed.
-type Reservation struct {
+type reservation struct {
 	r     *RateLimiter
 	parts []*rate.Reservation
 }
 
-// ReserveAt books a request of tokens estimated tokens at time t (tokens is
+// reserveAt books a request of tokens estimated tokens at time t (tokens is
 // ignored when there is no token limit). The caller must wait
-// DelayFrom(t) before sending it, or CancelAt to give the booking back.
-func (r *RateLimiter) ReserveAt(t time.Time, tokens int) *Reservation {
-	res := &Reservation{r: r}
+// delayFrom(t) before sending it, or cancelAt to give the booking back.
+// Taking the time as an argument lets the tests use a fake clock.
+func (r *RateLimiter) reserveAt(t time.Time, tokens int) *reservation {
+	res := &reservation{r: r}
 	if r == nil {
 		return res
 	}
@@ -125,10 +124,10 @@ func (r *RateLimiter) ReserveAt(t time.Time, tokens int) *Reservation {
 	return res
 }
 
-// DelayFrom returns how long after t the request may be sent: when its
+// delayFrom returns how long after t the request may be sent: when its
 // booking is due and any pause is over. A pause set after the reservation
 // was made counts too, so a waiter checks again when its delay is up.
-func (res *Reservation) DelayFrom(t time.Time) time.Duration {
+func (res *reservation) delayFrom(t time.Time) time.Duration {
 	var d time.Duration
 	for _, p := range res.parts {
 		d = max(d, p.DelayFrom(t))
@@ -139,9 +138,9 @@ func (res *Reservation) DelayFrom(t time.Time) time.Duration {
 	return d
 }
 
-// CancelAt gives the booking back, as far as the time already passed
+// cancelAt gives the booking back, as far as the time already passed
 // allows, so that other requests may use it.
-func (res *Reservation) CancelAt(t time.Time) {
+func (res *reservation) cancelAt(t time.Time) {
 	for _, p := range res.parts {
 		p.CancelAt(t)
 	}
@@ -181,10 +180,10 @@ func (r *RateLimiter) Wait(ctx context.Context, tokens int) error {
 	if r == nil {
 		return ctx.Err()
 	}
-	res := r.ReserveAt(time.Now(), tokens)
+	res := r.reserveAt(time.Now(), tokens)
 	for {
 		now := time.Now()
-		d := res.DelayFrom(now)
+		d := res.delayFrom(now)
 		if d <= 0 {
 			return ctx.Err()
 		}
@@ -192,18 +191,16 @@ func (r *RateLimiter) Wait(ctx context.Context, tokens int) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			res.CancelAt(time.Now())
+			res.cancelAt(time.Now())
 			return ctx.Err()
 		case <-t.C:
 		}
 	}
 }
 
-// NewLimitedModel returns m with every Chat paced by a RateLimiter of its
-// own for l; use LimitModel to share one RateLimiter among several models.
-func NewLimitedModel(m Model, l Limits) Model { return NewRateLimiter(l).LimitModel(m) }
-
-// LimitModel returns m with every Chat first waiting its turn at r. The
+// LimitModel returns m with every Chat first waiting its turn at r: one
+// limiter per limit, shared by every model that counts against it
+// (NewRateLimiter(l).LimitModel(m) for a model of its own). The
 // tokens of a request are estimated as its messages' tokens in
 // cl100k_base (see CountMessageTokens) plus its MaxTokens.
 //

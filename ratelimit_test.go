@@ -15,99 +15,6 @@ import (
 	"github.com/ragvsft/ragvsft/ragvsfttest"
 )
 
-var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-
-func TestRateLimiterRequestsWithAFakeClock(t *testing.T) {
-	tests := []struct {
-		name   string
-		limits ragvsft.Limits
-		n      int // requests reserved at t0
-		delays []time.Duration
-	}{
-		{"60 rpm: one a second", ragvsft.Limits{RequestsPerMinute: 60}, 3, []time.Duration{0, time.Second, 2 * time.Second}},
-		{"120 rpm: every half second", ragvsft.Limits{RequestsPerMinute: 120}, 4,
-			[]time.Duration{0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond}},
-		{"30 rpm: every two seconds", ragvsft.Limits{RequestsPerMinute: 30}, 2, []time.Duration{0, 2 * time.Second}},
-		{"no limit", ragvsft.Limits{}, 3, []time.Duration{0, 0, 0}},
-		{"negative is no limit", ragvsft.Limits{RequestsPerMinute: -5}, 2, []time.Duration{0, 0}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			r := ragvsft.NewRateLimiter(tc.limits)
-			var got []time.Duration
-			for range tc.n {
-				got = append(got, r.ReserveAt(t0, 1).DelayFrom(t0))
-			}
-			assert.Equal(t, tc.delays, got)
-		})
-	}
-}
-
-func TestRateLimiterHoldsAMinuteToTheLimit(t *testing.T) {
-	const rpm = 600
-	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: rpm})
-	inFirstMinute := 0
-	for range 2 * rpm {
-		if r.ReserveAt(t0, 1).DelayFrom(t0) < time.Minute {
-			inFirstMinute++
-		}
-	}
-	// One every 100 ms, the last within the minute at 59.9 s.
-	assert.Equal(t, rpm, inFirstMinute)
-}
-
-func TestRateLimiterTokens(t *testing.T) {
-	r := ragvsft.NewRateLimiter(ragvsft.Limits{TokensPerMinute: 600}) // 10 a second
-	assert.Equal(t, time.Duration(0), r.ReserveAt(t0, 10).DelayFrom(t0), "a second's worth at once")
-	assert.Equal(t, time.Second, r.ReserveAt(t0, 10).DelayFrom(t0))
-	big := r.ReserveAt(t0, 25)
-	assert.Equal(t, 3500*time.Millisecond, big.DelayFrom(t0), "bigger than the burst: booked in parts, 10 at 2s, 10 at 3s, 5 at 3.5s")
-	assert.Equal(t, 500*time.Millisecond, big.DelayFrom(t0.Add(3*time.Second)))
-
-	// Giving a booking back frees its tokens for the next request.
-	r = ragvsft.NewRateLimiter(ragvsft.Limits{TokensPerMinute: 600})
-	r.ReserveAt(t0, 10)
-	second := r.ReserveAt(t0, 10)
-	second.CancelAt(t0)
-	assert.Equal(t, time.Second, r.ReserveAt(t0, 10).DelayFrom(t0))
-
-	both := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 6000, TokensPerMinute: 600})
-	assert.Equal(t, time.Duration(0), both.ReserveAt(t0, 5).DelayFrom(t0), "the first request goes at once")
-	assert.Equal(t, 500*time.Millisecond, both.ReserveAt(t0, 5).DelayFrom(t0), "the token limit binds: 10 a second from the start")
-	assert.Equal(t, 20*time.Millisecond, both.ReserveAt(t0, 0).DelayFrom(t0), "a request without tokens: the request limit alone")
-	assert.Equal(t, 1500*time.Millisecond, both.ReserveAt(t0, 10).DelayFrom(t0))
-
-	// Time lost waiting is made up, a second's worth at most.
-	idle := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 600})
-	idle.ReserveAt(t0, 0)
-	later := t0.Add(time.Minute)
-	var delays []time.Duration
-	for range 12 {
-		delays = append(delays, idle.ReserveAt(later, 0).DelayFrom(later))
-	}
-	assert.Equal(t, []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}, delays)
-}
-
-func TestRateLimiterPause(t *testing.T) {
-	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 60})
-	first := r.ReserveAt(t0, 1)
-	r.PauseUntil(t0.Add(2 * time.Second))
-	assert.Equal(t, 2*time.Second, first.DelayFrom(t0), "a pause set after the booking holds it back too")
-	assert.Equal(t, 2*time.Second, r.ReserveAt(t0, 1).DelayFrom(t0), "the next booking is due at 1s, the pause ends at 2s")
-	assert.Equal(t, time.Second, r.ReserveAt(t0, 1).DelayFrom(t0.Add(time.Second)))
-
-	r.PauseUntil(t0.Add(time.Second))
-	assert.Equal(t, t0.Add(2*time.Second), r.PausedUntil(), "an earlier end does not shorten a pause")
-	assert.Equal(t, time.Duration(0), first.DelayFrom(t0.Add(3*time.Second)))
-
-	var zero ragvsft.RateLimiter
-	zero.PauseUntil(t0.Add(time.Second))
-	assert.Equal(t, time.Second, zero.ReserveAt(t0, 1000).DelayFrom(t0), "the zero value has no limits but pauses")
-	var none *ragvsft.RateLimiter
-	assert.Equal(t, time.Duration(0), none.ReserveAt(t0, 1000).DelayFrom(t0))
-	require.NoError(t, none.Wait(context.Background(), 1000))
-}
-
 func TestRateLimiterWaitCancelled(t *testing.T) {
 	r := ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 1})
 	require.NoError(t, r.Wait(context.Background(), 0))
@@ -305,7 +212,7 @@ func TestLimitedModelPropagatesErrors(t *testing.T) {
 	// Through an Experiment, every failing item is recorded as an error.
 	exp := &ragvsft.Experiment{
 		Dataset: citiesData(t, 10),
-		Base:    ragvsft.NewLimitedModel(wire, ragvsft.Limits{RequestsPerMinute: 60000}),
+		Base:    ragvsft.NewRateLimiter(ragvsft.Limits{RequestsPerMinute: 60000}).LimitModel(wire),
 		Arms:    []ragvsft.Arm{ragvsft.ArmBase},
 	}
 	s.SetFaults(ragvsfttest.Faults{Rate: 1, RateFault: ragvsfttest.Fault{Status: http.StatusBadGateway}})
@@ -318,10 +225,4 @@ func TestLimitedModelPropagatesErrors(t *testing.T) {
 	}
 	arm, _ := rep.Arm(ragvsft.ArmBase)
 	assert.Equal(t, 10, arm.Errors)
-}
-
-func TestRateLimiterHugeRequestIsChargedAMinute(t *testing.T) {
-	r := ragvsft.NewRateLimiter(ragvsft.Limits{TokensPerMinute: 600})
-	r.ReserveAt(t0, 10)
-	assert.Equal(t, time.Minute, r.ReserveAt(t0, 1<<40).DelayFrom(t0))
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ragvsft/ragvsft/internal/reportfmt"
 	"github.com/ragvsft/ragvsft/internal/stats"
 )
 
@@ -243,7 +244,7 @@ func (rr *RepeatReport) WriteMarkdown(w io.Writer) error {
 		b.WriteString("\n| split | facts | arm | accuracy | hallucination rate |\n|---|---|---|---|---|\n")
 		for _, ss := range rr.Splits {
 			for _, a := range ss.Arms {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", ss.Split, groupTitle(ss.Group), a.Arm, a.Accuracy.text(), a.HallucinationRate.text())
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", ss.Split, reportfmt.Group(ss.Group), a.Arm, a.Accuracy.text(), a.HallucinationRate.text())
 			}
 		}
 	}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
 
+	"github.com/ragvsft/ragvsft/internal/reportfmt"
 	"github.com/ragvsft/ragvsft/internal/stats"
 )
 
@@ -475,28 +475,19 @@ func (s *ArmSummary) UnmarshalJSON(b []byte) error {
 // accuracyText is the arm's accuracy as the reports write it: "12.5%", or
 // "n/a" when nothing was answered.
 func (s ArmSummary) accuracyText() string {
-	if !s.HasAccuracy() {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f%%", 100*s.Accuracy)
+	return reportfmt.Rate(s.Accuracy, s.HasAccuracy())
 }
 
 // ciText is the accuracy's 95% interval as the reports write it, "n/a"
 // when nothing was answered.
 func (s ArmSummary) ciText() string {
-	if !s.HasAccuracy() {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f%% – %.1f%%", 100*s.CILow, 100*s.CIHigh)
+	return reportfmt.Interval(s.CILow, s.CIHigh, s.HasAccuracy())
 }
 
 // hallucinationText is the hallucination rate as the reports write it,
 // "n/a" when nothing was answered without abstaining.
 func (s ArmSummary) hallucinationText() string {
-	if !s.HasHallucinationRate() {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.1f%%", 100*s.HallucinationRate)
+	return reportfmt.Rate(s.HallucinationRate, s.HasHallucinationRate())
 }
 
 // Arm returns the summary of arm a, and whether it ran.
@@ -753,8 +744,38 @@ func (r *Report) standIn() string {
 	return line + "."
 }
 
-// outcomesLegend says what the summary table's columns mean.
-const outcomesLegend = "Accuracy = correct / answered (correct + wrong + abstained); hallucination rate = wrong / (correct + wrong); errors (failed calls) count in neither."
+// ReportNotes are the sentences a report writes beside its tables, as the
+// Markdown report writes them: for a renderer of another form (package
+// report's HTML) to say the same. An empty field has nothing to say.
+type ReportNotes struct {
+	// Cost is the cost paragraph, a sentence a line: what each arm, the
+	// fine-tuning, the embeddings and the judge cost, and what came from a
+	// cache or the Batch API; nil until ApplyPrices.
+	Cost []string
+	// StandIn says which model stood in for the article's
+	// (Settings.ArticleModel).
+	StandIn string
+	// Judge says what the judge judged and how far it agreed with the
+	// reference evaluator; nil without a judge.
+	Judge []string
+	// Paraphrase says how many paraphrases were trained on.
+	Paraphrase string
+	// Wording gives each arm on the wordings seen in training and those
+	// held out, a line each.
+	Wording []string
+}
+
+// Notes returns the report's sentences beside its tables.
+func (r *Report) Notes() ReportNotes {
+	lines := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, "\n")
+	}
+	return ReportNotes{Cost: lines(r.costLines()), StandIn: r.standIn(), Judge: r.judgeLines(),
+		Paraphrase: r.paraphraseLine(), Wording: lines(r.wordingLines())}
+}
 
 // WriteMarkdown writes the summary as a Markdown table, followed by the
 // retrieval diagnostics and the McNemar test when present.
@@ -766,7 +787,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s | %s | %s |\n",
 			s.Arm, s.Correct, s.Wrong, s.Abstained, s.Errors, s.accuracyText(), s.ciText(), s.hallucinationText(), roundDuration(s.MeanLatency))
 	}
-	b.WriteString("\n" + outcomesLegend + "\n")
+	b.WriteString("\n" + reportfmt.OutcomesLegend + "\n")
 	if c := r.costLines(); c != "" {
 		b.WriteString("\n" + c + "\n")
 	}
@@ -794,7 +815,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if t := r.McNemar; t != nil {
 		fmt.Fprintf(&b, "\nMcNemar exact test, %s vs %s, on the %d questions both answered: %d only %s got right, %d only %s; p = %s.\n",
-			t.A, t.B, t.Pairs, t.OnlyA, t.A, t.OnlyB, t.B, formatP(t.PValue))
+			t.A, t.B, t.Pairs, t.OnlyA, t.A, t.OnlyB, t.B, reportfmt.P(t.PValue))
 	}
 	if j := r.judgeLines(); j != nil {
 		b.WriteString("\n" + strings.Join(j, "\n") + "\n")
@@ -815,13 +836,6 @@ func roundDuration(d time.Duration) time.Duration {
 	default:
 		return d.Round(time.Microsecond)
 	}
-}
-
-func formatP(p float64) string {
-	if p < 1e-4 && p > 0 {
-		return fmt.Sprintf("%.1e", p)
-	}
-	return fmt.Sprintf("%.4f", math.Round(p*1e4)/1e4)
 }
 
 // itemsInError counts the results that got no answer.

@@ -1,13 +1,11 @@
 package ragvsft
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
-	"html"
 	"strings"
 	"testing"
 
+	"github.com/ragvsft/ragvsft/internal/reportfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -72,42 +70,7 @@ func TestMarkdownShowsOutcomes(t *testing.T) {
 	assert.Contains(t, md, "| base | 3 | 1 | 3 | 1 | 42.9% | 15.8% – 75.0% | 25.0% |")
 	assert.Contains(t, md, "| fine-tuned | 0 | 0 | 8 | 0 | 0.0% | 0.0% – 32.4% | n/a |")
 	assert.Contains(t, md, "| rag | 0 | 0 | 0 | 8 | n/a | n/a | n/a |", "nothing answered: n/a, not 0%")
-	assert.Contains(t, md, outcomesLegend)
-}
-
-func TestHTMLShowsOutcomes(t *testing.T) {
-	var b bytes.Buffer
-	require.NoError(t, outcomesReport().WriteHTML(&b))
-	page := b.String()
-	row := func(cells ...string) string {
-		return "<tr><td>" + strings.Join(cells[:1], "") + `</td><td class="num">` + strings.Join(cells[1:6], `</td><td class="num">`) +
-			"</td><td>" + html.EscapeString(cells[6]) + `</td><td class="num">` + cells[7] + "</td>"
-	}
-	assert.Contains(t, page, row("base", "3", "1", "3", "1", "42.9%", "15.8% – 75.0%", "25.0%"))
-	assert.Contains(t, page, row("fine-tuned", "0", "0", "8", "0", "0.0%", "0.0% – 32.4%", "n/a"))
-	assert.Contains(t, page, row("rag", "0", "0", "0", "8", "n/a", "n/a", "n/a"))
-	assert.Contains(t, page, "<th>abstained</th>")
-	assert.Contains(t, page, "<th>hallucination rate</th>")
-	// The rows are rendered by the page's script from its data (see
-	// TestViewerInChromium): an abstention keeps its answer, an error its
-	// message, and neither has a verdict.
-	var abstained, failed *viewCell
-	for _, it := range viewOf(t, page).Items {
-		for _, c := range it.Cells {
-			switch {
-			case c != nil && c.Outcome == OutcomeAbstained && abstained == nil:
-				abstained = c
-			case c != nil && c.Outcome == OutcomeError && failed == nil:
-				failed = c
-			}
-		}
-	}
-	require.NotNil(t, abstained)
-	require.NotNil(t, failed)
-	assert.Equal(t, "I don't know.", abstained.Answer)
-	assert.Nil(t, abstained.Verdict)
-	assert.Equal(t, "upstream said 503", failed.Error)
-	assert.Nil(t, failed.Verdict)
+	assert.Contains(t, md, reportfmt.OutcomesLegend)
 }
 
 func TestReportJSONOutcomes(t *testing.T) {
@@ -152,21 +115,4 @@ func TestSummaryOfResultsWithoutOutcome(t *testing.T) {
 	s, _ := r.Arm(ArmBase)
 	assert.Equal(t, [4]int{1, 1, 0, 1}, [4]int{s.Correct, s.Wrong, s.Abstained, s.Errors},
 		"without an Experiment's rule, a refusal recorded without outcome counts as its verdict says")
-}
-
-// The CSV's outcome column and the chart of an arm with nothing answered.
-func TestCSVAndChartOfOutcomes(t *testing.T) {
-	r := outcomesReport()
-	var b strings.Builder
-	require.NoError(t, r.WriteCSV(&b))
-	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
-	require.NoError(t, err)
-	counts := map[string]int{}
-	for _, row := range rows[1:] {
-		counts[row[csvColumn("arm")]+" "+row[csvColumn("outcome")]]++
-	}
-	assert.Equal(t, map[string]int{"base correct": 3, "base wrong": 1, "base abstained": 3, "base error": 1,
-		"fine-tuned abstained": 8, "rag error": 8}, counts)
-	var png bytes.Buffer
-	require.NoError(t, r.WriteChartPNG(&png), "an arm with no answer is drawn as n/a")
 }

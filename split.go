@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ragvsft/ragvsft/internal/reportfmt"
 )
 
 // Names of Report.Splits.
@@ -224,11 +226,6 @@ func (r *Report) split(name string, groups []string, arms []Arm, label func(Resu
 	return sp
 }
 
-// groupTitle is how the reports name a group.
-func groupTitle(name string) string {
-	return strings.ReplaceAll(name, "_", "-")
-}
-
 // splitLines is the Markdown report's paragraphs on the splits: one table
 // per split, every arm on each group, "" when there is none.
 func (r *Report) splitLines() string {
@@ -253,7 +250,7 @@ func (r *Report) splitLines() string {
 		if g, ok := sp.soleGroup(); ok {
 			// One group holds every question: its table would repeat
 			// the summary's.
-			fmt.Fprintf(&b, " All %d questions are %s, so each arm's row of the summary is its score on them.", g.Questions, groupTitle(g.Name))
+			fmt.Fprintf(&b, " All %d questions are %s, so each arm's row of the summary is its score on them.", g.Questions, reportfmt.Group(g.Name))
 			if sp.Unlabelled > 0 {
 				fmt.Fprintf(&b, " %d questions are in no group.", sp.Unlabelled)
 			}
@@ -265,7 +262,7 @@ func (r *Report) splitLines() string {
 			if i == 0 {
 				sep = " Questions:"
 			}
-			fmt.Fprintf(&b, "%s %d %s", sep, g.Questions, groupTitle(g.Name))
+			fmt.Fprintf(&b, "%s %d %s", sep, g.Questions, reportfmt.Group(g.Name))
 		}
 		b.WriteString(".")
 		if sp.Unlabelled > 0 {
@@ -277,7 +274,7 @@ func (r *Report) splitLines() string {
 				sa, _ := sp.Group(g.Name, a)
 				s := sa.summary()
 				fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %d | %s | %s | %s |\n",
-					a, groupTitle(g.Name), s.Correct, s.Wrong, s.Abstained, s.Errors, s.accuracyText(), s.ciText(), s.hallucinationText())
+					a, reportfmt.Group(g.Name), s.Correct, s.Wrong, s.Abstained, s.Errors, s.accuracyText(), s.ciText(), s.hallucinationText())
 			}
 		}
 		parts = append(parts, strings.TrimSuffix(b.String(), "\n"))

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/report"
 )
 
 // firstExamples is the dataset of the first n examples of a testdata
@@ -184,7 +185,7 @@ func TestSplitsInEveryReport(t *testing.T) {
 	assert.Contains(t, md.String(), "Known and unknown facts: known when the base arm answered right closed book, unknown when it answered wrong or abstained. n/a: the base arm did not run")
 
 	var c bytes.Buffer
-	require.NoError(t, rep.WriteCSV(&c))
+	require.NoError(t, report.WriteCSV(&c, rep))
 	rows, err := csv.NewReader(&c).ReadAll()
 	require.NoError(t, err)
 	fact := slices.Index(rows[0], "fact")
@@ -197,7 +198,7 @@ func TestSplitsInEveryReport(t *testing.T) {
 	assert.Equal(t, map[string]int{ragvsft.FactTrained: 12, ragvsft.FactHeldOut: 12}, counts)
 
 	var h bytes.Buffer
-	require.NoError(t, rep.WriteHTML(&h))
+	require.NoError(t, report.WriteHTML(&h, rep))
 	assert.Contains(t, h.String(), `id="split-facts"`)
 	assert.Contains(t, h.String(), "n/a: the base arm did not run")
 	assert.Equal(t, 1, strings.Count(h.String(), "<tr><td>held-out</td>"))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/internal/runner"
+	"github.com/ragvsft/ragvsft/report"
 )
 
 var noSweep = ""
@@ -194,12 +195,12 @@ func viewCmd(ctx context.Context, args []string, _ *os.File, stdout, stderr io.W
 		return usageError("view takes one run folder")
 	}
 	dir := fl.Arg(0)
-	report := filepath.Join(dir, "report.html")
-	if _, err := os.Stat(report); err != nil {
+	page := filepath.Join(dir, "report.html")
+	if _, err := os.Stat(page); err != nil {
 		return fmt.Errorf("%s holds no report: %w", dir, err)
 	}
 	if *print {
-		abs, err := filepath.Abs(report)
+		abs, err := filepath.Abs(page)
 		if err != nil {
 			return err
 		}
@@ -266,7 +267,7 @@ func compareCmd(_ context.Context, args []string, _ *os.File, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		if err := c.WriteHTML(f); err != nil {
+		if err := report.WriteComparisonHTML(f, c); err != nil {
 			f.Close()
 			return err
 		}

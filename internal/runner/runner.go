@@ -25,6 +25,7 @@ import (
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/internal/atomicfile"
+	"github.com/ragvsft/ragvsft/report"
 )
 
 // Options are what tells the programs apart; the zero value is
@@ -207,7 +208,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	runOpts := ragvsft.RunOptions{
 		RetryErrors: *retryErrors,
 		OnResult:    func(r ragvsft.Result) { prog.add(r) },
-		Render:      renderReport,
+		Render:      report.WriteFiles,
 		Finish: func(rep *ragvsft.Report) {
 			if cfg.Data == "" {
 				rep.Settings.ArticleModel = ragvsft.ArticleModel
@@ -830,25 +831,6 @@ func describePlan(p *ragvsft.Plan) string {
 		s += fmt.Sprintf("; fine-tuning %s on %d examples", cmp.Or(p.FineTune.BaseModel, "the base model"), len(p.FineTune.Training.Examples()))
 	}
 	return s
-}
-
-// renderReport writes the reports a run folder has besides report.json and
-// report.md: results.csv, accuracy.png and report.html.
-func renderReport(dir string, rep *ragvsft.Report) error {
-	for name, write := range map[string]func(io.Writer) error{
-		"results.csv":  rep.WriteCSV,
-		"accuracy.png": rep.WriteChartPNG,
-		"report.html":  rep.WriteHTML,
-	} {
-		var b bytes.Buffer
-		if err := write(&b); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, name), b.Bytes()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func writeJSON(path string, v any) error {

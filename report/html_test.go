@@ -1,9 +1,8 @@
-package ragvsft
+package report_test
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image/png"
 	"os"
@@ -12,11 +11,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/report"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -24,61 +24,39 @@ import (
 // htmlTestReport is four cities put to three arms, as in the article: the
 // base arm always abstains, so the arms disagree, among those that
 // answered, only on City_1 (fine-tuned wrong, rag right). City_4's rag call
-// failed.
-func htmlTestReport() *Report {
-	r := &Report{Complete: true, Settings: ReportSettings{Arms: []Arm{ArmBase, ArmFineTuned, ArmRAG}, Questions: 4, K: 2, Seed: 42,
-		Prompts: ArticlePrompts}}
-	add := func(arm Arm, q string, answer string, o Outcome, latency time.Duration) *Result {
-		res := Result{Arm: arm, QuestionID: q, Question: "What is the population of " + q + "?",
-			Gold: q + " has about 100 inhabitants.", Answer: answer, Outcome: o, GoldRank: -1, Latency: latency}
-		if o == OutcomeCorrect || o == OutcomeWrong {
-			res.Verdict = Verdict{Correct: o == OutcomeCorrect, Type: "number", Extracted: "100", Expected: "100"}
-			if o == OutcomeWrong {
-				res.Verdict.Extracted, res.Verdict.Reason = "7", "7 is not 100"
-			}
+// failed. It also returns the conversations each arm was sent.
+func htmlTestReport(t testing.TB) (*ragvsft.Report, map[[2]string][]ragvsft.Message) {
+	ids := []string{"City_1", "City_2", "City_3", "City_4"}
+	rep, sent := scriptedRun(t, ids, []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmFineTuned, ragvsft.ArmRAG}, func(arm ragvsft.Arm, id string) string {
+		right := id + " has about 100 inhabitants."
+		switch {
+		case arm == ragvsft.ArmBase, arm == ragvsft.ArmFineTuned && id == "City_3":
+			return "I don't know."
+		case arm == ragvsft.ArmFineTuned && id == "City_1":
+			return "<b>City_1 has about 7</b>"
+		case arm == ragvsft.ArmRAG && id == "City_4":
+			return ""
 		}
-		if o == OutcomeError {
-			res.Answer, res.Error = "", "chat: 503 Service Unavailable"
+		return right
+	})
+	// Latencies fixed for the latency table and the sorting: 10, 20 and 30
+	// ms by arm, City_3's rag call 900 ms.
+	for i := range rep.Results {
+		res := &rep.Results[i]
+		res.Latency = time.Duration(10*(1+slices.Index(rep.Settings.Arms, res.Arm))) * time.Millisecond
+		if res.Arm == ragvsft.ArmRAG && res.QuestionID == "City_3" {
+			res.Latency = 900 * time.Millisecond
 		}
-		if arm == ArmRAG {
-			res.Retrieved = []RetrievedDoc{{ID: q, Rank: 0, Score: 0.91, Text: q + " has about 100 inhabitants."},
-				{ID: "City_9", Rank: 1, Score: 0.52, Text: "City_9 has about <9> inhabitants."}}
-			res.GoldRank = 0
-		}
-		r.Results = append(r.Results, res)
-		return &r.Results[len(r.Results)-1]
 	}
-	for i := 1; i <= 4; i++ {
-		add(ArmBase, fmt.Sprintf("City_%d", i), "I don't know.", OutcomeAbstained, 10*time.Millisecond)
-	}
-	add(ArmFineTuned, "City_1", "<b>City_1 has about 7</b>", OutcomeWrong, 20*time.Millisecond)
-	add(ArmFineTuned, "City_2", "City_2 has about 100 inhabitants.", OutcomeCorrect, 20*time.Millisecond)
-	add(ArmFineTuned, "City_3", "I don't know.", OutcomeAbstained, 20*time.Millisecond)
-	add(ArmFineTuned, "City_4", "City_4 has about 100 inhabitants.", OutcomeCorrect, 20*time.Millisecond)
-	add(ArmRAG, "City_1", "City_1 has about 100 inhabitants.", OutcomeCorrect, 30*time.Millisecond)
-	add(ArmRAG, "City_2", "City_2 has about 100 inhabitants.", OutcomeCorrect, 30*time.Millisecond)
-	add(ArmRAG, "City_3", "City_3 has about 100 inhabitants.", OutcomeCorrect, 900*time.Millisecond)
-	add(ArmRAG, "City_4", "", OutcomeError, 30*time.Millisecond)
-	r.summarize()
-	return r
-}
-
-// viewOf decodes the viewer's data from a written page.
-func viewOf(t *testing.T, page string) viewData {
-	t.Helper()
-	m := regexp.MustCompile(`(?s)<script type="application/json" id="view-data">(.*?)</script>`).FindStringSubmatch(page)
-	require.NotNil(t, m, "the page embeds its data")
-	var v viewData
-	require.NoError(t, json.Unmarshal([]byte(m[1]), &v))
-	return v
+	return rep, sent
 }
 
 func TestWriteHTMLIsSelfContainedAndEscaped(t *testing.T) {
+	rep, _ := htmlTestReport(t)
 	var b bytes.Buffer
-	require.NoError(t, htmlTestReport().WriteHTML(&b))
+	require.NoError(t, report.WriteHTML(&b, rep))
 	page := b.String()
 	assert.NotContains(t, page, "<b>City_1", "answers are data, never markup")
-	assert.NotContains(t, page, "<9>")
 	assert.Contains(t, page, `src="data:image/png;base64,`, "the chart is inline")
 	assert.NotRegexp(t, regexp.MustCompile(`(src|href)="https?://`), page, "nothing is fetched from the network")
 	assert.NotContains(t, page, "<script src")
@@ -86,29 +64,30 @@ func TestWriteHTMLIsSelfContainedAndEscaped(t *testing.T) {
 	v := viewOf(t, page)
 	require.Len(t, v.Items, 4)
 	assert.Equal(t, "<b>City_1 has about 7</b>", v.Items[0].Cells[1].Answer, "the JSON holds the answer as it was")
-	assert.Equal(t, &Verdict{Type: "number", Extracted: "7", Expected: "100", Reason: "7 is not 100"}, v.Items[0].Cells[1].Verdict)
+	assert.Equal(t, &rep.Results[4].Verdict, v.Items[0].Cells[1].Verdict)
+	assert.Equal(t, "7", v.Items[0].Cells[1].Verdict.Extracted)
 	assert.Nil(t, v.Items[0].Cells[0].Verdict, "an abstention has no verdict")
 	assert.Equal(t, []bool{false, false, true}, v.RAG)
-	// Every city's own passage and City_9's, once each however often
-	// retrieved.
-	assert.Len(t, v.Docs, 5)
-	assert.Equal(t, "chat: 503 Service Unavailable", v.Items[3].Cells[2].Error)
+	// Every city's passage, once however often retrieved.
+	assert.Len(t, v.Docs, 4)
+	assert.Contains(t, v.Items[3].Cells[2].Error, "503 Service Unavailable")
+	assert.Equal(t, ragvsft.OutcomeError, v.Items[3].Cells[2].Outcome)
 	assert.Contains(t, page, `<table id="latency">`)
 	assert.Contains(t, page, "900.0 ms", "the slowest rag call")
 }
 
 func TestWriteHTMLShowsTheEpochSweep(t *testing.T) {
-	r := htmlTestReport()
+	r, _ := htmlTestReport(t)
 	var b bytes.Buffer
-	require.NoError(t, r.WriteHTML(&b))
+	require.NoError(t, report.WriteHTML(&b, r))
 	assert.NotContains(t, b.String(), `id="epochs"`, "no sweep, no section")
 
-	r.Epochs = []EpochSummary{
-		{Epochs: 1, Summary: ArmSummary{Arm: ArmFineTuned, Answered: 40, Correct: 4, Wrong: 30, Abstained: 6, Accuracy: 0.1, CILow: 0.04, CIHigh: 0.23, HallucinationRate: 30.0 / 34}},
-		{Epochs: 30, Summary: ArmSummary{Arm: ArmFineTuned, Answered: 40, Correct: 38, Wrong: 2, Accuracy: 0.95, CILow: 0.83, CIHigh: 0.99, HallucinationRate: 0.05}},
+	r.Epochs = []ragvsft.EpochSummary{
+		{Epochs: 1, Summary: ragvsft.ArmSummary{Arm: ragvsft.ArmFineTuned, Answered: 40, Correct: 4, Wrong: 30, Abstained: 6, Accuracy: 0.1, CILow: 0.04, CIHigh: 0.23, HallucinationRate: 30.0 / 34}},
+		{Epochs: 30, Summary: ragvsft.ArmSummary{Arm: ragvsft.ArmFineTuned, Answered: 40, Correct: 38, Wrong: 2, Accuracy: 0.95, CILow: 0.83, CIHigh: 0.99, HallucinationRate: 0.05}},
 	}
 	b.Reset()
-	require.NoError(t, r.WriteHTML(&b))
+	require.NoError(t, report.WriteHTML(&b, r))
 	page := b.String()
 	i := strings.Index(page, `<table id="epochs">`)
 	require.GreaterOrEqual(t, i, 0)
@@ -118,85 +97,21 @@ func TestWriteHTMLShowsTheEpochSweep(t *testing.T) {
 	assert.Contains(t, sweep, "88.2%", "the hallucination rate after 1 epoch")
 }
 
+// The latency table's percentiles are nearest rank: of 1 to 10 ms, p50 is
+// 5 ms, p90 9 ms and p99 10 ms.
 func TestLatencyPercentilesAreNearestRank(t *testing.T) {
-	r := &Report{Settings: ReportSettings{Arms: []Arm{ArmBase, ArmRAG}}}
+	r := &ragvsft.Report{Settings: ragvsft.ReportSettings{Arms: []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmRAG}}}
 	for i := 1; i <= 10; i++ {
-		r.Results = append(r.Results, Result{Arm: ArmBase, Latency: time.Duration(i) * time.Millisecond})
+		r.Results = append(r.Results, ragvsft.Result{Arm: ragvsft.ArmBase, Latency: time.Duration(i) * time.Millisecond})
 	}
-	rows := r.latencies()
-	require.Len(t, rows, 1, "an arm with no calls has no row")
-	assert.Equal(t, latencyRow{Arm: ArmBase, N: 10, Mean: 5500 * time.Microsecond, P50: 5 * time.Millisecond,
-		P90: 9 * time.Millisecond, P99: 10 * time.Millisecond, Max: 10 * time.Millisecond}, rows[0])
-}
-
-// recordingModel answers every question with the gold-less "I don't know."
-// and keeps every conversation it was sent.
-type recordingModel struct {
-	mu   sync.Mutex
-	sent [][]Message
-}
-
-func (m *recordingModel) Chat(_ context.Context, req ChatRequest) (ChatResponse, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sent = append(m.sent, slices.Clone(req.Messages))
-	return ChatResponse{Content: "It is 1,000.", Model: "recorder"}, nil
-}
-
-// firstDocs is a Retriever that returns the first k documents indexed.
-type firstDocs struct{ docs []Document }
-
-func (r *firstDocs) Index(_ context.Context, docs []Document) error {
-	r.docs = slices.Clone(docs)
-	return nil
-}
-
-func (r *firstDocs) Retrieve(_ context.Context, _ string, k int) ([]Hit, error) {
-	var hits []Hit
-	for i, d := range r.docs[:min(k, len(r.docs))] {
-		hits = append(hits, Hit{Document: d, Rank: i, Score: 1 - float64(i)/10})
-	}
-	return hits, nil
-}
-
-// sentPrompt rebuilds, from a report, the conversation an arm was sent for
-// one result: what the viewer shows.
-func sentPrompt(r *Report, res Result) []Message {
-	q := Question{Text: res.Question, Messages: res.Conversation}
-	if !res.Arm.retrieves() {
-		return r.Settings.Prompts.closedBook(q)
-	}
-	var hits []Hit
-	for _, d := range res.Retrieved {
-		hits = append(hits, Hit{Document: Document{ID: d.ID, Text: d.Text}, Rank: d.Rank, Score: d.Score})
-	}
-	return r.Settings.Prompts.rag(q, hits)
-}
-
-// A report records enough to show the prompt every arm was sent: the
-// conversation of a multi-turn question and the passages' text.
-func TestReportRecordsThePromptSent(t *testing.T) {
-	ds := fixedDataset{
-		{ID: "a", Messages: []Message{{Role: RoleUser, Content: "Tell me about Anna Kovacs."}, {Role: RoleAssistant, Content: "Anna Kovacs is a cartographer."},
-			{Role: RoleUser, Content: "How many maps did she draw?"}, {Role: RoleAssistant, Content: "She drew 412 maps."}}},
-		{ID: "b", Messages: []Message{{Role: RoleUser, Content: "How long is the river Osk?"}, {Role: RoleAssistant, Content: "The Osk is 312 km long."}}},
-	}
-	model := &recordingModel{}
-	exp := Experiment{Dataset: ds, Base: model, Retriever: &firstDocs{}, Arms: []Arm{ArmBase, ArmRAG}, K: 2,
-		Prompts: Prompts{System: "Be exact.", Passage: "<{rank}> {document}\n"}}
-	rep, err := exp.Run(context.Background())
-	require.NoError(t, err)
-	require.Len(t, rep.Results, 4)
-	var rebuilt [][]Message
-	for _, res := range rep.Results {
-		rebuilt = append(rebuilt, sentPrompt(rep, res))
-		if res.Arm == ArmRAG {
-			require.NotEmpty(t, res.Retrieved)
-			assert.NotEmpty(t, res.Retrieved[0].Text, "the passage's text is recorded")
-		}
-	}
-	assert.ElementsMatch(t, model.sent, rebuilt, "the prompts rebuilt from the report are the prompts sent")
-	assert.Contains(t, fmt.Sprint(model.sent), "Tell me about Anna Kovacs.", "the conversation was sent and recorded")
+	var b bytes.Buffer
+	require.NoError(t, report.WriteHTML(&b, r))
+	page := b.String()
+	i := strings.Index(page, `<table id="latency">`)
+	require.GreaterOrEqual(t, i, 0)
+	table := page[i : i+strings.Index(page[i:], "</table>")]
+	assert.Contains(t, table, `<tr><td>base</td><td class="num">10</td><td class="num">5.5 ms</td><td class="num">5.0 ms</td><td class="num">9.0 ms</td><td class="num">10.0 ms</td><td class="num">10.0 ms</td></tr>`)
+	assert.NotContains(t, table, "<td>rag</td>", "an arm with no calls has no row")
 }
 
 // chromium finds Debian's headless browser. CI installs it (.ci/run), so
@@ -243,7 +158,8 @@ func writePage(t testing.TB, write func(*bytes.Buffer) error) string {
 // The page opens in a real browser: its script runs (the filter counts the
 // questions) and it renders the coloured verdict cells and the chart.
 func TestReportHTMLInHeadlessChromium(t *testing.T) {
-	url := writePage(t, func(b *bytes.Buffer) error { return htmlTestReport().WriteHTML(b) })
+	rep, _ := htmlTestReport(t)
+	url := writePage(t, func(b *bytes.Buffer) error { return report.WriteHTML(b, rep) })
 	dom := string(runChromium(t, "--dump-dom", url+"#disagree"))
 	assert.Contains(t, dom, "1 of 4 questions shown", "the script ran and filtered to the disagreement")
 	dom = string(runChromium(t, "--dump-dom", url))
@@ -269,7 +185,7 @@ func TestReportHTMLInHeadlessChromium(t *testing.T) {
 				green++
 			case [3]uint32{0xfc, 0xe8, 0xe6}:
 				red++
-			case [3]uint32{uint32(chartBarColor.R), uint32(chartBarColor.G), uint32(chartBarColor.B)}:
+			case [3]uint32{70, 110, 180}: // the chart's bars
 				bars++
 			}
 		}
@@ -354,14 +270,16 @@ func choose(t testing.TB, ctx context.Context, id, value string) {
 // browser.
 func TestViewerInChromium(t *testing.T) {
 	ctx := browser(t)
-	rep := htmlTestReport()
-	url := writePage(t, func(b *bytes.Buffer) error { return rep.WriteHTML(b) })
+	rep, sent := htmlTestReport(t)
+	url := writePage(t, func(b *bytes.Buffer) error { return report.WriteHTML(b, rep) })
 	load := func(t *testing.T) {
 		run(t, ctx, chromedp.Navigate(url))
 		shown(t, ctx, "4 of 4 questions shown")
 	}
-	outcome := func(o Outcome) chromedp.CSS { return chromedp.CSS(fmt.Sprintf(`input.outcome[data-outcome=%q]`, o)) }
-	count := func(t *testing.T, o Outcome) string {
+	outcome := func(o ragvsft.Outcome) chromedp.CSS {
+		return chromedp.CSS(fmt.Sprintf(`input.outcome[data-outcome=%q]`, o))
+	}
+	count := func(t *testing.T, o ragvsft.Outcome) string {
 		return run(t, ctx, chromedp.TextContent(chromedp.CSS(fmt.Sprintf(`[data-count=%q]`, o))))
 	}
 
@@ -381,25 +299,25 @@ func TestViewerInChromium(t *testing.T) {
 
 	t.Run("outcome filters change the counts", func(t *testing.T) {
 		load(t)
-		assert.Equal(t, "(5)", count(t, OutcomeCorrect))
-		assert.Equal(t, "(1)", count(t, OutcomeWrong))
-		assert.Equal(t, "(5)", count(t, OutcomeAbstained))
-		assert.Equal(t, "(1)", count(t, OutcomeError))
-		for _, o := range []Outcome{OutcomeCorrect, OutcomeWrong, OutcomeAbstained} {
+		assert.Equal(t, "(5)", count(t, ragvsft.OutcomeCorrect))
+		assert.Equal(t, "(1)", count(t, ragvsft.OutcomeWrong))
+		assert.Equal(t, "(5)", count(t, ragvsft.OutcomeAbstained))
+		assert.Equal(t, "(1)", count(t, ragvsft.OutcomeError))
+		for _, o := range []ragvsft.Outcome{ragvsft.OutcomeCorrect, ragvsft.OutcomeWrong, ragvsft.OutcomeAbstained} {
 			run(t, ctx, chromedp.Click(outcome(o)))
 		}
 		shown(t, ctx, "1 of 4 questions shown")
 		assert.Equal(t, []string{"City_4"}, rowIDs(t, ctx), "only City_4 has an error")
-		run(t, ctx, chromedp.Click(outcome(OutcomeError)))
-		run(t, ctx, chromedp.Click(outcome(OutcomeWrong)))
+		run(t, ctx, chromedp.Click(outcome(ragvsft.OutcomeError)))
+		run(t, ctx, chromedp.Click(outcome(ragvsft.OutcomeWrong)))
 		shown(t, ctx, "1 of 4 questions shown")
 		assert.Equal(t, []string{"City_1"}, rowIDs(t, ctx))
 		// The outcome filter applies to the arms shown: without
 		// fine-tuned, nothing is wrong.
 		run(t, ctx, chromedp.Click(chromedp.CSS(`input.arm[data-arm="1"]`)))
 		shown(t, ctx, "0 of 4 questions shown")
-		assert.Equal(t, "(0)", count(t, OutcomeWrong))
-		assert.Equal(t, "(3)", count(t, OutcomeCorrect), "the rag arm's three right answers")
+		assert.Equal(t, "(0)", count(t, ragvsft.OutcomeWrong))
+		assert.Equal(t, "(3)", count(t, ragvsft.OutcomeCorrect), "the rag arm's three right answers")
 	})
 
 	t.Run("search finds a question", func(t *testing.T) {
@@ -412,7 +330,7 @@ func TestViewerInChromium(t *testing.T) {
 		shown(t, ctx, "1 of 4 questions shown")
 		cell := run(t, ctx, chromedp.TextContent(chromedp.CSS(`#items-body td.bad`)))
 		assert.Contains(t, cell, "<b>City_1 has about 7</b>", "the answer is shown as text, not rendered")
-		assert.Contains(t, cell, `got "7", want "100" (number); 7 is not 100`)
+		assert.Contains(t, cell, `got "7", want "100" (number); got 7, want 100`)
 		run(t, ctx, chromedp.SendKeys(chromedp.ID("search"), " nothing like this"))
 		shown(t, ctx, "0 of 4 questions shown")
 	})
@@ -435,7 +353,8 @@ func TestViewerInChromium(t *testing.T) {
 		require.NoError(t, err)
 		for arm := range rep.Settings.Arms {
 			res := rep.Results[4*arm] // City_1 of each arm
-			want := sentPrompt(rep, res)
+			want := sent[[2]string{string(res.Arm), res.QuestionID}]
+			require.NotEmpty(t, want, "arm %s was sent City_1", res.Arm)
 			got := run(t, ctx, chromedp.Evaluate[[]string](fmt.Sprintf(`Array.from(document.querySelectorAll('.arm-detail[data-arm="%d"] pre.message')).map(function (p) { return p.textContent; })`, arm)))
 			var contents []string
 			for _, m := range want {
@@ -444,9 +363,9 @@ func TestViewerInChromium(t *testing.T) {
 			assert.Equal(t, contents, got, "arm %s: the prompt shown is the prompt sent", res.Arm)
 		}
 		passages := run(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('.arm-detail[data-arm="2"] table.passages tr')).slice(1).map(function (r) { return r.textContent; })`))
-		assert.Equal(t, []string{"0 (gold)0.9100City_1City_1 has about 100 inhabitants.", "10.5200City_9City_9 has about <9> inhabitants."}, passages)
+		assert.Equal(t, []string{"0 (gold)0.9100City_1City_1 has about 100 inhabitants.", "10.5200City_2City_2 has about 100 inhabitants."}, passages)
 		verdict := run(t, ctx, chromedp.TextContent(chromedp.CSS(`.arm-detail[data-arm="1"] .verdict`)))
-		assert.Contains(t, verdict, `verdict: wrong · type: number · extracted: "7" · expected: "100" · reason: 7 is not 100`)
+		assert.Contains(t, verdict, `verdict: wrong · type: number · extracted: "7" · expected: "100" · reason: got 7, want 100`)
 		run(t, ctx, chromedp.Click(chromedp.CSS(`button.more[data-item="0"]`)))
 		n := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('.arm-detail').length`))
 		assert.Zero(t, n, "details close again")
@@ -455,25 +374,26 @@ func TestViewerInChromium(t *testing.T) {
 
 // bigReport is a report of n questions put to the fine-tuned and rag arms,
 // every tenth question answered right by one arm and wrong by the other.
-func bigReport(n int) (rep *Report, disagree int) {
-	rep = &Report{Complete: true, Settings: ReportSettings{Arms: []Arm{ArmFineTuned, ArmRAG}, Questions: n, K: 1, Prompts: ArticlePrompts}}
+// Only its results are filled in: the viewer renders them.
+func bigReport(n int) (rep *ragvsft.Report, disagree int) {
+	rep = &ragvsft.Report{Complete: true, Settings: ragvsft.ReportSettings{Arms: []ragvsft.Arm{ragvsft.ArmFineTuned, ragvsft.ArmRAG},
+		Questions: n, K: 1, Prompts: ragvsft.ArticlePrompts}}
 	for _, arm := range rep.Settings.Arms {
 		for i := range n {
 			id := fmt.Sprintf("Entity_%05d", i)
-			o := OutcomeCorrect
-			if i%10 == 0 && arm == ArmFineTuned {
-				o = OutcomeWrong
+			o := ragvsft.OutcomeCorrect
+			if i%10 == 0 && arm == ragvsft.ArmFineTuned {
+				o = ragvsft.OutcomeWrong
 			}
-			res := Result{Arm: arm, QuestionID: id, Question: "What is the area of " + id + "?", Gold: id + " covers 12 km2.",
+			res := ragvsft.Result{Arm: arm, QuestionID: id, Question: "What is the area of " + id + "?", Gold: id + " covers 12 km2.",
 				Answer: id + " covers 12 km2.", Outcome: o, GoldRank: -1, Latency: time.Duration(i%97) * time.Millisecond,
-				Verdict: Verdict{Correct: o == OutcomeCorrect, Type: "quantity", Extracted: "12 km2", Expected: "12 km2"}}
-			if arm == ArmRAG {
-				res.Retrieved, res.GoldRank = []RetrievedDoc{{ID: id, Rank: 0, Score: 0.8, Text: id + " covers 12 km2."}}, 0
+				Verdict: ragvsft.Verdict{Correct: o == ragvsft.OutcomeCorrect, Type: "quantity", Extracted: "12 km2", Expected: "12 km2"}}
+			if arm == ragvsft.ArmRAG {
+				res.Retrieved, res.GoldRank = []ragvsft.RetrievedDoc{{ID: id, Rank: 0, Score: 0.8, Text: id + " covers 12 km2."}}, 0
 			}
 			rep.Results = append(rep.Results, res)
 		}
 	}
-	rep.summarize()
 	return rep, (n + 9) / 10
 }
 
@@ -483,7 +403,7 @@ func TestViewerOf40000Questions(t *testing.T) {
 	ctx := browser(t)
 	const n = 40000
 	rep, disagree := bigReport(n)
-	url := writePage(t, func(b *bytes.Buffer) error { return rep.WriteHTML(b) })
+	url := writePage(t, func(b *bytes.Buffer) error { return report.WriteHTML(b, rep) })
 	if fi, err := os.Stat(strings.TrimPrefix(url, "file://")); err == nil {
 		t.Logf("report.html of %d questions, %d results: %.1f MB", n, len(rep.Results), float64(fi.Size())/1e6)
 	}

@@ -1,4 +1,4 @@
-package ragvsft
+package report
 
 import (
 	"encoding/csv"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ragvsft/ragvsft"
 )
 
 // csvHeader names the columns of WriteCSV.
@@ -16,27 +18,28 @@ var csvHeader = []string{
 	"cached_prompt_tokens", "cached", "cost_usd", "fact", "knowledge",
 }
 
-// WriteCSV writes one row per item (arm and question), in the order of
-// Results, with a header row. outcome is correct, wrong, abstained or error
-// (Result.Outcome); correct is the verdict's (false for an abstention, which
-// is not evaluated). retrieved_ids joins the context's document ids
-// with spaces, best first; gold_rank is -1 when the gold document was not
-// retrieved; type is the answer type the verdict compared (Verdict.Type);
-// cost_usd is the item's cost (empty until ApplyPrices); fact is
-// Result.Fact (trained, held_out, unmapped, or empty when no fact was held
-// out) and knowledge Result.Knowledge (known, unknown, or empty without a
-// base arm's answer).
+// WriteCSV writes r as results.csv: one row per item (arm and question),
+// in the order of Results, with a header row. outcome is correct, wrong,
+// abstained or error (ragvsft.Result.Outcome); correct is the verdict's
+// (false for an abstention, which is not evaluated). retrieved_ids joins
+// the context's document ids with spaces, best first; gold_rank is -1 when
+// the gold document was not retrieved; type is the answer type the verdict
+// compared (ragvsft.Verdict.Type); cost_usd is the item's cost (empty until
+// ragvsft.Report.ApplyPrices); fact is ragvsft.Result.Fact (trained,
+// held_out, unmapped, or empty when no fact was held out) and knowledge
+// ragvsft.Result.Knowledge (known, unknown, or empty without a base arm's
+// answer).
 //
 // When the report is priced, cost rows follow the items, told apart by an
 // empty question_id: arm "fine-tuning" (model: the base model,
 // prompt_tokens: the trained tokens), "embeddings" (model: the embedding
 // model, prompt_tokens: the billed tokens), "judge" (model: the judge
 // model, prompt_tokens: its prompt tokens) and "total" (every cost of the
-// run, TotalCostUSD).
-func (r *Report) WriteCSV(w io.Writer) error {
+// run, ragvsft.Report.TotalCostUSD).
+func WriteCSV(w io.Writer, r *ragvsft.Report) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
-		return fmt.Errorf("ragvsft: writing CSV: %w", err)
+		return fmt.Errorf("report: writing CSV: %w", err)
 	}
 	for _, res := range r.Results {
 		ids := make([]string, len(res.Retrieved))
@@ -45,27 +48,27 @@ func (r *Report) WriteCSV(w io.Writer) error {
 		}
 		row := csvRow(map[string]string{
 			"arm": string(res.Arm), "question_id": res.QuestionID, "question": res.Question, "gold": res.Gold,
-			"answer": res.Answer, "outcome": string(res.outcome()), "correct": strconv.FormatBool(res.Verdict.Correct),
+			"answer": res.Answer, "outcome": string(outcome(res)), "correct": strconv.FormatBool(res.Verdict.Correct),
 			"type": res.Verdict.Type, "extracted": res.Verdict.Extracted, "expected": res.Verdict.Expected,
 			"reason": res.Verdict.Reason, "gold_rank": strconv.Itoa(res.GoldRank), "retrieved_ids": strings.Join(ids, " "),
 			"latency_ms":    strconv.FormatFloat(float64(res.Latency.Microseconds())/1000, 'f', 3, 64),
 			"prompt_tokens": strconv.Itoa(res.Usage.PromptTokens), "completion_tokens": strconv.Itoa(res.Usage.CompletionTokens),
 			"model": res.Model, "error": res.Error, "cached_prompt_tokens": strconv.Itoa(res.Usage.CachedPromptTokens),
-			"cached": strconv.FormatBool(res.Cached), "cost_usd": r.csvCost(res.CostUSD),
+			"cached": strconv.FormatBool(res.Cached), "cost_usd": csvCost(r, res.CostUSD),
 			"fact": res.Fact, "knowledge": res.Knowledge,
 		})
 		if err := cw.Write(row); err != nil {
-			return fmt.Errorf("ragvsft: writing CSV: %w", err)
+			return fmt.Errorf("report: writing CSV: %w", err)
 		}
 	}
-	for _, row := range r.csvCostRows() {
+	for _, row := range csvCostRows(r) {
 		if err := cw.Write(row); err != nil {
-			return fmt.Errorf("ragvsft: writing CSV: %w", err)
+			return fmt.Errorf("report: writing CSV: %w", err)
 		}
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
-		return fmt.Errorf("ragvsft: writing CSV: %w", err)
+		return fmt.Errorf("report: writing CSV: %w", err)
 	}
 	return nil
 }
@@ -87,7 +90,7 @@ func csvRow(values map[string]string) []string {
 }
 
 // csvCost formats a cost for WriteCSV: empty when the report is not priced.
-func (r *Report) csvCost(usd float64) string {
+func csvCost(r *ragvsft.Report, usd float64) string {
 	if r.Pricing == "" {
 		return ""
 	}
@@ -95,12 +98,12 @@ func (r *Report) csvCost(usd float64) string {
 }
 
 // csvCostRows are the rows after the items of a priced report.
-func (r *Report) csvCostRows() [][]string {
+func csvCostRows(r *ragvsft.Report) [][]string {
 	if r.Pricing == "" {
 		return nil
 	}
 	row := func(what, model, tokens string, usd float64) []string {
-		return csvRow(map[string]string{"arm": what, "prompt_tokens": tokens, "model": model, "cost_usd": r.csvCost(usd)})
+		return csvRow(map[string]string{"arm": what, "prompt_tokens": tokens, "model": model, "cost_usd": csvCost(r, usd)})
 	}
 	var rows [][]string
 	if ft := r.FineTune; ft != nil {

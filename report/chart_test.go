@@ -1,22 +1,24 @@
-package ragvsft
+package report_test
 
 import (
 	"bytes"
 	"image/png"
 	"testing"
 
+	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/report"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestWriteChartPNG(t *testing.T) {
-	r := &Report{Arms: []ArmSummary{
-		{Arm: ArmBase, Answered: 100, CILow: 0, CIHigh: 0.037},
-		{Arm: ArmFineTuned, Answered: 100, Correct: 4, Accuracy: 0.04, CILow: 0.016, CIHigh: 0.098},
-		{Arm: ArmRAG, Answered: 100, Correct: 100, Accuracy: 1, CILow: 0.963, CIHigh: 1},
+	r := &ragvsft.Report{Arms: []ragvsft.ArmSummary{
+		{Arm: ragvsft.ArmBase, Answered: 100, CILow: 0, CIHigh: 0.037},
+		{Arm: ragvsft.ArmFineTuned, Answered: 100, Correct: 4, Accuracy: 0.04, CILow: 0.016, CIHigh: 0.098},
+		{Arm: ragvsft.ArmRAG, Answered: 100, Correct: 100, Accuracy: 1, CILow: 0.963, CIHigh: 1},
 	}}
 	var b bytes.Buffer
-	require.NoError(t, r.WriteChartPNG(&b))
+	require.NoError(t, report.WriteChartPNG(&b, r))
 	img, err := png.Decode(&b)
 	require.NoError(t, err)
 	assert.Equal(t, 1080, img.Bounds().Dx(), "7.5 inches at 144 dpi")
@@ -34,5 +36,5 @@ func TestWriteChartPNG(t *testing.T) {
 	}
 	assert.True(t, found, "bars are drawn")
 
-	assert.Error(t, (&Report{}).WriteChartPNG(&b))
+	assert.Error(t, report.WriteChartPNG(&b, &ragvsft.Report{}), "a report with no arms has no chart")
 }

@@ -1,4 +1,4 @@
-package ragvsft
+package report
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"io"
 
+	"github.com/ragvsft/ragvsft"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
@@ -47,20 +48,20 @@ func percentTicks(lo, hi float64) []plot.Tick {
 
 // chartBarLabel is what is written above an arm's bar: its accuracy and
 // the counts it rests on, or "n/a" when it answered nothing.
-func chartBarLabel(s ArmSummary) string {
+func chartBarLabel(s ragvsft.ArmSummary) string {
 	if !s.HasAccuracy() {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1f%%\n%d/%d", 100*s.Accuracy, s.Correct, s.Answered)
 }
 
-// WriteChartPNG draws each arm's accuracy as a bar on a percent axis with
+// WriteChartPNG draws each of r's arms' accuracy as a bar on a percent axis with
 // its 95% Wilson interval as an error bar and, above it, the accuracy and
 // the correct and answered counts, as a PNG image. An arm that answered
 // nothing has no bar and is labelled "n/a".
-func (r *Report) WriteChartPNG(w io.Writer) error {
+func WriteChartPNG(w io.Writer, r *ragvsft.Report) error {
 	if len(r.Arms) == 0 {
-		return errors.New("ragvsft: chart: the report has no arms")
+		return errors.New("report: chart: the report has no arms")
 	}
 	p := plot.New()
 	p.Title.Text = "Accuracy per arm, with 95% Wilson intervals"
@@ -94,7 +95,7 @@ func (r *Report) WriteChartPNG(w io.Writer) error {
 	grid.Vertical.Width = 0
 	bars, err := plotter.NewBarChart(vals, vg.Points(56))
 	if err != nil {
-		return fmt.Errorf("ragvsft: chart: %w", err)
+		return fmt.Errorf("report: chart: %w", err)
 	}
 	bars.Color = chartBarColor
 	bars.LineStyle.Width = 0
@@ -102,14 +103,14 @@ func (r *Report) WriteChartPNG(w io.Writer) error {
 	if len(eb.XYs) > 0 {
 		errBars, err := plotter.NewYErrorBars(eb)
 		if err != nil {
-			return fmt.Errorf("ragvsft: chart: %w", err)
+			return fmt.Errorf("report: chart: %w", err)
 		}
 		errBars.LineStyle.Width = vg.Points(1.5)
 		plotters = append(plotters, errBars)
 	}
 	barLabels, err := plotter.NewLabels(labels)
 	if err != nil {
-		return fmt.Errorf("ragvsft: chart: %w", err)
+		return fmt.Errorf("report: chart: %w", err)
 	}
 	for i := range barLabels.TextStyle {
 		sans(&barLabels.TextStyle[i], 11)
@@ -125,7 +126,7 @@ func (r *Report) WriteChartPNG(w io.Writer) error {
 	m := vg.Points(12)
 	p.Draw(draw.Crop(dc, m, -m, m, -m))
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {
-		return fmt.Errorf("ragvsft: writing chart: %w", err)
+		return fmt.Errorf("report: writing chart: %w", err)
 	}
 	return nil
 }
