@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"cmp"
 	"embed"
 	"encoding/base64"
@@ -241,12 +242,6 @@ func WriteHTML(w io.Writer, r *ragvsft.Report) error {
 	if err := WriteChartPNG(&chart, r); err == nil {
 		chartURI = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(chart.Bytes()))
 	}
-	// encoding/json escapes <, > and & in strings, so the data cannot
-	// close its script element.
-	view, err := json.Marshal(newViewData(r))
-	if err != nil {
-		return fmt.Errorf("report: writing HTML: %w", err)
-	}
 	notes := r.Notes()
 	data := struct {
 		R          *ragvsft.Report
@@ -259,11 +254,77 @@ func WriteHTML(w io.Writer, r *ragvsft.Report) error {
 		Paraphrase string
 		Latencies  []latencyRow
 		View       template.JS
-	}{r, chartURI, r.Settings.Arms, notes.Cost, notes.StandIn, notes.Judge, notes.Wording, notes.Paraphrase, latencies(r), template.JS(view)}
-	if err := htmlTmpl.ExecuteTemplate(w, "report.html.tmpl", data); err != nil {
+	}{r, chartURI, r.Settings.Arms, notes.Cost, notes.StandIn, notes.Judge, notes.Wording, notes.Paraphrase, latencies(r), viewMarker}
+	// The page is rendered around a marker where the data goes, and the
+	// data is streamed in its place, item by item: a report of 100,000
+	// questions is not held as one JSON string besides the page.
+	var page bytes.Buffer
+	if err := htmlTmpl.ExecuteTemplate(&page, "report.html.tmpl", data); err != nil {
+		return fmt.Errorf("report: writing HTML: %w", err)
+	}
+	before, after, ok := bytes.Cut(page.Bytes(), []byte(viewMarker))
+	if !ok {
+		return errors.New("report: writing HTML: the template has no place for the data")
+	}
+	if _, err := w.Write(before); err != nil {
+		return fmt.Errorf("report: writing HTML: %w", err)
+	}
+	if err := writeViewJSON(w, newViewData(r)); err != nil {
+		return fmt.Errorf("report: writing HTML: %w", err)
+	}
+	if _, err := w.Write(after); err != nil {
 		return fmt.Errorf("report: writing HTML: %w", err)
 	}
 	return nil
+}
+
+// viewMarker stands for the viewer's data in the rendered page.
+const viewMarker template.JS = "RAGVSFT_VIEW_DATA"
+
+// itemsKey is how json.Marshal writes viewData's nil Items: the pattern
+// can occur only as that key, since inside a string a quote is escaped.
+const itemsKey = `"items":null`
+
+// writeViewJSON writes what json.Marshal(v) would, with the items encoded
+// one at a time. encoding/json escapes <, > and & in strings, so the data
+// cannot close its script element.
+func writeViewJSON(w io.Writer, v viewData) error {
+	items := v.Items
+	v.Items = nil
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	before, after, ok := bytes.Cut(b, []byte(itemsKey))
+	if !ok || items == nil {
+		_, err := w.Write(b)
+		return err
+	}
+	if _, err := w.Write(before); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, `"items":[`); err != nil {
+		return err
+	}
+	for i := range items {
+		ib, err := json.Marshal(&items[i])
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(ib); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, "]"); err != nil {
+		return err
+	}
+	_, err = w.Write(after)
+	return err
 }
 
 // WriteComparisonHTML writes c as a self-contained HTML page (it
