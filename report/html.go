@@ -2,11 +2,11 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"cmp"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
