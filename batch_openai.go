@@ -99,7 +99,19 @@ type BatchOptions struct {
 // A BatchModel is safe for concurrent use.
 type BatchModel struct {
 	model *OpenAIModel
-	opts  BatchOptions
+	b     *batcher
+}
+
+// batcher collects requests of one model to one endpoint into batches,
+// submits, records and polls them, and hands each request its line of the
+// output or error file: BatchModel's chat completions, OpenAIEmbedder's
+// embeddings with OpenAIEmbedder.Batch.
+type batcher struct {
+	client   *openAIClient
+	model    string
+	endpoint openai.BatchNewParamsEndpoint
+	what     string // "chat completion", for errors
+	opts     BatchOptions
 
 	mu      sync.Mutex
 	record  batchRecord
@@ -161,7 +173,18 @@ func NewBatchModel(cfg OpenAIConfig, model string, opts BatchOptions) (*BatchMod
 	if err != nil {
 		return nil, err
 	}
-	b := &BatchModel{model: m, opts: opts, byID: map[string][]*batchGroup{}, record: batchRecord{Version: 1}}
+	b, err := newBatcher(m.client, model, openai.BatchNewParamsEndpointV1ChatCompletions, "chat completion", opts)
+	if err != nil {
+		return nil, err
+	}
+	return &BatchModel{model: m, b: b}, nil
+}
+
+// newBatcher returns the batcher of model on endpoint, with the batches
+// opts.Record holds.
+func newBatcher(c *openAIClient, model string, endpoint openai.BatchNewParamsEndpoint, what string, opts BatchOptions) (*batcher, error) {
+	b := &batcher{client: c, model: model, endpoint: endpoint, what: what, opts: opts,
+		byID: map[string][]*batchGroup{}, record: batchRecord{Version: 1}}
 	if opts.Record == "" {
 		return b, nil
 	}
@@ -188,13 +211,13 @@ func NewBatchModel(cfg OpenAIConfig, model string, opts BatchOptions) (*BatchMod
 }
 
 // Name returns the model's name as given to NewBatchModel.
-func (b *BatchModel) Name() string { return b.model.model }
+func (m *BatchModel) Name() string { return m.model.model }
 
 // Chat puts req in the next batch, or finds it in a batch already
 // submitted, and waits for its answer (see BatchModel). A cancelled ctx
 // returns at once, its batch staying recorded.
-func (b *BatchModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, error) {
-	params, err := b.model.params(req)
+func (m *BatchModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, error) {
+	params, err := m.model.params(req)
 	if err != nil {
 		return ChatResponse{}, err
 	}
@@ -202,13 +225,24 @@ func (b *BatchModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, e
 	if err != nil {
 		return ChatResponse{}, fmt.Errorf("ragvsft: encoding a batch request: %w", err)
 	}
+	ans, err := m.b.request(ctx, body)
+	if err != nil {
+		return ChatResponse{}, err
+	}
+	return m.answer(ans, req)
+}
+
+// request puts body in the next batch, or finds it in a batch already
+// submitted (its custom_id is its hash), and waits for its line. A
+// cancelled ctx returns at once, its batch staying recorded.
+func (b *batcher) request(ctx context.Context, body []byte) (batchAnswer, error) {
 	sum := sha256.Sum256(body)
 	id := "ragvsft-" + hex.EncodeToString(sum[:16])
 	skip := map[*batchGroup]bool{}
 	for {
 		g, ch, ended, ans, ok := b.join(id, body, skip)
 		if ok {
-			return b.answer(ans, req)
+			return ans, nil
 		}
 		select {
 		case ans := <-ch:
@@ -218,16 +252,16 @@ func (b *BatchModel) Chat(ctx context.Context, req ChatRequest) (ChatResponse, e
 				skip[g] = true
 				continue
 			}
-			return b.answer(ans, req)
+			return ans, nil
 		case <-ctx.Done():
 			b.leave(g, id, ch)
-			return ChatResponse{}, fmt.Errorf("ragvsft: stopped waiting for batch request %s%s: %w", id, b.resumeHint(g), ctx.Err())
+			return batchAnswer{}, fmt.Errorf("ragvsft: stopped waiting for batch request %s%s: %w", id, b.resumeHint(g), ctx.Err())
 		}
 	}
 }
 
 // resumeHint says where the batch is recorded, for an error.
-func (b *BatchModel) resumeHint(g *batchGroup) string {
+func (b *batcher) resumeHint(g *batchGroup) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -243,7 +277,7 @@ func (b *BatchModel) resumeHint(g *batchGroup) string {
 // ans is the answer), one submitted and not ended, else the one being
 // collected. It registers a waiter and returns its channel; ended says the
 // batch's record already said it ended.
-func (b *BatchModel) join(id string, body []byte, skip map[*batchGroup]bool) (g *batchGroup, ch chan batchAnswer, ended bool, ans batchAnswer, ok bool) {
+func (b *batcher) join(id string, body []byte, skip map[*batchGroup]bool) (g *batchGroup, ch chan batchAnswer, ended bool, ans batchAnswer, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	groups := b.byID[id]
@@ -289,7 +323,7 @@ func (b *BatchModel) join(id string, body []byte, skip map[*batchGroup]bool) (g 
 
 // leave unregisters a waiter whose ctx is done; the last one stops the
 // group's work (the batch itself goes on, and stays recorded).
-func (b *BatchModel) leave(g *batchGroup, id string, ch chan batchAnswer) {
+func (b *batcher) leave(g *batchGroup, id string, ch chan batchAnswer) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	ws := g.waiters[id]
@@ -306,7 +340,7 @@ func (b *BatchModel) leave(g *batchGroup, id string, ch chan batchAnswer) {
 }
 
 // submit ends the collection of p, when its window has passed.
-func (b *BatchModel) submit(p *batchGroup) {
+func (b *batcher) submit(p *batchGroup) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.pending == p {
@@ -319,7 +353,7 @@ func (b *BatchModel) submit(p *batchGroup) {
 
 // startLocked starts the goroutine that submits and waits for g, unless
 // nobody waits for it.
-func (b *BatchModel) startLocked(g *batchGroup) {
+func (b *batcher) startLocked(g *batchGroup) {
 	if g.live == 0 {
 		if g.entry == nil { // never submitted: forget it
 			for _, id := range g.order {
@@ -346,7 +380,7 @@ func removeGroup(gs []*batchGroup, g *batchGroup) []*batchGroup {
 // run uploads g's input file if it is not yet, creates its batch if it is
 // not yet, and polls it until it ends. A failure is given to the calls
 // waiting; the group stays, and the next call starts it again.
-func (b *BatchModel) run(ctx context.Context, g *batchGroup) {
+func (b *batcher) run(ctx context.Context, g *batchGroup) {
 	err := b.drive(ctx, g)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -368,11 +402,11 @@ func (b *BatchModel) run(ctx context.Context, g *batchGroup) {
 	g.live = 0
 }
 
-func (b *BatchModel) drive(ctx context.Context, g *batchGroup) error {
-	c := b.model.client
+func (b *batcher) drive(ctx context.Context, g *batchGroup) error {
+	c := b.client
 	b.mu.Lock()
 	if g.entry == nil {
-		g.entry = &batchEntry{Model: b.model.model, Created: time.Now().UTC(), CustomIDs: g.order}
+		g.entry = &batchEntry{Model: b.model, Created: time.Now().UTC(), CustomIDs: g.order}
 	}
 	e := *g.entry
 	var input []byte
@@ -384,7 +418,7 @@ func (b *BatchModel) drive(ctx context.Context, g *batchGroup) error {
 				Method   string          `json:"method"`
 				URL      string          `json:"url"`
 				Body     json.RawMessage `json:"body"`
-			}{id, http.MethodPost, string(openai.BatchNewParamsEndpointV1ChatCompletions), g.bodies[id]})
+			}{id, http.MethodPost, string(b.endpoint), g.bodies[id]})
 			buf.Write(line)
 			buf.WriteByte('\n')
 		}
@@ -436,7 +470,7 @@ func (b *BatchModel) drive(ctx context.Context, g *batchGroup) error {
 // batch or its files (another account or server, files past their
 // expiry): the calls waiting get err, and later calls submit the requests
 // anew, the only way left to an answer. Any other error is returned.
-func (b *BatchModel) goneIfNotFound(g *batchGroup, err error) error {
+func (b *batcher) goneIfNotFound(g *batchGroup, err error) error {
 	if statusOf(err) != http.StatusNotFound {
 		return err
 	}
@@ -455,7 +489,7 @@ func (b *BatchModel) goneIfNotFound(g *batchGroup, err error) error {
 
 // update changes g's record entry and saves the record; add appends the
 // entry to the record first.
-func (b *BatchModel) update(g *batchGroup, fn func(*batchEntry), add bool) error {
+func (b *batcher) update(g *batchGroup, fn func(*batchEntry), add bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	fn(g.entry)
@@ -466,7 +500,7 @@ func (b *BatchModel) update(g *batchGroup, fn func(*batchEntry), add bool) error
 	return b.saveLocked()
 }
 
-func (b *BatchModel) saveLocked() error {
+func (b *batcher) saveLocked() error {
 	if b.opts.Record == "" {
 		return nil
 	}
@@ -480,8 +514,8 @@ func (b *BatchModel) saveLocked() error {
 // earlier (recorded), finds the one already created on it. openai-go's
 // retries are off: a retried create whose first attempt reached the server
 // would make a second batch, paid twice.
-func (b *BatchModel) create(ctx context.Context, fileID string, recorded bool) (*openai.Batch, error) {
-	c := b.model.client
+func (b *batcher) create(ctx context.Context, fileID string, recorded bool) (*openai.Batch, error) {
+	c := b.client
 	if recorded {
 		if found, err := b.findBatch(ctx, fileID); err != nil || found != nil {
 			return found, err
@@ -489,9 +523,9 @@ func (b *BatchModel) create(ctx context.Context, fileID string, recorded bool) (
 	}
 	params := openai.BatchNewParams{
 		InputFileID:      fileID,
-		Endpoint:         openai.BatchNewParamsEndpointV1ChatCompletions,
+		Endpoint:         b.endpoint,
 		CompletionWindow: openai.BatchNewParamsCompletionWindow24h,
-		Metadata:         map[string]string{"ragvsft_model": b.model.model},
+		Metadata:         map[string]string{"ragvsft_model": b.model},
 	}
 	for attempt := 0; ; attempt++ {
 		batch, err := c.batches.New(ctx, params, option.WithMaxRetries(0))
@@ -517,8 +551,8 @@ func (b *BatchModel) create(ctx context.Context, fileID string, recorded bool) (
 
 // findBatch looks for a batch on fileID among the account's latest
 // batches (at most 2000), newest first.
-func (b *BatchModel) findBatch(ctx context.Context, fileID string) (*openai.Batch, error) {
-	c := b.model.client
+func (b *batcher) findBatch(ctx context.Context, fileID string) (*openai.Batch, error) {
+	c := b.client
 	params := openai.BatchListParams{Limit: openai.Int(100)}
 	for range 20 {
 		page, err := c.batches.List(ctx, params)
@@ -548,8 +582,8 @@ func batchEnded(status string) bool {
 }
 
 // wait polls the batch until it ends, recording each new status.
-func (b *BatchModel) wait(ctx context.Context, g *batchGroup, id string, batch *openai.Batch) (*openai.Batch, error) {
-	c := b.model.client
+func (b *batcher) wait(ctx context.Context, g *batchGroup, id string, batch *openai.Batch) (*openai.Batch, error) {
+	c := b.client
 	first := positiveOr(b.opts.PollInterval, DefaultBatchPollInterval)
 	most := max(positiveOr(b.opts.MaxPollInterval, DefaultBatchMaxPollInterval), first)
 	interval, failures := first, 0
@@ -606,8 +640,8 @@ type batchLine struct {
 
 // readFiles downloads the batch's output and error files and reads their
 // lines by custom_id.
-func (b *BatchModel) readFiles(ctx context.Context, batch *openai.Batch) (map[string]batchAnswer, error) {
-	c := b.model.client
+func (b *batcher) readFiles(ctx context.Context, batch *openai.Batch) (map[string]batchAnswer, error) {
+	c := b.client
 	answers := map[string]batchAnswer{}
 	for _, fileID := range []string{batch.OutputFileID, batch.ErrorFileID} {
 		if fileID == "" {
@@ -637,9 +671,9 @@ func (b *BatchModel) readFiles(ctx context.Context, batch *openai.Batch) (map[st
 }
 
 // lineAnswer reads one output line: a 200 response's body, or the error.
-func (b *BatchModel) lineAnswer(batchID string, l batchLine) batchAnswer {
+func (b *batcher) lineAnswer(batchID string, l batchLine) batchAnswer {
 	a := batchAnswer{batchID: batchID, customID: l.CustomID}
-	doing := fmt.Sprintf("chat completion with %s in batch %s (request %s)", b.model.model, batchID, l.CustomID)
+	doing := fmt.Sprintf("%s with %s in batch %s (request %s)", b.what, b.model, batchID, l.CustomID)
 	switch {
 	case l.Response != nil && l.Response.StatusCode == http.StatusOK:
 		a.status, a.body, a.final = http.StatusOK, l.Response.Body, true
@@ -668,12 +702,12 @@ func (b *BatchModel) lineAnswer(batchID string, l batchLine) batchAnswer {
 		if body.Error.Param != "" {
 			fmt.Fprintf(&msg, " [param %s]", body.Error.Param)
 		}
-		a.err = errors.New(b.model.client.redact(msg.String()))
+		a.err = errors.New(b.client.redact(msg.String()))
 		a.final = s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusConflict && s != http.StatusTooManyRequests
 	case l.Error != nil && l.Error.Code == "batch_expired":
 		a.err = fmt.Errorf("%w: batch %s, request %s: %s", ErrBatchExpired, batchID, l.CustomID, l.Error.Message)
 	case l.Error != nil:
-		a.err = fmt.Errorf("ragvsft: %s: %s: %s", doing, l.Error.Code, b.model.client.redact(l.Error.Message))
+		a.err = fmt.Errorf("ragvsft: %s: %s: %s", doing, l.Error.Code, b.client.redact(l.Error.Message))
 	default:
 		a.err = fmt.Errorf("ragvsft: %s: a line with neither response nor error", doing)
 	}
@@ -682,7 +716,7 @@ func (b *BatchModel) lineAnswer(batchID string, l batchLine) batchAnswer {
 
 // finish delivers the ended batch's answers to the calls waiting, and the
 // batch's end to those it did not answer.
-func (b *BatchModel) finish(g *batchGroup, batch *openai.Batch, answers map[string]batchAnswer) {
+func (b *batcher) finish(g *batchGroup, batch *openai.Batch, answers map[string]batchAnswer) {
 	var endErr error
 	switch batch.Status {
 	case openai.BatchStatusExpired:
@@ -698,7 +732,7 @@ func (b *BatchModel) finish(g *batchGroup, batch *openai.Batch, answers map[stri
 			}
 			reasons = append(reasons, r)
 		}
-		endErr = fmt.Errorf("%w: batch %s: %s", ErrBatchFailed, batch.ID, b.model.client.redact(strings.Join(reasons, "; ")))
+		endErr = fmt.Errorf("%w: batch %s: %s", ErrBatchFailed, batch.ID, b.client.redact(strings.Join(reasons, "; ")))
 	default:
 		endErr = fmt.Errorf("ragvsft: batch %s %s without answering the request", batch.ID, batch.Status)
 	}
@@ -720,7 +754,7 @@ func (b *BatchModel) finish(g *batchGroup, batch *openai.Batch, answers map[stri
 
 // answer turns a batch answer into Chat's result, reading a 200 body as
 // OpenAIModel reads a synchronous response.
-func (b *BatchModel) answer(a batchAnswer, req ChatRequest) (ChatResponse, error) {
+func (m *BatchModel) answer(a batchAnswer, req ChatRequest) (ChatResponse, error) {
 	if a.err != nil {
 		return ChatResponse{Batch: a.status != 0}, a.err
 	}
@@ -728,12 +762,12 @@ func (b *BatchModel) answer(a batchAnswer, req ChatRequest) (ChatResponse, error
 	if err := json.Unmarshal(a.body, &res); err != nil {
 		return ChatResponse{Batch: true}, fmt.Errorf("ragvsft: batch %s, request %s: reading the chat completion: %w", a.batchID, a.customID, err)
 	}
-	resp, err := b.model.response(&res, req)
+	resp, err := m.model.response(&res, req)
 	resp.Batch = true
 	return resp, err
 }
 
-func (b *BatchModel) logf(format string, args ...any) {
+func (b *batcher) logf(format string, args ...any) {
 	if b.opts.Out != nil {
 		fmt.Fprintf(b.opts.Out, format+"\n", args...)
 	}

@@ -409,3 +409,61 @@ func TestBatchModelRecordOfAnotherServer(t *testing.T) {
 	}
 	assert.Equal(t, 1, s.Stats().BatchesCreated)
 }
+
+// With Batch, an OpenAIEmbedder's requests go in one batch on
+// /v1/embeddings, its vectors are the synchronous ones, its tokens billed at
+// the batch price; an embedder made after a crash with the same Record
+// finds the batch instead of submitting it again.
+func TestOpenAIEmbedderThroughTheBatchAPI(t *testing.T) {
+	s := newServer(t, ragvsfttest.ServerConfig{})
+	cfg := wireConfig(s)
+	texts := make([]string, 250)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("City_%d has a population of %d.", i, 1000+37*i)
+	}
+	direct, err := ragvsft.NewOpenAIEmbedder(cfg, "")
+	require.NoError(t, err)
+	want, err := direct.EmbedBatch(context.Background(), texts)
+	require.NoError(t, err)
+	before := s.Stats()
+
+	record := filepath.Join(t.TempDir(), "embedding-batches.json")
+	batched, err := ragvsft.NewOpenAIEmbedder(cfg, "")
+	require.NoError(t, err)
+	batched.BatchSize = 100
+	opts := fastBatches(record)
+	batched.Batch = &opts
+	got, err := batched.EmbedBatch(context.Background(), texts)
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "the same vectors, in order")
+	st := s.Stats()
+	assert.Equal(t, 1, st.BatchesCreated-before.BatchesCreated, "three requests, one batch")
+	assert.Equal(t, 3, st.BatchRequests-before.BatchRequests)
+	u := batched.Usage()
+	assert.Equal(t, 3, u.Requests)
+	assert.Equal(t, 250, u.Texts)
+	assert.Positive(t, u.PromptTokens)
+	assert.Equal(t, u.PromptTokens, u.BatchPromptTokens)
+	b, err := os.ReadFile(record)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "batch_id")
+
+	rep := &ragvsft.Report{Embedding: &ragvsft.EmbeddingSummary{Model: ragvsft.DefaultOpenAIEmbeddingModel, Usage: u}}
+	rep.ApplyPrices(ragvsft.DefaultCatalog())
+	p, ok := ragvsft.DefaultCatalog().ChatPrice(ragvsft.DefaultOpenAIEmbeddingModel)
+	require.True(t, ok)
+	require.Positive(t, p.BatchInput)
+	assert.InDelta(t, float64(u.PromptTokens)*p.BatchInput/1e6, rep.Embedding.CostUSD, 1e-12, "billed at the batch price")
+	assert.Less(t, p.BatchInput, p.Input)
+
+	// A restarted process: the recorded batch answers, nothing is submitted.
+	again, err := ragvsft.NewOpenAIEmbedder(cfg, "")
+	require.NoError(t, err)
+	again.BatchSize = 100
+	again.Batch = &opts
+	got, err = again.EmbedBatch(context.Background(), texts)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	assert.Equal(t, st.BatchesCreated, s.Stats().BatchesCreated, "no second batch")
+	assert.Equal(t, st.FilesUploaded, s.Stats().FilesUploaded, "no second upload")
+}

@@ -521,8 +521,9 @@ type EmbeddingSummary struct {
 	// earlier run, not this one, and not in Usage. Documents an index
 	// kept from an earlier run are embedded by nobody and counted nowhere.
 	Cached int `json:"cached,omitempty"`
-	// CostUSD is Usage.PromptTokens at the model's input price, set by
-	// ApplyPrices: what this run paid for embeddings.
+	// CostUSD is Usage.PromptTokens at the model's input price (those that
+	// came through the Batch API at its batch price), set by ApplyPrices:
+	// what this run paid for embeddings.
 	CostUSD float64 `json:"cost_usd"`
 }
 
@@ -612,7 +613,12 @@ func (r *Report) ApplyPrices(catalog Catalog) (unpriced []string) {
 	}
 	if e := r.Embedding; e != nil && e.Usage.PromptTokens > 0 {
 		if p, ok := price(e.Model); ok {
-			e.CostUSD = float64(e.Usage.PromptTokens) * p.Input / 1e6
+			batchRate := p.BatchInput
+			if batchRate == 0 {
+				batchRate = p.Input // no batch price: billed as synchronous
+			}
+			sync := e.Usage.PromptTokens - e.Usage.BatchPromptTokens
+			e.CostUSD = (float64(sync)*p.Input + float64(e.Usage.BatchPromptTokens)*batchRate) / 1e6
 		}
 	}
 	r.priceJudge(price)

@@ -29,9 +29,11 @@ func TestBatchFlag(t *testing.T) {
 	require.NoError(t, err, out)
 	assert.FileExists(t, filepath.Join(dir, batchRecordFile))
 	assert.FileExists(t, filepath.Join(dir, "batches-finetuned.json"))
-	assert.Equal(t, 2, srv.Stats().BatchesCreated, "the base and rag arms' 20 calls in one batch, the fine-tuned arms' in another")
-	assert.Equal(t, 40, srv.Stats().BatchRequests)
-	assert.Zero(t, srv.Stats().ChatCompletions-srv.Stats().BatchRequests, "no synchronous call")
+	assert.FileExists(t, filepath.Join(dir, "batches-embeddings.json"))
+	st := srv.Stats()
+	assert.Equal(t, 4, st.BatchesCreated, "the documents' embeddings, the questions', the base and rag arms' 20 calls, the fine-tuned arms' 20")
+	assert.Equal(t, 20+20+2, st.BatchRequests)
+	assert.Equal(t, st.BatchRequests, st.ChatCompletions+st.Embeddings, "no synchronous call")
 
 	rep := readReport(t, dir)
 	p, ok := ragvsft.DefaultCatalog().ChatPrice(ragvsft.DefaultBaseModel)
@@ -48,10 +50,16 @@ func TestBatchFlag(t *testing.T) {
 		assert.InDelta(t, want, r.CostUSD, 1e-15, "%s %s", r.Arm, r.QuestionID)
 	}
 
+	require.NotNil(t, rep.Embedding)
+	ep, ok := ragvsft.DefaultCatalog().ChatPrice(rep.Embedding.Model)
+	require.True(t, ok)
+	assert.Equal(t, rep.Embedding.Usage.PromptTokens, rep.Embedding.Usage.BatchPromptTokens, "every embedding batched")
+	assert.InDelta(t, float64(rep.Embedding.Usage.PromptTokens)*ep.BatchInput/1e6, rep.Embedding.CostUSD, 1e-12)
+
 	// Resumed, nothing is batched or paid again.
 	out, err = runCities(t, "-resume", dir, "-yes", "-poll", "20ms")
 	require.NoError(t, err, out)
-	assert.Equal(t, 2, srv.Stats().BatchesCreated)
+	assert.Equal(t, 4, srv.Stats().BatchesCreated)
 }
 
 func TestBatchFlagNeedsOpenAI(t *testing.T) {

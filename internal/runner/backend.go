@@ -35,6 +35,9 @@ type backend struct {
 	embedModel string
 	// embedBatch, if set, embeds the documents many per request (openai).
 	embedBatch ragvsft.BatchEmbeddingFunc
+	// embedAtOnce hands the index every embedding request at once: they go
+	// in one Batch API batch (-batch), not one batch after another.
+	embedAtOnce bool
 	// estimate, if set, tells what the run will cost before anything is spent.
 	estimate func(ctx context.Context, req ragvsft.FineTuneRequest) (string, error)
 	// billed is false for the local backend, which costs nothing; catalog
@@ -113,6 +116,10 @@ const batchRecordFile = "batches.json"
 // BatchModel owns its record.
 const fineTunedBatchRecordFile = "batches-finetuned.json"
 
+// embeddingBatchRecordFile records the embedding model's batches, with
+// -batch.
+const embeddingBatchRecordFile = "batches-embeddings.json"
+
 // BatchRecordFile is batchRecordFile, for the programs' tests.
 const BatchRecordFile = batchRecordFile
 
@@ -165,6 +172,10 @@ func newBackend(o backendOptions) (*backend, error) {
 			embedder, err := ragvsft.NewOpenAIEmbedder(cfg, o.embedModel)
 			if err != nil {
 				return nil, err
+			}
+			if o.batch {
+				embedder.Batch = &ragvsft.BatchOptions{Record: filepath.Join(o.runDir, embeddingBatchRecordFile), PollInterval: o.poll, Out: o.progress}
+				be.embedAtOnce = true
 			}
 			be.embed, be.embedModel, be.embedder = embedder.Embed, embedder.Model(), embedder
 			be.embedBatch = embedder.EmbedBatch

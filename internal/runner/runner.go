@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -150,7 +151,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 		resume      = fs.String("resume", "", "continue the interrupted run in `dir` with its settings, asking only what its checkpoint lacks")
 		retryErrors = fs.Bool("retry-errors", false, "with -resume: ask again the items recorded as errors")
 		poll        = fs.Duration("poll", 5*time.Second, "first wait between polls of the fine-tuning job and of the batches (openai backend)")
-		batch       = fs.Bool("batch", false, "ask every arm through OpenAI's Batch API: half price, answers within 24 hours; the batches are recorded in the run folder ("+batchRecordFile+", and "+fineTunedBatchRecordFile+" for the model this run fine-tunes) and -resume waits for them instead of paying again (openai backend)")
+		batch       = fs.Bool("batch", false, "ask every arm and embed the documents through OpenAI's Batch API: half price, answers within 24 hours; the batches are recorded in the run folder ("+batchRecordFile+", "+fineTunedBatchRecordFile+" for the model this run fine-tunes, "+embeddingBatchRecordFile+") and -resume waits for them instead of paying again (openai backend)")
 		cacheDir    = fs.String("cache", "", "`dir` caching every OpenAI chat and embedding answer, so a rerun pays nothing twice (default: cache beside the run folder, e.g. runs/cache)")
 		noCache     = fs.Bool("no-cache", false, "ask the model every time, even what the cache has answered before")
 		concurrency = fs.Int("concurrency", 0, "questions asked at once (0 = the library's default)")
@@ -568,6 +569,9 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 func openIndex(dir string, be *backend, stderr io.Writer) (*ragvsft.ChromemRetriever, error) {
 	opts := ragvsft.ChromemOptions{Dir: dir, Embed: be.embed, EmbedBatch: be.embedBatch, Model: be.embedModel,
 		Progress: newPhase(stderr, "indexing", "documents").step}
+	if be.embedAtOnce {
+		opts.Concurrency = math.MaxInt32 // every request in one batch: one goroutine per request
+	}
 	r, err := ragvsft.NewChromemRetriever(opts)
 	if err == nil {
 		return r, nil
