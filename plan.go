@@ -26,7 +26,8 @@ type Plan struct {
 	// Documents is the number of documents indexed, when Retrievals > 0.
 	Documents int
 	// FineTune is the fine-tuning request Run hands the FineTuner, nil when
-	// nothing is fine-tuned (no fine-tuned arm, or a FineTuned model).
+	// nothing is fine-tuned: no fine-tuned arm, a FineTuned model, or no
+	// fine-tuned item left to ask (a finished run resumed trains nothing).
 	// Training is before paraphrasing (Experiment.Paraphrases), which adds
 	// its rewordings when Run starts.
 	FineTune *FineTuneRequest
@@ -91,7 +92,7 @@ func (e *Experiment) Plan() (*Plan, error) {
 		}
 		out.Documents = len(docs)
 	}
-	if p.fineTune {
+	if p.fineTune && p.fineTuneAsks {
 		req := s.fineTuneRequest(p.training)
 		out.FineTune = &req
 	}
@@ -108,7 +109,10 @@ type plan struct {
 	kept      map[int]Result
 	todo      []int
 	retrieve  []bool
-	fineTune  bool
+	// fineTune: the training set is built (paraphrased, labelled) for a
+	// FineTuner; fineTuneAsks: a fine-tuned item is still to ask, so the
+	// FineTuner is called.
+	fineTune, fineTuneAsks bool
 }
 
 // plan makes the checks Run makes before anything is spent and decides
@@ -139,12 +143,6 @@ func (s *Experiment) plan(rep *Report, questions []Question) (*plan, error) {
 	if err := checkGolds(s.Evaluator, s.Dataset, questions); err != nil {
 		return nil, err
 	}
-	if c, ok := s.FineTuner.(FineTuneChecker); ok && p.fineTune {
-		if err := c.CheckFineTune(s.fineTuneRequest(p.training)); err != nil {
-			return nil, fmt.Errorf("ragvsft: the fine-tuning of %s cannot be done: %w", datasetName(s.Dataset), err)
-		}
-	}
-
 	n := len(questions)
 	prev := make(map[[2]string]Result, len(s.previous))
 	for _, r := range s.previous {
@@ -160,7 +158,14 @@ func (s *Experiment) plan(rep *Report, questions []Question) (*plan, error) {
 		if arm.retrieves() {
 			p.retrieve[i%n] = true
 		}
+		p.fineTuneAsks = p.fineTuneAsks || arm.fineTuned()
 	}
+	if c, ok := s.FineTuner.(FineTuneChecker); ok && p.fineTune && p.fineTuneAsks {
+		if err := c.CheckFineTune(s.fineTuneRequest(p.training)); err != nil {
+			return nil, fmt.Errorf("ragvsft: the fine-tuning of %s cannot be done: %w", datasetName(s.Dataset), err)
+		}
+	}
+
 	return p, nil
 }
 

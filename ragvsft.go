@@ -386,12 +386,14 @@ func (e *Experiment) Run(ctx context.Context) (*Report, error) {
 		if training, err = s.paraphrase(ctx, rep, training, questions); err != nil {
 			return rep, err
 		}
-		if c, ok := s.FineTuner.(FineTuneChecker); ok && s.Paraphrases > 0 {
+		if c, ok := s.FineTuner.(FineTuneChecker); ok && s.Paraphrases > 0 && p.fineTuneAsks {
 			// The rewordings made the training set larger than planned.
 			if err := c.CheckFineTune(s.fineTuneRequest(training)); err != nil {
 				return rep, fmt.Errorf("ragvsft: the fine-tuning of %s with its rewordings cannot be done: %w", datasetName(s.Dataset), err)
 			}
 		}
+	}
+	if p.fineTune && p.fineTuneAsks {
 		// The base and rag arms do not need the fine-tuned model: they are
 		// asked while the job runs, and the fine-tuned arms once it is done.
 		go func() {

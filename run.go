@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ragvsft/ragvsft/internal/atomicfile"
@@ -26,6 +27,7 @@ const (
 	runMarkdownFile   = "report.md"
 	runRepeatsFile    = "repeats.json"
 	runRepeatsMDFile  = "repeats.md"
+	runFineTunedFile  = "fine-tuned.json"
 )
 
 // ErrRunExists is returned by CreateRun for a folder that already holds a
@@ -53,7 +55,9 @@ var ErrItemsInError = errors.New("ragvsft: items in error")
 // a JSON file is hashed in a canonical form, so reformatting it is no edit,
 // and an edit names its keys), the checkpoint (checkpoint.jsonl, one line
 // per scored item, see Checkpoint) and the reports (report.json, report.md,
-// and whatever RunOptions.Render writes). It is locked for the Run's life
+// and whatever RunOptions.Render writes), and fine-tuned.json (what the
+// run fine-tuned, so that a finished run resumed trains nothing and still
+// reports the model). It is locked for the Run's life
 // (an exclusive flock(2) on DIR/lock, which the system releases when the
 // process ends, even by kill -9; not taken on non-Unix systems): a second
 // process on the folder is refused at once (ErrRunFolderLocked) instead of
@@ -329,10 +333,38 @@ func (r *Run) Repeat(ctx context.Context, e *Experiment, n int) (*RepeatReport, 
 }
 
 func (r *Run) finish(rep *Report) error {
+	if err := r.keepFineTune(rep); err != nil {
+		return err
+	}
 	if r.opts.Finish != nil {
 		r.opts.Finish(rep)
 	}
 	return r.WriteReport(rep)
+}
+
+// keepFineTune records what the run fine-tuned (fine-tuned.json), and gives
+// it back to a report of a resumed run that fine-tuned nothing, since every
+// fine-tuned item was kept: the report still says which model answered.
+func (r *Run) keepFineTune(rep *Report) error {
+	if rep.FineTune != nil {
+		return writeRunJSON(r.Path(runFineTunedFile), rep.FineTune)
+	}
+	if !rep.Complete || !slices.ContainsFunc(rep.Settings.Arms, Arm.fineTuned) {
+		return nil // a fine-tuning that failed is not the last one's
+	}
+	b, err := os.ReadFile(r.Path(runFineTunedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ragvsft: %w", err)
+	}
+	var ft FineTuned
+	if err := json.Unmarshal(b, &ft); err != nil {
+		return fmt.Errorf("ragvsft: reading %s: %w", r.Path(runFineTunedFile), err)
+	}
+	rep.FineTune = &ft
+	return nil
 }
 
 // WriteReport writes rep into the folder as report.json and report.md,

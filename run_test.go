@@ -274,3 +274,50 @@ func TestCreateRunRefusesBadInput(t *testing.T) {
 	_, err = ragvsft.OpenRun(t.TempDir(), ragvsft.RunOptions{})
 	assert.ErrorIs(t, err, ragvsft.ErrNotRunFolder)
 }
+
+// A finished run resumed trains nothing (every fine-tuned item is kept) and
+// its report still names the fine-tuned model; one with fine-tuned items
+// left trains again.
+func TestResumedFinishedRunTrainsNothing(t *testing.T) {
+	dir := t.TempDir()
+	ds := cities(t, 10)
+	newExp := func(ft ragvsft.FineTuner) *ragvsft.Experiment {
+		return &ragvsft.Experiment{Dataset: ds, Base: ragvsft.NewLocalModel(), FineTuner: ft,
+			Arms: []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmFineTuned}}
+	}
+	run, err := ragvsft.CreateRun(dir, ragvsft.RunFiles{Config: runConfig{}, Dataset: ragvsft.CitiesJSONL(10, ragvsft.CitiesSeed)}, ragvsft.RunOptions{})
+	require.NoError(t, err)
+	first := &countingFineTuner{}
+	whole, err := run.Execute(context.Background(), newExp(first))
+	require.NoError(t, err)
+	require.NoError(t, run.Close())
+	require.EqualValues(t, 1, first.jobs.Load())
+	require.NotNil(t, whole.FineTune)
+
+	run, err = ragvsft.OpenRun(dir, ragvsft.RunOptions{})
+	require.NoError(t, err)
+	again := &countingFineTuner{}
+	plan, err := run.Plan(newExp(again))
+	require.NoError(t, err)
+	assert.Nil(t, plan.FineTune, "nothing to fine-tune")
+	rep, err := run.Execute(context.Background(), newExp(again))
+	require.NoError(t, err)
+	require.NoError(t, run.Close())
+	assert.Zero(t, again.jobs.Load(), "no training")
+	require.NotNil(t, rep.FineTune)
+	assert.Equal(t, whole.FineTune.ModelID, rep.FineTune.ModelID)
+	for i := range whole.Results {
+		assert.Equal(t, whole.Results[i].SeenInTraining, rep.Results[i].SeenInTraining)
+		assert.Equal(t, whole.Results[i].Answer, rep.Results[i].Answer)
+	}
+
+	// A fine-tuned item left to ask (a question more): the model is trained.
+	run, err = ragvsft.OpenRun(dir, ragvsft.RunOptions{RetryErrors: true})
+	require.NoError(t, err)
+	defer run.Close()
+	plan, err = run.Plan(&ragvsft.Experiment{Dataset: cities(t, 11), Base: ragvsft.NewLocalModel(), FineTuner: again,
+		Arms: []ragvsft.Arm{ragvsft.ArmBase, ragvsft.ArmFineTuned}})
+	require.NoError(t, err)
+	assert.Equal(t, 2, plan.Asks(), "the new question, of both arms")
+	assert.NotNil(t, plan.FineTune)
+}
