@@ -192,7 +192,6 @@ func TestKill9ThenResume(t *testing.T) {
 	require.NoError(t, killed.Process.Kill()) // SIGKILL: no deferred code, no flush
 	require.Error(t, killed.Wait())
 	before := checkpointed(t, ckpt)
-	askedBefore := srv.asked()
 	require.Less(t, len(before), items, "the run finished before the kill; raise the latency")
 	assert.NoFileExists(t, filepath.Join(dir, "report.json"))
 	lists := srv.Stats().Requests["GET /v1/fine_tuning/jobs"]
@@ -220,7 +219,9 @@ func TestKill9ThenResume(t *testing.T) {
 		case before[it]:
 			assert.Equal(t, 1, times, "checkpointed item %s asked again", it)
 		case times == 2:
-			assert.Equal(t, 1, askedBefore[it], "item %s", it)
+			// In flight at the kill: the killed process's request may reach
+			// the server after askedBefore was read, so it is not checked
+			// against it; their number is bounded below.
 			twice = append(twice, it)
 		default:
 			assert.Equal(t, 1, times, "item %s", it)
