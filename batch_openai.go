@@ -62,7 +62,9 @@ type BatchOptions struct {
 	// MaxPollInterval. 0 means the defaults.
 	PollInterval    time.Duration
 	MaxPollInterval time.Duration
-	// Out, if set, receives one progress line per step.
+	// Out, if set, receives one progress line per step, one line at a
+	// time from the model's goroutines. Shared with other writers (another
+	// BatchModel's, a progress bar), it must be safe for concurrent use.
 	Out io.Writer
 }
 
@@ -112,6 +114,7 @@ type batcher struct {
 	endpoint openai.BatchNewParamsEndpoint
 	what     string // "chat completion", for errors
 	opts     BatchOptions
+	logMu    sync.Mutex // one line at a time to opts.Out
 
 	mu      sync.Mutex
 	record  batchRecord
@@ -767,8 +770,12 @@ func (m *BatchModel) answer(a batchAnswer, req ChatRequest) (ChatResponse, error
 	return resp, err
 }
 
+// logf writes one line to Out. A batcher's groups run on goroutines of
+// their own: their lines are written one at a time.
 func (b *batcher) logf(format string, args ...any) {
 	if b.opts.Out != nil {
+		b.logMu.Lock()
+		defer b.logMu.Unlock()
 		fmt.Fprintf(b.opts.Out, format+"\n", args...)
 	}
 }

@@ -320,7 +320,9 @@ func TestOpenAIFineTunerReattachByListWithoutRecord(t *testing.T) {
 
 func TestOpenAIFineTunerCancel(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, ragvsfttest.ServerConfig{JobStepDelay: 200 * time.Millisecond})
+	// Stages long against a poll on a loaded machine (200 ms let the job
+	// finish before its first event was handled under -race).
+	s := newServer(t, ragvsfttest.ServerConfig{JobStepDelay: time.Second})
 	dir := t.TempDir()
 	req := ragvsft.FineTuneRequest{BaseModel: "gpt-4.1-mini-2025-04-14", Training: citiesData(t, 12)}
 	f := newTuner(s, dir, nil, nil)

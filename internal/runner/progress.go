@@ -196,3 +196,18 @@ func (p *progress) logLine(msg string) {
 	}
 	p.log.Info(msg, args...)
 }
+
+// lockedWriter serializes the writes of the run's goroutines (the answering
+// progress, the indexing, the fine-tuning epochs and job events, the
+// batches) to one writer; stdout and stderr share one mutex, since a caller
+// may hand the same writer as both.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

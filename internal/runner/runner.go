@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ragvsft/ragvsft"
@@ -120,6 +121,9 @@ const (
 // run is the program; stdin is only read to confirm spending money.
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer, opts Options) error {
 	program := cmp.Or(opts.Program, "cities")
+	terminal := isTerminal(stderr)
+	var outMu sync.Mutex
+	stdout, stderr = lockedWriter{&outMu, stdout}, lockedWriter{&outMu, stderr}
 	sweepDefault := "1,3,10,30"
 	if opts.Sweep != nil {
 		sweepDefault = *opts.Sweep
@@ -479,7 +483,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cache != nil {
 		cached = cache.Hits
 	}
-	prog = newProgress(stderr, isTerminal(stderr), total-kept, kept, be.billed, be.catalog, cached)
+	prog = newProgress(stderr, terminal, total-kept, kept, be.billed, be.catalog, cached)
 	start := time.Now()
 	var (
 		rep    *ragvsft.Report
