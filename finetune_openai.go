@@ -257,7 +257,7 @@ func planFineTune(req FineTuneRequest, catalog Catalog) (*fineTunePlan, error) {
 	price, known := info.Price, info.Price.Training > 0
 	e := Estimate{
 		BaseModel:        req.BaseModel,
-		Encoding:         EncodingFor(req.BaseModel),
+		Encoding:         encodingFor(req.BaseModel),
 		Examples:         len(train),
 		TrainingTokens:   tokens,
 		ValidationTokens: valTokens,
