@@ -228,7 +228,7 @@ func planFineTune(req FineTuneRequest, catalog Catalog) (*fineTunePlan, error) {
 		return nil, errors.New("ragvsft: fine-tune: no base model")
 	}
 	if req.Training == nil {
-		return nil, errors.New("ragvsft: fine-tune: no training data")
+		return nil, fmt.Errorf("%w: the request has no training set", ErrNoTrainingData)
 	}
 	if err := checkHyperparameters(req.Hyperparameters); err != nil {
 		return nil, err
@@ -355,11 +355,11 @@ func exampleLines(examples []Example) map[string]int {
 func checkHyperparameters(h Hyperparameters) error {
 	switch {
 	case h.Epochs < 0:
-		return fmt.Errorf("ragvsft: fine-tune: n_epochs %d is negative", h.Epochs)
+		return fmt.Errorf("%w: n_epochs %d is negative", ErrBadHyperparameters, h.Epochs)
 	case h.BatchSize < 0:
-		return fmt.Errorf("ragvsft: fine-tune: batch_size %d is negative", h.BatchSize)
+		return fmt.Errorf("%w: batch_size %d is negative", ErrBadHyperparameters, h.BatchSize)
 	case h.LearningRateMultiplier < 0:
-		return fmt.Errorf("ragvsft: fine-tune: learning_rate_multiplier %g is negative", h.LearningRateMultiplier)
+		return fmt.Errorf("%w: learning_rate_multiplier %g is negative", ErrBadHyperparameters, h.LearningRateMultiplier)
 	}
 	return nil
 }
