@@ -21,6 +21,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/openai/openai-go/v3/shared/constant"
+
+	"github.com/ragvsft/ragvsft/internal/atomicfile"
 )
 
 // OpenAIFineTuner fine-tunes a chat model with OpenAI's fine-tuning API (or
@@ -616,20 +618,8 @@ func (f *OpenAIFineTuner) saveRecord(rec *fineTuneRecord) error {
 	if err := os.MkdirAll(f.RunDir, 0o755); err != nil {
 		return fmt.Errorf("ragvsft: fine-tune record: %w", err)
 	}
-	path := f.recordPath(rec.Key)
-	tmp, err := os.CreateTemp(f.RunDir, ".finetune-*.tmp")
-	if err != nil {
-		return fmt.Errorf("ragvsft: writing fine-tune record %s: %w", path, err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("ragvsft: writing fine-tune record %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("ragvsft: writing fine-tune record %s: %w", path, err)
+	if err := atomicfile.WriteFile(f.recordPath(rec.Key), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("ragvsft: fine-tune record: %w", err)
 	}
 	return nil
 }
