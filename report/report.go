@@ -26,7 +26,9 @@ import (
 // (WriteCSV), accuracy.png (WriteChartPNG) and report.html (WriteHTML).
 // Each file is written whole or not at all (a process killed meanwhile
 // leaves the old file or none, never half of one), with mode 0600. Its
-// signature is the hook the root package takes for writing reports.
+// signature, func(dir string, rep *ragvsft.Report) error, is how the root
+// package, which cannot import this one, is handed a run folder's
+// rendering.
 func WriteFiles(dir string, rep *ragvsft.Report) error {
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
