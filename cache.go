@@ -419,7 +419,9 @@ func (c *Cache) read(path, key string, e interface{ entryKey() string }) bool {
 }
 
 // write stores v at path atomically: a temporary file in the same folder,
-// renamed into place.
+// renamed into place. Unlike internal/atomicfile it does not fsync: a cache
+// writes an entry per call, and an entry lost or torn by a crash is a miss
+// (read checks its key), paid again, never a wrong answer.
 func (c *Cache) write(path string, v any) {
 	if err := writeAtomic(path, v); err != nil {
 		c.mu.Lock()

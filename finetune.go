@@ -3,9 +3,21 @@ package ragvsft
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
+)
+
+// Errors of the FineTuners of this package (LocalFineTuner, OpenAIFineTuner,
+// CommandFineTuner), refused before anything is trained or uploaded; test
+// them with errors.Is.
+var (
+	// ErrNoTrainingData: the request has no training set, or nothing in
+	// it to train on (no assistant reply).
+	ErrNoTrainingData = errors.New("ragvsft: no training data")
+	// ErrBadHyperparameters: a hyperparameter is negative or not finite.
+	ErrBadHyperparameters = errors.New("ragvsft: invalid hyperparameters")
 )
 
 // Hyperparameters are a fine-tuning job's settings, as OpenAI names them.

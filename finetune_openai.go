@@ -21,6 +21,8 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/openai/openai-go/v3/shared/constant"
+
+	"github.com/ragvsft/ragvsft/internal/atomicfile"
 )
 
 // OpenAIFineTuner fine-tunes a chat model with OpenAI's fine-tuning API (or
@@ -233,7 +235,7 @@ func planFineTune(req FineTuneRequest, catalog Catalog) (*fineTunePlan, error) {
 		return nil, errors.New("ragvsft: fine-tune: no base model")
 	}
 	if req.Training == nil {
-		return nil, errors.New("ragvsft: fine-tune: no training data")
+		return nil, fmt.Errorf("%w: the request has no training set", ErrNoTrainingData)
 	}
 	if err := checkHyperparameters(req.Hyperparameters); err != nil {
 		return nil, err
@@ -262,7 +264,7 @@ func planFineTune(req FineTuneRequest, catalog Catalog) (*fineTunePlan, error) {
 	price, known := info.Price, info.Price.Training > 0
 	e := Estimate{
 		BaseModel:        req.BaseModel,
-		Encoding:         EncodingFor(req.BaseModel),
+		Encoding:         encodingFor(req.BaseModel),
 		Examples:         len(train),
 		TrainingTokens:   tokens,
 		ValidationTokens: valTokens,
@@ -360,11 +362,11 @@ func exampleLines(examples []Example) map[string]int {
 func checkHyperparameters(h Hyperparameters) error {
 	switch {
 	case h.Epochs < 0:
-		return fmt.Errorf("ragvsft: fine-tune: n_epochs %d is negative", h.Epochs)
+		return fmt.Errorf("%w: n_epochs %d is negative", ErrBadHyperparameters, h.Epochs)
 	case h.BatchSize < 0:
-		return fmt.Errorf("ragvsft: fine-tune: batch_size %d is negative", h.BatchSize)
+		return fmt.Errorf("%w: batch_size %d is negative", ErrBadHyperparameters, h.BatchSize)
 	case h.LearningRateMultiplier < 0:
-		return fmt.Errorf("ragvsft: fine-tune: learning_rate_multiplier %g is negative", h.LearningRateMultiplier)
+		return fmt.Errorf("%w: learning_rate_multiplier %g is negative", ErrBadHyperparameters, h.LearningRateMultiplier)
 	}
 	return nil
 }
@@ -621,20 +623,8 @@ func (f *OpenAIFineTuner) saveRecord(rec *fineTuneRecord) error {
 	if err := os.MkdirAll(f.RunDir, 0o755); err != nil {
 		return fmt.Errorf("ragvsft: fine-tune record: %w", err)
 	}
-	path := f.recordPath(rec.Key)
-	tmp, err := os.CreateTemp(f.RunDir, ".finetune-*.tmp")
-	if err != nil {
-		return fmt.Errorf("ragvsft: writing fine-tune record %s: %w", path, err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("ragvsft: writing fine-tune record %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("ragvsft: writing fine-tune record %s: %w", path, err)
+	if err := atomicfile.WriteFile(f.recordPath(rec.Key), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("ragvsft: fine-tune record: %w", err)
 	}
 	return nil
 }

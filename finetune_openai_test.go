@@ -1,6 +1,7 @@
 package ragvsft
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -87,19 +88,25 @@ func TestPlanFineTuneRefusesWhatOpenAIRejects(t *testing.T) {
 		name string
 		req  FineTuneRequest
 		want string
+		is   error // the sentinel both backends share, if any
 	}{
-		{"no base model", FineTuneRequest{Training: cityExamples(10)}, "ragvsft: fine-tune: no base model"},
-		{"no training data", FineTuneRequest{BaseModel: "gpt-3.5-turbo"}, "ragvsft: fine-tune: no training data"},
-		{"negative epochs", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10), Hyperparameters: Hyperparameters{Epochs: -1}}, "n_epochs -1 is negative"},
-		{"negative seed", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: -1}, "seed -1 is outside OpenAI's range 0 to 2147483647"},
-		{"seed above 2147483647", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: 2147483648}, "seed 2147483648 is outside"},
-		{"suffix of 65 characters", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Suffix: strings.Repeat("é", 65)}, "has 65 characters; OpenAI allows at most 64"},
-		{"suffix with a colon", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Suffix: "a:b"}, "contains ':'"},
+		{"no base model", FineTuneRequest{Training: cityExamples(10)}, "ragvsft: fine-tune: no base model", nil},
+		{"no training data", FineTuneRequest{BaseModel: "gpt-3.5-turbo"}, "ragvsft: no training data: the request has no training set", ErrNoTrainingData},
+		{"negative epochs", FineTuneRequest{BaseModel: "gpt-3.5-turbo", Training: cityExamples(10), Hyperparameters: Hyperparameters{Epochs: -1}}, "n_epochs -1 is negative", ErrBadHyperparameters},
+		{"negative seed", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: -1}, "seed -1 is outside OpenAI's range 0 to 2147483647", nil},
+		{"seed above 2147483647", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Seed: 2147483648}, "seed 2147483648 is outside", nil},
+		{"suffix of 65 characters", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Suffix: strings.Repeat("é", 65)}, "has 65 characters; OpenAI allows at most 64", nil},
+		{"suffix with a colon", FineTuneRequest{BaseModel: DefaultBaseModel, Training: cityExamples(10), Suffix: "a:b"}, "contains ':'", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := EstimateFineTune(tc.req, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is)
+				_, err = LocalFineTuner{}.FineTune(context.Background(), tc.req)
+				assert.ErrorIs(t, err, tc.is, "the local backend refuses it with the same error")
+			}
 		})
 	}
 }

@@ -3,7 +3,6 @@ package ragvsft
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -271,14 +270,6 @@ type LocalFineTuner struct {
 }
 
 var _ FineTuner = LocalFineTuner{}
-
-// ErrNoTrainingData is returned when a fine-tuning request has no
-// assistant reply to train on.
-var ErrNoTrainingData = errors.New("ragvsft: no training data")
-
-// ErrBadHyperparameters is returned for negative or non-finite
-// hyperparameters.
-var ErrBadHyperparameters = errors.New("ragvsft: invalid hyperparameters")
 
 // FineTune trains a copy of the local base model on req.Training, whatever
 // req.BaseModel says, with req.Hyperparameters resolved by Resolve. Each

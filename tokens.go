@@ -10,8 +10,8 @@ import (
 
 // Token encodings of OpenAI's chat models.
 const (
-	EncodingCL100k = "cl100k_base" // gpt-3.5-turbo, gpt-4, babbage-002, davinci-002
-	EncodingO200k  = "o200k_base"  // gpt-4o, gpt-4.1, o-series, gpt-5
+	encodingCL100k = "cl100k_base" // gpt-3.5-turbo, gpt-4, babbage-002, davinci-002
+	encodingO200k  = "o200k_base"  // gpt-4o, gpt-4.1, o-series, gpt-5
 )
 
 // Per-message overhead of the chat format, as OpenAI's cookbook counts it
@@ -23,19 +23,19 @@ const (
 	tokensPerReply   = 3 // every reply is primed with <|start|>assistant<|message|>
 )
 
-// EncodingFor returns the token encoding of a chat model: o200k_base for
+// encodingFor returns the token encoding of a chat model: o200k_base for
 // gpt-4o*, gpt-4.1*, chatgpt-4o*, gpt-5* and the o-series, cl100k_base for
 // everything else (gpt-3.5-turbo*, gpt-4*, babbage-002, davinci-002, and
 // models it does not know). A fine-tuned id ("ft:gpt-4o-mini-...:org::id")
 // uses its base model's encoding.
-func EncodingFor(model string) string {
+func encodingFor(model string) string {
 	m := strings.ToLower(strings.TrimPrefix(model, "ft:"))
 	for _, p := range []string{"gpt-4o", "gpt-4.1", "chatgpt-4o", "gpt-5", "o1", "o3", "o4"} {
 		if m == p || strings.HasPrefix(m, p+"-") || (p == "gpt-4o" && strings.HasPrefix(m, p)) {
-			return EncodingO200k
+			return encodingO200k
 		}
 	}
-	return EncodingCL100k
+	return encodingCL100k
 }
 
 // codecs caches the tokenizers: building one parses a large vocabulary.
@@ -53,9 +53,11 @@ func codecFor(encoding string) (tokenizer.Codec, error) {
 }
 
 // CountTokens returns the number of tokens of text in the given model's
-// encoding (see EncodingFor). It works offline. It is safe for concurrent use.
+// encoding (o200k_base for gpt-4o, gpt-4.1, gpt-5 and the o-series,
+// cl100k_base for the others). It works offline. It is safe for concurrent
+// use.
 func CountTokens(model, text string) (int, error) {
-	c, err := codecFor(EncodingFor(model))
+	c, err := codecFor(encodingFor(model))
 	if err != nil {
 		return 0, err
 	}
@@ -77,7 +79,7 @@ func CountMessageTokens(model string, msgs []Message) (int, error) {
 	for i, m := range msgs {
 		turns[i] = tokenTurn{role: m.Role, name: m.Name, content: m.Content}
 	}
-	return countTurns(EncodingFor(model), turns)
+	return countTurns(encodingFor(model), turns)
 }
 
 // tokenTurn is a message with the optional name the cookbook also counts.

@@ -9,21 +9,21 @@ import (
 
 func TestEncodingFor(t *testing.T) {
 	for model, want := range map[string]string{
-		"gpt-3.5-turbo":                            EncodingCL100k,
-		"gpt-3.5-turbo-0125":                       EncodingCL100k,
-		"gpt-4-0613":                               EncodingCL100k,
-		"davinci-002":                              EncodingCL100k,
-		"text-embedding-3-small":                   EncodingCL100k,
-		"some-local-model":                         EncodingCL100k,
-		"gpt-4o":                                   EncodingO200k,
-		"gpt-4o-mini-2024-07-18":                   EncodingO200k,
-		"gpt-4.1-nano-2025-04-14":                  EncodingO200k,
-		"o3-mini":                                  EncodingO200k,
-		"ft:gpt-4o-mini-2024-07-18:acme::abc123":   EncodingO200k,
-		"ft:gpt-3.5-turbo-0125:acme:cities:abc123": EncodingCL100k,
+		"gpt-3.5-turbo":                            encodingCL100k,
+		"gpt-3.5-turbo-0125":                       encodingCL100k,
+		"gpt-4-0613":                               encodingCL100k,
+		"davinci-002":                              encodingCL100k,
+		"text-embedding-3-small":                   encodingCL100k,
+		"some-local-model":                         encodingCL100k,
+		"gpt-4o":                                   encodingO200k,
+		"gpt-4o-mini-2024-07-18":                   encodingO200k,
+		"gpt-4.1-nano-2025-04-14":                  encodingO200k,
+		"o3-mini":                                  encodingO200k,
+		"ft:gpt-4o-mini-2024-07-18:acme::abc123":   encodingO200k,
+		"ft:gpt-3.5-turbo-0125:acme:cities:abc123": encodingCL100k,
 	} {
 		t.Run(model, func(t *testing.T) {
-			assert.Equal(t, want, EncodingFor(model))
+			assert.Equal(t, want, encodingFor(model))
 		})
 	}
 }
@@ -74,9 +74,9 @@ func TestCountMessageTokensOverhead(t *testing.T) {
 		})
 	}
 	t.Run("name", func(t *testing.T) {
-		plain, err := countTurns(EncodingCL100k, []tokenTurn{{role: "system", content: "hi"}})
+		plain, err := countTurns(encodingCL100k, []tokenTurn{{role: "system", content: "hi"}})
 		require.NoError(t, err)
-		named, err := countTurns(EncodingCL100k, []tokenTurn{{role: "system", name: "example_user", content: "hi"}})
+		named, err := countTurns(encodingCL100k, []tokenTurn{{role: "system", name: "example_user", content: "hi"}})
 		require.NoError(t, err)
 		nameTokens, err := CountTokens("gpt-4", "example_user")
 		require.NoError(t, err)
