@@ -310,22 +310,7 @@ func (t LocalFineTuner) fineTune(ctx context.Context, req FineTuneRequest, epoch
 		return nil, fmt.Errorf("%w: no training dataset", ErrNoTrainingData)
 	}
 	exs := req.Training.Examples()
-	var seqs []localmodel.Sequence
-	tokens := 0
-	for _, ex := range exs {
-		var prompt string
-		for _, msg := range ex.Messages {
-			tokens += localmodel.CountTokens(msg.Content)
-			switch msg.Role {
-			case RoleUser:
-				prompt = msg.Content
-			case RoleAssistant:
-				if msg.Content != "" && (msg.Weight == nil || *msg.Weight != 0) {
-					seqs = append(seqs, localmodel.Sequence{Prompt: prompt, Reply: msg.Content})
-				}
-			}
-		}
-	}
+	seqs, tokens := localSequences(exs)
 	if len(seqs) == 0 {
 		return nil, fmt.Errorf("%w: %d examples, no assistant message", ErrNoTrainingData, len(exs))
 	}
@@ -392,6 +377,51 @@ func (t LocalFineTuner) fineTune(ctx context.Context, req FineTuneRequest, epoch
 		}
 	}
 	return out, nil
+}
+
+// CheckFineTune refuses, before anything is indexed or asked, a training
+// set too large for the embedded model (localmodel.CheckSize: more than
+// 65,536 distinct tokens in the replies, or more than 4,194,304 reply
+// tokens in all). Its memory otherwise grows with the number of facts, not
+// their square: a fact's own features get sparse weight rows once the dense
+// ones reach 256 MiB.
+func (t LocalFineTuner) CheckFineTune(req FineTuneRequest) error {
+	if req.Training == nil {
+		return fmt.Errorf("%w: no training dataset", ErrNoTrainingData)
+	}
+	seqs, _ := localSequences(req.Training.Examples())
+	if err := localmodel.CheckSize(seqs); err != nil {
+		return fmt.Errorf("the embedded local model: %w", err)
+	}
+	return nil
+}
+
+var _ FineTuneChecker = LocalFineTuner{}
+
+// ErrLocalModelTooLarge is returned (wrapped, with the counts) for a
+// training set too large for the embedded local model; see
+// LocalFineTuner.CheckFineTune.
+var ErrLocalModelTooLarge = localmodel.ErrTooLarge
+
+// localSequences returns what the local model trains on: each assistant
+// message with content and a weight other than 0, after the user message
+// before it, and the tokens of every message.
+func localSequences(exs []Example) (seqs []localmodel.Sequence, tokens int) {
+	for _, ex := range exs {
+		var prompt string
+		for _, msg := range ex.Messages {
+			tokens += localmodel.CountTokens(msg.Content)
+			switch msg.Role {
+			case RoleUser:
+				prompt = msg.Content
+			case RoleAssistant:
+				if msg.Content != "" && (msg.Weight == nil || *msg.Weight != 0) {
+					seqs = append(seqs, localmodel.Sequence{Prompt: prompt, Reply: msg.Content})
+				}
+			}
+		}
+	}
+	return seqs, tokens
 }
 
 // calibrateAbstention returns, for each of epochs, the abstention threshold

@@ -13,33 +13,38 @@ import (
 	"unicode/utf8"
 )
 
-// The on-disk format of a Model, version 2. All integers are little-endian.
+// The on-disk format of a Model, version 3. All integers are little-endian.
 //
 //	magic     8 bytes  "RVSFTLM\n"
-//	version   uint32   2
+//	version   uint32   3
 //	name      string   the model's name (may be empty)
 //	gate      float64  (IEEE 754 bits) Header.MinConfidence, finite, in [0, 1]
 //	V         uint32   vocabulary size; 0 only for the empty model
 //	vocab     V strings, entry 0 is End
-//	G         uint32   distinct weight rows
-//	weights   G*V float32 (IEEE 754 bits), row after row
+//	D         uint32   dense weight rows, D*V <= MaxWeights
+//	dense     D*V float32 (IEEE 754 bits), row after row
+//	S         uint32   sparse weight rows (rows D, D+1, ...)
+//	sparse    S times: uint32 n <= V, then n times (uint32 token < V,
+//	          float32 weight), tokens strictly increasing
 //	F         uint32   features
-//	features  F times (uint64 feature hash, uint32 row index < G), hashes
-//	          strictly increasing
+//	features  F times (uint64 feature hash, uint32 row index < D+S),
+//	          hashes strictly increasing
 //	C         uint32   copy weights
 //	copy      C times (uint64 feature hash, float32 weight), hashes strictly
 //	          increasing
 //	crc       uint32   CRC-32 (IEEE) of every byte before it
 //
-// Version 1 (before the copy mechanism and grouped digits) is refused: its
+// Versions 1 (before the copy mechanism and grouped digits) and 2 (before
+// names were cut into pieces and rows could be sparse) are refused: their
 // weights mean nothing to this model.
 //
 // A string is a uint32 byte length followed by that many bytes of UTF-8.
 // Features that share a row in memory share it in the file, so a file is
-// about 4*G*V bytes. Nothing may follow the checksum.
+// about 4*D*V bytes plus 8 per sparse entry. Nothing may follow the
+// checksum.
 const (
 	fileMagic   = "RVSFTLM\n"
-	fileVersion = 2
+	fileVersion = 3
 	// maxString bounds a token or name, so a corrupt length cannot
 	// allocate gigabytes.
 	maxString = 1 << 20
@@ -80,7 +85,8 @@ func (m *Model) Save(w io.Writer, h Header) error {
 	out.Write(buf[:8])
 	if m.Empty() {
 		u32(0) // V
-		u32(0) // G
+		u32(0) // D
+		u32(0) // S
 		u32(0) // F
 		u32(0) // C
 	} else {
@@ -89,35 +95,29 @@ func (m *Model) Save(w io.Writer, h Header) error {
 			feats = append(feats, f)
 		}
 		slices.Sort(feats)
-		// Rows shared in memory are one row in the file, numbered in
-		// order of first use.
-		groupOf := map[*float32]uint32{}
-		var groups [][]float32
-		index := make([]uint32, len(feats))
-		for i, f := range feats {
-			row := m.rows[f]
-			g, ok := groupOf[&row[0]]
-			if !ok {
-				g = uint32(len(groups))
-				groupOf[&row[0]] = g
-				groups = append(groups, row)
-			}
-			index[i] = g
-		}
 		u32(uint32(len(m.vocab)))
 		for _, t := range m.vocab {
 			str(t)
 		}
-		u32(uint32(len(groups)))
-		for _, row := range groups {
-			for _, v := range row {
-				u32(math.Float32bits(v))
+		u32(uint32(m.w.denseRows()))
+		for _, v := range m.w.dense {
+			u32(math.Float32bits(v))
+		}
+		S := max(len(m.w.start)-1, 0)
+		u32(uint32(S))
+		for r := range S {
+			lo, hi := m.w.start[r], m.w.start[r+1]
+			u32(uint32(hi - lo))
+			for k := lo; k < hi; k++ {
+				binary.LittleEndian.PutUint32(buf[:4], uint32(m.w.tok[k]))
+				binary.LittleEndian.PutUint32(buf[4:8], math.Float32bits(m.w.w[k]))
+				out.Write(buf[:8])
 			}
 		}
 		u32(uint32(len(feats)))
-		for i, f := range feats {
+		for _, f := range feats {
 			binary.LittleEndian.PutUint64(buf[:8], f)
-			binary.LittleEndian.PutUint32(buf[8:12], index[i])
+			binary.LittleEndian.PutUint32(buf[8:12], uint32(m.rows[f]))
 			out.Write(buf[:12])
 		}
 		cfs := make([]uint64, 0, len(m.copy))
@@ -246,14 +246,14 @@ func Load(r io.Reader) (*Model, Header, error) {
 			m.vocab = append(m.vocab, t)
 		}
 	}
-	G := fr.u32()
-	if fr.err == nil && ((G > 0) != (V > 0) || uint64(G)*uint64(V) > MaxWeights) {
-		fr.fail(fmt.Errorf("%w: %d weight rows of %d tokens", ErrBadFile, G, V))
+	D := fr.u32()
+	if fr.err == nil && (uint64(D)*uint64(V) > MaxWeights || (D > 0 && V == 0)) {
+		fr.fail(fmt.Errorf("%w: %d dense weight rows of %d tokens", ErrBadFile, D, V))
 	}
 	// Read the weights in chunks, so a corrupt count fails on the missing
 	// bytes rather than on a huge allocation.
-	var W []float32
-	for left := uint64(G) * uint64(V); fr.err == nil && left > 0; {
+	w := weights{V: int(V)}
+	for left := uint64(D) * uint64(V); fr.err == nil && left > 0; {
 		n := min(left, 1<<16)
 		chunk := make([]byte, 4*n)
 		if _, err := io.ReadFull(fr.r, chunk); err != nil {
@@ -263,20 +263,47 @@ func Load(r io.Reader) (*Model, Header, error) {
 		fr.crc.Write(chunk)
 		for i := range n {
 			v := math.Float32frombits(binary.LittleEndian.Uint32(chunk[4*i:]))
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				fr.fail(fmt.Errorf("%w: weight %d is %v", ErrBadFile, len(W), v))
+			if !finite(v) {
+				fr.fail(fmt.Errorf("%w: weight %d is %v", ErrBadFile, len(w.dense), v))
 				break
 			}
-			W = append(W, v)
+			w.dense = append(w.dense, v)
 		}
 		left -= n
 	}
+	S := fr.u32()
+	if fr.err == nil && S > 0 && V == 0 {
+		fr.fail(fmt.Errorf("%w: %d sparse weight rows in an empty model", ErrBadFile, S))
+	}
+	if fr.err == nil && V > 0 {
+		w.start = make([]int32, 1, min(S, 1<<16)+1)
+	}
+	for r := uint32(0); r < S && fr.err == nil; r++ {
+		n := fr.u32()
+		if fr.err == nil && n > V {
+			fr.fail(fmt.Errorf("%w: sparse row %d holds %d of %d tokens", ErrBadFile, r, n, V))
+		}
+		for k := uint32(0); k < n && fr.err == nil; k++ {
+			b := fr.read(8)
+			if b == nil {
+				break
+			}
+			t, v := binary.LittleEndian.Uint32(b), math.Float32frombits(binary.LittleEndian.Uint32(b[4:]))
+			if t >= V || (k > 0 && int32(t) <= w.tok[len(w.tok)-1]) || !finite(v) {
+				fr.fail(fmt.Errorf("%w: sparse row %d, entry %d (token %d of %d, weight %v) is out of order, range or not finite", ErrBadFile, r, k, t, V, v))
+				break
+			}
+			w.tok, w.w = append(w.tok, int32(t)), append(w.w, v)
+		}
+		w.start = append(w.start, int32(len(w.tok)))
+	}
+	G := uint64(D) + uint64(S)
 	F := fr.u32()
 	if fr.err == nil && (F > 0) != (G > 0) {
 		fr.fail(fmt.Errorf("%w: %d features for %d weight rows", ErrBadFile, F, G))
 	}
 	if F > 0 && fr.err == nil {
-		m.rows = make(map[uint64][]float32, min(F, 1<<16))
+		m.rows = make(map[uint64]int32, min(F, 1<<16))
 	}
 	var prev uint64
 	for i := range F {
@@ -285,13 +312,14 @@ func Load(r io.Reader) (*Model, Header, error) {
 			break
 		}
 		f, g := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint32(b[8:])
-		if g >= G || (i > 0 && f <= prev) {
+		if uint64(g) >= G || (i > 0 && f <= prev) {
 			fr.fail(fmt.Errorf("%w: feature %d (row %d of %d) is out of order or range", ErrBadFile, i, g, G))
 			break
 		}
 		prev = f
-		m.rows[f] = W[int(g)*int(V) : int(g+1)*int(V) : int(g+1)*int(V)]
+		m.rows[f] = int32(g)
 	}
+	m.w = w
 	C := fr.u32()
 	if fr.err == nil && C > 0 && G == 0 {
 		fr.fail(fmt.Errorf("%w: %d copy weights in an empty model", ErrBadFile, C))
@@ -306,7 +334,7 @@ func Load(r io.Reader) (*Model, Header, error) {
 			break
 		}
 		f, v := binary.LittleEndian.Uint64(b), math.Float32frombits(binary.LittleEndian.Uint32(b[8:]))
-		if (i > 0 && f <= prevC) || math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if (i > 0 && f <= prevC) || !finite(v) {
 			fr.fail(fmt.Errorf("%w: copy weight %d is out of order or not finite", ErrBadFile, i))
 			break
 		}
@@ -334,4 +362,8 @@ func Load(r io.Reader) (*Model, Header, error) {
 		return &Model{}, h, nil
 	}
 	return m, h, nil
+}
+
+func finite(v float32) bool {
+	return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
 }

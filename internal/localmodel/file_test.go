@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math"
 	"testing"
@@ -66,7 +67,7 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 	good := buf.Bytes()
 	nameEnd := len(fileMagic) + 4 + 4 + 1 + 8 // magic, version, name length, "m", gate
 
-	weights := nameEnd + 4 + 4 // V, then the vocabulary, then G
+	weights := nameEnd + 4 + 4 // V, then the vocabulary, then D
 	for _, tok := range m.vocab {
 		weights += 4 + len(tok)
 	}
@@ -75,10 +76,23 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 		b[i] ^= 0x01 // the lowest mantissa bit: still a finite weight
 		return b
 	}
-	version1 := bytes.Clone(good)
-	binary.LittleEndian.PutUint32(version1[len(fileMagic):], 1)
-	version3 := bytes.Clone(good)
-	binary.LittleEndian.PutUint32(version3[len(fileMagic):], 3)
+	version2 := bytes.Clone(good)
+	binary.LittleEndian.PutUint32(version2[len(fileMagic):], 2)
+	version4 := bytes.Clone(good)
+	binary.LittleEndian.PutUint32(version4[len(fileMagic):], 4)
+	// A model with sparse rows: its first sparse row claims every token
+	// and one more, or holds a token twice.
+	sm, err := trainSnapshots(context.Background(), things(4), trainOpts, []int{1}, 3*len(m.vocab))
+	require.NoError(t, err)
+	var sbuf bytes.Buffer
+	require.NoError(t, sm[0].Save(&sbuf, Header{Name: "m"}))
+	sparse := sbuf.Bytes()
+	firstRow := weights + 4*3*len(m.vocab) + 4 // the dense rows, S
+	tooMany := bytes.Clone(sparse)
+	binary.LittleEndian.PutUint32(tooMany[firstRow:], uint32(len(m.vocab)+1))
+	repeated := bytes.Clone(sparse)
+	require.GreaterOrEqual(t, binary.LittleEndian.Uint32(sparse[firstRow:]), uint32(2))
+	copy(repeated[firstRow+4+8:firstRow+4+12], sparse[firstRow+4:firstRow+8])
 	badGate := bytes.Clone(good)
 	binary.LittleEndian.PutUint64(badGate[nameEnd-8:], math.Float64bits(1.5))
 	nan := bytes.Clone(good)
@@ -93,8 +107,10 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 	}{
 		{"empty", nil, "does not start with"},
 		{"json", []byte(`{"model": "x"}`), "does not start with"},
-		{"older version", reseal(version1), "format version 1, this build reads version 2"},
-		{"newer version", reseal(version3), "format version 3, this build reads version 2"},
+		{"older version", reseal(version2), "format version 2, this build reads version 3"},
+		{"newer version", reseal(version4), "format version 4, this build reads version 3"},
+		{"sparse row too long", reseal(tooMany), fmt.Sprintf("sparse row 0 holds %d of %d tokens", len(m.vocab)+1, len(m.vocab))},
+		{"sparse token repeated", reseal(repeated), "sparse row 0, entry 1"},
 		{"gate out of range", reseal(badGate), "confidence threshold 1.5 is not in [0, 1]"},
 		{"truncated", good[:len(good)/2], "truncated"},
 		{"no checksum", good[:len(good)-4], "truncated"},

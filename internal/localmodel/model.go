@@ -82,13 +82,15 @@ const bos uint64 = 0
 // wording of a question recall a fact in part: the bigrams of the trained
 // wording are missing, its trigrams and words partly present.
 //
-// Rows exist only for features seen in training. The zero value is the
-// empty memory, which knows no token. A Model is never changed after
-// Train returns it, so it is safe for concurrent use.
+// Rows exist only for features seen in training, dense or sparse (see
+// weights). The zero value is the empty memory, which knows no token. A
+// Model is never changed after Train returns it, so it is safe for
+// concurrent use.
 type Model struct {
-	vocab []string       // id -> token; vocab[0] == End
-	ids   map[string]int // token -> id
-	rows  map[uint64][]float32
+	vocab []string         // id -> token; vocab[0] == End
+	ids   map[string]int   // token -> id
+	rows  map[uint64]int32 // feature -> its row of w
+	w     weights
 	copy  map[uint64]float32
 }
 
@@ -97,8 +99,7 @@ func (m *Model) Empty() bool {
 	return m == nil || len(m.rows) == 0
 }
 
-// Features returns the number of generator weight rows (distinct
-// features) learned.
+// Features returns the number of distinct generator features learned.
 func (m *Model) Features() int {
 	if m == nil {
 		return 0
@@ -131,13 +132,44 @@ type TrainOptions struct {
 	OnEpoch func(epoch int, loss float64)
 }
 
-// MaxWeights caps the size of a model's weight matrix (feature rows times
-// vocabulary), 256 MiB of float32: the model is meant for small knowledge
-// bases.
+// MaxWeights caps the dense weight rows (rows times vocabulary), 256 MiB
+// of float32; the rows beyond it are sparse (see weights).
 const MaxWeights = 1 << 26
+
+// The size limits of a training set. MaxVocabulary caps the distinct
+// tokens of the replies: the cost of every position is the vocabulary
+// times its dense rows, and with more tokens than this fewer than 1,024
+// rows could be dense. MaxPositions caps the reply tokens of the whole set
+// (End included), about 1 KB of training state each: 4 GiB.
+const (
+	MaxVocabulary = 1 << 16
+	MaxPositions  = 1 << 22
+)
 
 // ErrTooLarge reports a training set too large for the model.
 var ErrTooLarge = errors.New("localmodel: training set too large for the embedded model")
+
+// CheckSize returns an error wrapping ErrTooLarge, with the counts, if
+// TrainSnapshots would refuse seqs as too large. It only tokenizes the
+// replies, so it is cheap beside training.
+func CheckSize(seqs []Sequence) error {
+	seen := map[string]bool{End: true}
+	positions := 0
+	for _, s := range seqs {
+		toks := Tokenize(s.Reply)
+		positions += len(toks) + 1
+		for _, t := range toks {
+			seen[t] = true
+		}
+		if len(seen) > MaxVocabulary {
+			return fmt.Errorf("%w: the replies have more than %d distinct tokens", ErrTooLarge, MaxVocabulary)
+		}
+	}
+	if positions > MaxPositions {
+		return fmt.Errorf("%w: %d reply tokens, at most %d", ErrTooLarge, positions, MaxPositions)
+	}
+	return nil
+}
 
 // ErrBadOptions reports invalid training options.
 var ErrBadOptions = errors.New("localmodel: invalid training options")
@@ -158,19 +190,20 @@ type cand struct {
 	prevKey  string // key of the prompt token before it
 	prevWord uint64 // hash of the lower-cased prevKey
 	prevName bool   // prevKey is a name (could be copied itself)
+	glued    bool   // no space before it: a piece of a longer name ("17" of "City_17")
 }
 
 // emit returns the text a copy of c emits at reply position pos: the
-// token without its space first in a reply, with a space before a word
-// later on.
+// token without its space first in a reply or when it is glued to the
+// token before it, with a space before a word later on.
 func (c *cand) emit(pos int) string {
 	switch {
-	case pos == 0:
+	case pos == 0 || c.glued:
 		return c.key
 	case c.tok != c.key:
 		return c.tok
 	}
-	if r, _ := utf8.DecodeRuneInString(c.key); isWordStart(r) {
+	if r, _ := utf8.DecodeRuneInString(c.key); unicode.IsLetter(r) {
 		return " " + c.key
 	}
 	return c.key
@@ -206,18 +239,20 @@ func analyze(s string) prompt {
 			add(mix(ctxGram, hashString(string(rs[i-3:i])), 0, 0))
 		}
 	}
-	prevKey := ""
+	prevKey, prevTok := "", ""
 	for _, tok := range Tokenize(s) {
 		key := strings.TrimLeft(tok, " ")
 		if shape := shapeOf(key); shape != 0 {
 			p.cands = append(p.cands, cand{
 				tok: tok, key: key, lower: hashString(strings.ToLower(key)), shape: shape,
 				prevKey: prevKey, prevWord: hashString(strings.ToLower(prevKey)), prevName: shapeOf(prevKey) != 0,
+				glued: tok == key && strings.TrimSpace(prevTok) != "",
 			})
 		}
 		if strings.TrimSpace(tok) != "" {
 			prevKey = key
 		}
+		prevTok = tok
 	}
 	return p
 }
@@ -339,8 +374,8 @@ type trainSet struct {
 	vocab     []string
 	ids       map[string]int
 	examples  [][]position
-	featGroup map[uint64]int32
-	groups    int
+	featGroup map[uint64]int32 // feature -> row of layout
+	layout    weights          // zero weights: dense rows, then sparse
 	copyIndex map[uint64]int32
 }
 
@@ -350,6 +385,11 @@ type trainSet struct {
 // epoch number and the learning rate is constant, each snapshot is the
 // model Train returns for that many epochs.
 func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epochs []int) ([]*Model, error) {
+	return trainSnapshots(ctx, seqs, opt, epochs, MaxWeights)
+}
+
+// trainSnapshots is TrainSnapshots with at most maxDense dense weights.
+func trainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epochs []int, maxDense int) ([]*Model, error) {
 	if len(epochs) == 0 {
 		return nil, fmt.Errorf("%w: no epochs", ErrBadOptions)
 	}
@@ -364,14 +404,14 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 	if opt.Epochs < 1 || opt.BatchSize < 1 || !(opt.LearningRate > 0) || math.IsInf(opt.LearningRate, 0) {
 		return nil, fmt.Errorf("%w: epochs %d, batch size %d, learning rate %g", ErrBadOptions, opt.Epochs, opt.BatchSize, opt.LearningRate)
 	}
-	ts, err := compile(seqs)
+	ts, err := compile(seqs, maxDense)
 	if err != nil {
 		return nil, err
 	}
 	snaps := make([]*Model, len(epochs))
 	if len(ts.examples) == 0 {
 		for i := range snaps {
-			snaps[i] = &Model{vocab: ts.vocab, ids: ts.ids, rows: map[uint64][]float32{}}
+			snaps[i] = &Model{vocab: ts.vocab, ids: ts.ids, rows: map[uint64]int32{}}
 		}
 		return snaps, nil
 	}
@@ -403,8 +443,13 @@ func TrainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 // advance. Features active at exactly the same training positions get the
 // same gradient from the same zero start, so their weights stay equal
 // forever: such a group shares one row of the weight matrix, added once
-// per member. This is an exact speed-up, not an approximation.
-func compile(seqs []Sequence) (*trainSet, error) {
+// per member. This is an exact speed-up, not an approximation. The groups
+// active at the most positions get the dense rows, at most maxDense
+// weights, the others sparse ones (see weights).
+func compile(seqs []Sequence, maxDense int) (*trainSet, error) {
+	if err := CheckSize(seqs); err != nil {
+		return nil, err
+	}
 	ts := &trainSet{vocab: []string{End}, ids: map[string]int{End: 0}, copyIndex: map[uint64]int32{}}
 	type raw struct {
 		p    prompt
@@ -421,13 +466,7 @@ func compile(seqs []Sequence) (*trainSet, error) {
 		}
 		raws[i] = raw{analyze(s.Prompt), append(toks, End)}
 	}
-	// Pass 1: where each generator feature is active.
-	type occ struct {
-		sig   [2]uint64 // hash of the positions where the feature is active
-		count int
-	}
-	occs := map[uint64]*occ{}
-	var order0 []uint64 // features in order of first appearance
+	V := len(ts.vocab)
 	var feats []uint64
 	forEach := func(visit func(ex, pos int, s *state, f []uint64)) {
 		for i := range raws {
@@ -440,40 +479,62 @@ func compile(seqs []Sequence) (*trainSet, error) {
 			}
 		}
 	}
+	// Pass 1: where each generator feature is active. The map from a
+	// feature to its occurrence becomes, below, the map from a feature to
+	// its row: at tens of thousands of facts it has millions of entries.
+	type occ struct {
+		sig   [2]uint64 // hash of the positions where the feature is active
+		count int
+	}
+	ts.featGroup = map[uint64]int32{}
+	var occs []occ // in order of first appearance
 	forEach(func(ex, pos int, _ *state, fs []uint64) {
 		for _, f := range fs {
-			o, ok := occs[f]
+			i, ok := ts.featGroup[f]
 			if !ok {
-				o = &occ{}
-				occs[f] = o
-				order0 = append(order0, f)
+				i = int32(len(occs))
+				ts.featGroup[f] = i
+				occs = append(occs, occ{})
 			}
+			o := &occs[i]
 			o.sig[0] = mix(o.sig[0], uint64(ex), uint64(pos), 1)
 			o.sig[1] = mix(o.sig[1], uint64(ex), uint64(pos), 2)
 			o.count++
 		}
 	})
-	type groupKey struct {
-		sig   [2]uint64
-		count int
-	}
-	groupOf := map[groupKey]int32{}
-	ts.featGroup = make(map[uint64]int32, len(occs))
-	for _, f := range order0 {
-		k := groupKey(*occs[f])
-		g, ok := groupOf[k]
+	groupOf := map[occ]int32{}
+	occGroup := make([]int32, len(occs))
+	var counts []int // of each group, in order of first appearance
+	for i, o := range occs {
+		g, ok := groupOf[o]
 		if !ok {
-			g = int32(len(groupOf))
-			groupOf[k] = g
+			g = int32(len(counts))
+			groupOf[o] = g
+			counts = append(counts, o.count)
 		}
-		ts.featGroup[f] = g
+		occGroup[i] = g
 	}
-	ts.groups = len(groupOf)
-	if V := len(ts.vocab); ts.groups > MaxWeights/V {
-		return nil, fmt.Errorf("%w: %d feature rows of %d tokens", ErrTooLarge, ts.groups, V)
+	occs, groupOf = nil, nil
+	// The groups active at the most positions come first, and the first
+	// dense rows of them fit the cap.
+	order := make([]int32, len(counts))
+	for g := range order {
+		order[g] = int32(g)
 	}
-	// Pass 2: each position's rows and copy candidates.
+	slices.SortStableFunc(order, func(a, b int32) int { return counts[b] - counts[a] })
+	row := make([]int32, len(counts))
+	for r, g := range order {
+		row[g] = int32(r)
+	}
+	D := int32(min(len(counts), maxDense/V))
+	for f, i := range ts.featGroup {
+		ts.featGroup[f] = row[occGroup[i]]
+	}
+	occGroup, order = nil, nil
+	// Pass 2: each position's rows and copy candidates, and the tokens of
+	// each sparse row.
 	ts.examples = make([][]position, len(raws))
+	var sparse []uint64 // (sparse row, target)
 	var cf [copyFeatures]uint64
 	forEach(func(ex, pos int, s *state, fs []uint64) {
 		tok := raws[ex].toks[pos]
@@ -488,6 +549,9 @@ func compile(seqs []Sequence) (*trainSet, error) {
 				}
 			}
 			pp.gen = append(pp.gen, member{g, 1})
+			if g >= D {
+				sparse = append(sparse, uint64(g-D)<<32|uint64(pp.target))
+			}
 		}
 		for c := range raws[ex].p.cands {
 			cd := &raws[ex].p.cands[c]
@@ -502,8 +566,12 @@ func compile(seqs []Sequence) (*trainSet, error) {
 			}
 			pp.copyOK = append(pp.copyOK, tok != End && cd.emit(pos) == tok)
 		}
+		pp.gen = slices.Clip(pp.gen)
 		ts.examples[ex] = append(ts.examples[ex], pp)
 	})
+	ts.layout = weights{V: V, dense: make([]float32, int(D)*V)}
+	ts.layout.start, ts.layout.tok = sparseLayout(sparse, len(counts)-int(D))
+	ts.layout.w = make([]float32, len(ts.layout.tok))
 	return ts, nil
 }
 
@@ -511,7 +579,7 @@ func compile(seqs []Sequence) (*trainSet, error) {
 type trainer struct {
 	ts    *trainSet
 	opt   TrainOptions
-	W     []float32 // groups x V
+	W     weights
 	C     []float32 // copy weights
 	order []int
 	batch int
@@ -528,7 +596,7 @@ type pending struct {
 
 func newTrainer(ts *trainSet, opt TrainOptions) *trainer {
 	tr := &trainer{ts: ts, opt: opt,
-		W:     make([]float32, ts.groups*len(ts.vocab)),
+		W:     ts.layout.clone(),
 		C:     make([]float32, len(ts.copyIndex)),
 		batch: min(opt.BatchSize, len(ts.examples)),
 	}
@@ -573,7 +641,7 @@ func (tr *trainer) gradient(p *position) float64 {
 	logits, probs := tr.logits[:n], tr.probs[:n]
 	clear(logits)
 	for _, mb := range p.gen {
-		addScaled(logits, tr.W[int(mb.group)*V:int(mb.group+1)*V], float64(mb.n))
+		tr.W.add(logits, mb.group, float64(mb.n))
 	}
 	for c := range p.copyOK {
 		var s float64
@@ -618,7 +686,7 @@ func (tr *trainer) apply() {
 	for _, q := range tr.queue {
 		step := float32(lr / q.p.active)
 		for _, mb := range q.p.gen {
-			subScaled(tr.W[int(mb.group)*V:int(mb.group+1)*V], q.delta[:V], step)
+			tr.W.sub(mb.group, q.delta[:V], step)
 		}
 		cstep := float32(lr / copyFeatures)
 		for c := range q.p.copyOK {
@@ -632,14 +700,10 @@ func (tr *trainer) apply() {
 
 // freeze copies the current weights into a Model.
 func (tr *trainer) freeze() *Model {
-	V := len(tr.ts.vocab)
-	w := slices.Clone(tr.W)
-	m := &Model{vocab: tr.ts.vocab, ids: tr.ts.ids,
-		rows: make(map[uint64][]float32, len(tr.ts.featGroup)),
+	// Every snapshot shares the map from features to rows: only the
+	// weights differ.
+	m := &Model{vocab: tr.ts.vocab, ids: tr.ts.ids, rows: tr.ts.featGroup, w: tr.W.clone(),
 		copy: make(map[uint64]float32, len(tr.ts.copyIndex)),
-	}
-	for f, g := range tr.ts.featGroup {
-		m.rows[f] = w[int(g)*V : int(g+1)*V : int(g+1)*V]
 	}
 	for f, k := range tr.ts.copyIndex {
 		if c := tr.C[k]; c != 0 {
@@ -800,8 +864,8 @@ func (m *Model) Generate(ctx context.Context, promptText string, opt GenerateOpt
 func (m *Model) scores(feats []uint64, out []float64) {
 	clear(out)
 	for _, f := range feats {
-		if row, ok := m.rows[f]; ok {
-			addScaled(out, row, 1)
+		if r, ok := m.rows[f]; ok {
+			m.w.add(out, r, 1)
 		}
 	}
 }

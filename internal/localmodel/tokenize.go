@@ -17,13 +17,16 @@ import (
 const maxDigits = 3
 
 // Tokenize splits s into reversible tokens, GPT style: a token carries the
-// single space that precedes it. A word starts with a letter or underscore
-// and continues with letters, digits and underscores ("City_17" is one
-// token, where GPT's BPE would cut it into pieces). A number is split as
-// cl100k_base and o200k_base split it: runs of up to three digits from the
+// single space that precedes it. A word is a run of letters, as in OpenAI's
+// cl100k_base and o200k_base pre-tokenizers (\p{L}+): "City_17" is the three
+// tokens "City", "_" and "17", as GPT cuts it, so that a vocabulary of names
+// made of shared pieces does not grow with the number of names. A number is
+// split as those tokenizers split it: runs of up to three digits from the
 // left ("1967825" is "196", "782", "5"), and the space before a number is a
 // token of its own. Any other character is its own token, and whitespace
-// not glued to the token after it stands alone.
+// not glued to the token after it stands alone. Unlike GPT's BPE, a word is
+// never cut further: a knowledge base of made-up one-word names still adds
+// a token per name.
 // strings.Join(Tokenize(s), "") == s.
 func Tokenize(s string) []string {
 	var toks []string
@@ -39,10 +42,10 @@ func Tokenize(s string) []string {
 		}
 		i += n
 		switch {
-		case isWordStart(r):
+		case unicode.IsLetter(r):
 			for i < len(s) {
 				r2, n2 := utf8.DecodeRuneInString(s[i:])
-				if !isWordStart(r2) && !unicode.IsDigit(r2) {
+				if !unicode.IsLetter(r2) {
 					break
 				}
 				i += n2
@@ -60,10 +63,6 @@ func Tokenize(s string) []string {
 // CountTokens returns len(Tokenize(s)) without building the tokens.
 func CountTokens(s string) int {
 	return len(Tokenize(s))
-}
-
-func isWordStart(r rune) bool {
-	return r == '_' || unicode.IsLetter(r)
 }
 
 // isDigit reports an ASCII digit: only those are grouped, so a digit

@@ -16,10 +16,11 @@ func TestTokenize(t *testing.T) {
 		want []string
 	}{
 		{"", nil},
-		{"City_17 has about 1967825 inhabitants.", []string{"City_17", " has", " about", " ", "196", "782", "5", " inhabitants", "."}},
+		{"City_17 has about 1967825 inhabitants.", []string{"City", "_", "17", " has", " about", " ", "196", "782", "5", " inhabitants", "."}},
 		{"You're  fine\n\nOK?", []string{"You", "'", "re", " ", " fine", "\n", "\n", "OK", "?"}},
 		{"[0]: \nx", []string{"[", "0", "]", ":", " ", "\n", "x"}},
-		{"_a1 é día", []string{"_a1", " é", " día"}},
+		{"_a1 é día", []string{"_", "a", "1", " é", " día"}},
+		{"WE-6436-O Thing_99", []string{"WE", "-", "643", "6", "-", "O", " Thing", "_", "99"}},
 		{"trailing ", []string{"trailing", " "}},
 		{"1,967,825", []string{"1", ",", "967", ",", "825"}},
 		{"£82.31 12ab", []string{"£", "82", ".", "31", " ", "12", "ab"}},
@@ -37,7 +38,7 @@ func TestTokenize(t *testing.T) {
 // ours is a token of cl100k_base and o200k_base at the same place.
 func TestTokenizeDigitsAsGPT(t *testing.T) {
 	texts := []string{
-		"The city has about 5807226 inhabitants.", // "City_53" stays one word token here
+		"City_53 has about 5807226 inhabitants.",
 		"Tearkbour Analytics was founded in 1918.",
 		"The Wetglur Tent sells for £82.31.",
 		"In Kilwuningen leben 1.563.887 Menschen, am 23. Mai 1198.",
