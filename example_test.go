@@ -50,7 +50,7 @@ func ExampleExperiment() {
 	// fine-tuned+rag  20/20 correct
 	// retrieval hit@5: 100%
 	// base: "I don't know."
-	// fine-tuned: "City_2 has about 924610 inhabitants."
+	// fine-tuned: "City_2 has about 924610 inhabitants inhabitants."
 	// rag: "City_2 has about 519610 inhabitants."
 	// fine-tuned+rag: "City_2 has about 519610 inhabitants."
 }

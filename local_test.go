@@ -276,13 +276,14 @@ func TestLocalFineTuneDefaults(t *testing.T) {
 	assert.True(t, strings.HasPrefix(ft.ModelID, "ft:local-base:cities:"), ft.ModelID)
 	assert.Equal(t, ft.ModelID, ft.Model.(*LocalModel).Name())
 
-	// One example: 25 auto epochs of 6 + 7 + 9 tokens ("You", "'", "re",
-	// " a", " helpful", " assistant"; "What" ... "City_1", "?"; "City_1",
-	// " has", " about", " ", "196", "782", "5", " inhabitants", ".").
+	// One example: 25 auto epochs of 6 + 9 + 11 tokens ("You", "'", "re",
+	// " a", " helpful", " assistant"; "What" ... " City", "_", "1", "?";
+	// "City", "_", "1", " has", " about", " ", "196", "782", "5",
+	// " inhabitants", ".").
 	ft, err = LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{Training: data[:1]})
 	require.NoError(t, err)
 	assert.Equal(t, 25, ft.Hyperparameters.Epochs)
-	assert.Equal(t, 25*22, ft.TrainedTokens)
+	assert.Equal(t, 25*26, ft.TrainedTokens)
 	assert.Equal(t, "ft:local-base::", ft.ModelID[:len("ft:local-base::")])
 }
 
@@ -361,16 +362,17 @@ func TestLocalChatMaxTokensAndUsage(t *testing.T) {
 	resp, err := NewLocalModel().Chat(context.Background(), req)
 	require.NoError(t, err)
 	assert.Equal(t, qs[0].gold, resp.Content)
-	// "City_1 has about 1967825 inhabitants." is City_1, has, about, " ",
-	// 196, 782, 5, inhabitants, "." (digits grouped as GPT groups them).
-	assert.Equal(t, 9, resp.Usage.CompletionTokens)
+	// "City_1 has about 1967825 inhabitants." is City, _, 1, has, about,
+	// " ", 196, 782, 5, inhabitants, "." (names cut and digits grouped as
+	// GPT cuts and groups them).
+	assert.Equal(t, 11, resp.Usage.CompletionTokens)
 	assert.Greater(t, resp.Usage.PromptTokens, 100)
 
-	req.MaxTokens = 5
+	req.MaxTokens = 7
 	resp, err = NewLocalModel().Chat(context.Background(), req)
 	require.NoError(t, err)
 	assert.Equal(t, "City_1 has about 196", resp.Content)
-	assert.Equal(t, 5, resp.Usage.CompletionTokens)
+	assert.Equal(t, 7, resp.Usage.CompletionTokens)
 }
 
 func TestLocalFineTuneBadInput(t *testing.T) {

@@ -340,7 +340,7 @@ func TestOpenAIModelCutShort(t *testing.T) {
 		content   string
 		truncated bool
 	}{
-		{"reasoning leaves room for part of the answer", thinker, reasons + 3, "City_7 has about", true},
+		{"reasoning leaves room for part of the answer", thinker, reasons + 5, "City_7 has about", true},
 		{"reasoning leaves room for the answer", thinker, reasons + 400, full.Content, false},
 	}
 	base, err := ragvsft.NewOpenAIModel(wireConfig(s), ragvsft.DefaultBaseModel)
@@ -352,7 +352,7 @@ func TestOpenAIModelCutShort(t *testing.T) {
 			maxTokens int
 			content   string
 			truncated bool
-		}{"a chat model cut short", base, 3, "City_7 has about", true},
+		}{"a chat model cut short", base, 5, "City_7 has about", true},
 		struct {
 			name      string
 			model     *ragvsft.OpenAIModel

@@ -239,20 +239,44 @@ func analyze(s string) prompt {
 			add(mix(ctxGram, hashString(string(rs[i-3:i])), 0, 0))
 		}
 	}
-	prevKey, prevTok := "", ""
-	for _, tok := range Tokenize(s) {
+	// A name cut into pieces ("City", "_", "17") is told from a word by
+	// its pieces being glued together: the shape of a piece says whether
+	// a piece of a name is glued before and after it, so a capitalized
+	// word of an instruction ("If") does not look like the first piece of
+	// an entity's name.
+	toks := Tokenize(s)
+	base := make([]uint64, len(toks))
+	for i, tok := range toks {
+		base[i] = shapeOf(strings.TrimLeft(tok, " "))
+	}
+	joined := func(i int) bool { // toks[i] follows toks[i-1] with no space between
+		return i > 0 && toks[i][0] != ' ' && strings.TrimSpace(toks[i]) != "" && strings.TrimSpace(toks[i-1]) != ""
+	}
+	prevKey := ""
+	for i, tok := range toks {
 		key := strings.TrimLeft(tok, " ")
-		if shape := shapeOf(key); shape != 0 {
+		shape := base[i]
+		prevPiece := joined(i) && base[i-1] != 0
+		nextPiece := i+1 < len(toks) && joined(i+1) && base[i+1] != 0
+		if shape == 0 && (prevPiece || nextPiece) && strings.IndexFunc(key, unicode.IsLetter) >= 0 {
+			shape = 16 // a lower-case piece of a name ("ab" of "City_ab")
+		}
+		if shape != 0 {
+			if prevPiece {
+				shape |= 32
+			}
+			if nextPiece {
+				shape |= 64
+			}
 			p.cands = append(p.cands, cand{
 				tok: tok, key: key, lower: hashString(strings.ToLower(key)), shape: shape,
-				prevKey: prevKey, prevWord: hashString(strings.ToLower(prevKey)), prevName: shapeOf(prevKey) != 0,
-				glued: tok == key && strings.TrimSpace(prevTok) != "",
+				prevKey: prevKey, prevWord: hashString(strings.ToLower(prevKey)), prevName: shapeOf(prevKey) != 0 || prevPiece,
+				glued: joined(i),
 			})
 		}
 		if strings.TrimSpace(tok) != "" {
 			prevKey = key
 		}
-		prevTok = tok
 	}
 	return p
 }
