@@ -203,7 +203,7 @@ func TestChatReasoning(t *testing.T) {
 		{"room for reasoning and answer", 400, answer, "stop", reasons + answerTokens, reasons},
 		{"reasoning exhausts the budget", 16, "", "length", 16, 16},
 		{"budget exactly the reasoning", reasons, "", "length", reasons, reasons},
-		{"answer cut short", reasons + 2, "City_7 has", "length", reasons + 2, reasons},
+		{"answer cut short", reasons + 4, "City_7 has", "length", reasons + 4, reasons},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

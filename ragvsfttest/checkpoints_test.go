@@ -1,7 +1,6 @@
 package ragvsfttest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -21,7 +20,12 @@ type onlyFineTune struct{ ragvsft.FineTuner }
 // and batch size and returns it once it has succeeded.
 func runCheckpointJob(t *testing.T, s *OpenAIServer, c *openai.Client, n, epochs, batch int) *openai.FineTuningJob {
 	t.Helper()
-	f := upload(t, c, "towns.jsonl", trainingJSONL(n))
+	return runCheckpointJobOn(t, s, c, trainingJSONL(n), epochs, batch)
+}
+
+func runCheckpointJobOn(t *testing.T, s *OpenAIServer, c *openai.Client, jsonl string, epochs, batch int) *openai.FineTuningJob {
+	t.Helper()
+	f := upload(t, c, "towns.jsonl", jsonl)
 	created, err := c.FineTuning.Jobs.New(context.Background(), openai.FineTuningJobNewParams{
 		Model:        "gpt-4.1-mini-2025-04-14",
 		TrainingFile: f.ID,
@@ -120,16 +124,22 @@ func TestCheckpoints(t *testing.T) {
 // the model as it was after its epoch: it answers as the local trainer's
 // model trained for that many epochs, and differently from the final model.
 func TestCheckpointModelsAnswerAsTheirEpoch(t *testing.T) {
-	const n, epochs, batch = 12, 8, 1 // recall climbs from 3 to 12 facts over epochs 6 to 8
+	const n, epochs, batch = 12, 8, 1
+	// Populations no copy of the town's number can guess (trainingJSONL's
+	// 1000+i ends in the town's number).
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"messages":[{"role":"user","content":"What is the population of Town%d?"},{"role":"assistant","content":"The population of Town%d is %d."}]}`+"\n", i, i, 1000+(i*7919)%9000)
+	}
 	s := newServer(t, ServerConfig{})
 	c := newClient(s)
 	ctx := context.Background()
-	j := runCheckpointJob(t, s, c, n, epochs, batch)
+	j := runCheckpointJobOn(t, s, c, b.String(), epochs, batch)
 	page, err := c.FineTuning.Jobs.Checkpoints.List(ctx, j.ID, openai.FineTuningJobCheckpointListParams{})
 	require.NoError(t, err)
 	require.Len(t, page.Data, 3)
 
-	ds, err := ragvsft.ReadJSONL(bytes.NewReader([]byte(trainingJSONL(n))), "towns.jsonl")
+	ds, err := ragvsft.ReadJSONL(strings.NewReader(b.String()), "towns.jsonl")
 	require.NoError(t, err)
 	qs, err := ragvsft.Questions(ds)
 	require.NoError(t, err)

@@ -454,7 +454,7 @@ func trainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 				continue
 			}
 			if frozen == nil {
-				frozen = tr.freeze()
+				frozen = tr.freeze(epoch == opt.Epochs)
 			}
 			snaps[i] = frozen
 		}
@@ -620,7 +620,7 @@ type pending struct {
 
 func newTrainer(ts *trainSet, opt TrainOptions) *trainer {
 	tr := &trainer{ts: ts, opt: opt,
-		W:     ts.layout.clone(),
+		W:     ts.layout, // the trainer's own: the set is not trained twice
 		C:     make([]float32, len(ts.copyIndex)),
 		batch: min(opt.BatchSize, len(ts.examples)),
 	}
@@ -723,10 +723,16 @@ func (tr *trainer) apply() {
 }
 
 // freeze copies the current weights into a Model.
-func (tr *trainer) freeze() *Model {
+func (tr *trainer) freeze(last bool) *Model {
 	// Every snapshot shares the map from features to rows: only the
 	// weights differ.
-	m := &Model{vocab: tr.ts.vocab, ids: tr.ts.ids, rows: tr.ts.featGroup, w: tr.W.clone(),
+	// After the last epoch the model takes the weights themselves: at the
+	// dense cap a copy is 256 MiB more.
+	w := tr.W
+	if !last {
+		w = tr.W.clone()
+	}
+	m := &Model{vocab: tr.ts.vocab, ids: tr.ts.ids, rows: tr.ts.featGroup, w: w,
 		copy: make(map[uint64]float32, len(tr.ts.copyIndex)),
 	}
 	for f, k := range tr.ts.copyIndex {
