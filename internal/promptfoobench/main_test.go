@@ -53,19 +53,22 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// TestRagvsftOnly runs the ragvsft side alone, without npm (-dir ”), on a
-// few calls: the server must see each call once, 4 at a time.
-func TestRagvsftOnly(t *testing.T) {
+// TestWithoutPromptfoo runs the ragvsft side and the net/http floor alone,
+// without npm (-dir ''), on a few calls: the server must see each call
+// once, 4 at a time.
+func TestWithoutPromptfoo(t *testing.T) {
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-dir", "", "-rounds", "2", "-n", "12", "-concurrency", "4", "-latency", "20ms"}, &out)
 	require.NoError(t, err, out.String())
 	table := out.String()[strings.Index(out.String(), "| tool"):]
 	rows := strings.Split(strings.TrimSpace(table), "\n")
-	require.Len(t, rows, 3, table)
-	cells := strings.Split(rows[2], "|")
-	assert.Equal(t, " ragvsft ", cells[1])
-	assert.Equal(t, " 12 / 12 ", cells[10], "chat calls / requests")
-	assert.True(t, strings.HasPrefix(cells[11], " 4 / "), "most in flight: %s", cells[11])
+	require.Len(t, rows, 4, table)
+	for i, tool := range []string{"ragvsft", floorTool} {
+		cells := strings.Split(rows[2+i], "|")
+		assert.Equal(t, " "+tool+" ", cells[1])
+		assert.Equal(t, " 12 / 12 ", cells[10], "chat calls / requests")
+		assert.True(t, strings.HasPrefix(cells[11], " 4 / "), "most in flight: %s", cells[11])
+	}
 }
 
 func TestWriteConfig(t *testing.T) {
