@@ -54,7 +54,7 @@ func TestParseFlags(t *testing.T) {
 }
 
 // TestWithoutPromptfoo runs the ragvsft side and the net/http floor alone,
-// without npm (-dir ''), on a few calls: the server must see each call
+// without npm (an empty -dir), on a few calls: the server must see each call
 // once, 4 at a time.
 func TestWithoutPromptfoo(t *testing.T) {
 	var out bytes.Buffer
