@@ -7,22 +7,31 @@
 // It serves ragvsfttest's OpenAI-wire server on 127.0.0.1 with -latency
 // added to every request, then, -rounds times in alternating order, asks it
 // -n chat questions (the cities of ragvsft.CitiesJSONL, the article's
-// closed-book prompt) at -concurrency with each tool:
+// closed-book prompt) at -concurrency with each tool, each a child process
+// so that its memory and CPU time are its own:
 //
-//   - ragvsft: an Experiment with the base arm only, run by this program
-//     re-executed as a child process, so that its memory is its own;
+//   - ragvsft: an Experiment with the base arm only through the library's
+//     OpenAI chat Model, run by this program re-executed;
+//   - net/http (floor, -floor): the same requests from bare net/http, the
+//     floor any Go client starts from;
 //   - promptfoo: `promptfoo eval -j CONCURRENCY --no-cache` on a generated
-//     promptfooconfig.yaml (provider openai:chat, apiBaseUrl the server's),
-//     installed with npm into -dir, outside the repository, once.
+//     promptfooconfig.yaml (provider openai:chat, apiBaseUrl the server's,
+//     the same messages, temperature, max_tokens and seed), installed with
+//     npm into -dir, outside the repository, once. Its binary is run as npx
+//     resolves it; -npx runs npx itself.
 //
 // The latency bound is concurrency / latency (160 requests/s at 8 and
-// 50 ms). Throughput is given two ways: over the child's whole life (process
-// start-up included: node loads promptfoo for seconds) and over the span the
-// server saw, from the first chat request's arrival to the last reply. Peak
-// RSS is the child's ru_maxrss from wait4 (on Linux the largest single
-// process of its tree), and the peak of the tree's summed RSS sampled from
-// /proc every 20 ms. The server checks that each tool made exactly -n chat
-// calls and how many were in flight at once.
+// 50 ms); no client reaches it at -n 100, whose last of 13 rounds trips has
+// 4 requests, not 8 (96% at most). Throughput is given two ways: over the
+// child's whole life (process start-up included: node loads promptfoo for
+// seconds) and over the span the server saw, from the first chat request's
+// arrival to the last reply. Peak RSS is the child's ru_maxrss from wait4
+// (on Linux the largest single process of its tree), and the peak of the
+// tree's summed RSS sampled from /proc every 20 ms. To place a shortfall, the
+// server also reports each tool's chat calls (exactly -n, or the run fails),
+// requests in flight (most and mean), a call's time at the server, and the
+// time from a reply to the next request on the same connection; -cpuprofile
+// profiles the server and the ragvsft child.
 //
 // No OpenAI key is used: the children get a dummy key and no OPENAI_*
 // variable of this environment.
