@@ -583,7 +583,7 @@ func writeTable(w io.Writer, o options, tools []string, results map[string][]mea
 			f(func(m measurement) float64 { return m.wallPerSec }, "%.1f"),
 			f(func(m measurement) float64 { return m.span.Seconds() }, "%.3f"),
 			f(func(m measurement) float64 { return m.chatsPerS }, "%.1f"),
-			f(func(m measurement) float64 { return 100 * m.chatsPerS / o.bound() }, "%.0f"),
+			f(func(m measurement) float64 { return 100 * m.chatsPerS / o.bound() }, "%.1f"),
 			f(func(m measurement) float64 { return mib(m.maxRSS) }, "%.0f"),
 			f(func(m measurement) float64 { return mib(m.treeRSS) }, "%.0f"),
 			f(func(m measurement) float64 { return m.cpu.Seconds() }, "%.2f"),
