@@ -178,6 +178,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	// One call first, so that the server's lazy set-up (its local model)
+	// is not charged to round 1's first tool, always ragvsft.
+	if err := warmUp(ctx, srv.url, o.model, questions[0]); err != nil {
+		return fmt.Errorf("warming the server up: %w", err)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -364,6 +369,14 @@ func runFloor(ctx context.Context, a childArgs, stdout io.Writer) error {
 	return nil
 }
 
+func warmUp(ctx context.Context, url, model, question string) error {
+	body, _ := json.Marshal(map[string]any{
+		"model":    model,
+		"messages": []map[string]string{{"role": "user", "content": question}},
+	})
+	return post(ctx, url+"/chat/completions", body)
+}
+
 func post(ctx context.Context, url string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -420,8 +433,9 @@ func startServer(latency time.Duration) (*server, error) {
 		return nil, err
 	}
 	s := &server{
-		api: ragvsfttest.NewOpenAIHandler(ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: latency}}),
-		url: "http://" + ln.Addr().String() + "/v1",
+		api:     ragvsfttest.NewOpenAIHandler(ragvsfttest.ServerConfig{Faults: ragvsfttest.Faults{Latency: latency}}),
+		url:     "http://" + ln.Addr().String() + "/v1",
+		replied: make(map[string]time.Time),
 	}
 	s.http = &http.Server{Handler: s}
 	go s.http.Serve(ln)
