@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ragvsft/ragvsft/internal/localmodel"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -543,4 +544,25 @@ func TestLocalFineTuneAbstainNeedsTwoReplies(t *testing.T) {
 	_, err := LocalFineTuner{Abstain: true}.FineTune(context.Background(), FineTuneRequest{Training: citiesForTest(t)[:1]})
 	require.ErrorIs(t, err, ErrNoTrainingData)
 	assert.ErrorContains(t, err, "ragvsft: local fine-tune: calibrating abstention: 1 assistant replies, at least 2 needed")
+}
+
+// The vocabulary of the local model grows with the words of the replies,
+// not with the number of entities: the cities' names are pieces ("City",
+// "_", "17") that every city shares.
+func TestLocalVocabularyDoesNotGrowWithEntities(t *testing.T) {
+	t.Parallel()
+	vocab := map[int]int{}
+	for _, n := range []int{100, 1000, 10_000, 50_000} {
+		ds, err := ReadJSONL(bytes.NewReader(CitiesJSONL(n, CitiesSeed)), "cities.jsonl")
+		require.NoError(t, err)
+		seqs, _ := localSequences(ds.Examples())
+		vocab[n] = localmodel.Vocabulary(seqs)
+	}
+	t.Logf("vocabulary by number of cities: %v", vocab)
+	// At most every digit group (1,000 of three digits, 100 of two, 10 of
+	// one) and the template's 7 tokens ("City", "_", " has", " about", " ",
+	// " inhabitants", ".") and End, however many cities.
+	for n, v := range vocab {
+		assert.LessOrEqual(t, v, 1110+7+1, "%d cities", n)
+	}
 }

@@ -153,22 +153,38 @@ var ErrTooLarge = errors.New("localmodel: training set too large for the embedde
 // TrainSnapshots would refuse seqs as too large. It only tokenizes the
 // replies, so it is cheap beside training.
 func CheckSize(seqs []Sequence) error {
+	v, positions := size(seqs, MaxVocabulary)
+	if v > MaxVocabulary {
+		return fmt.Errorf("%w: the replies have more than %d distinct tokens", ErrTooLarge, MaxVocabulary)
+	}
+	if positions > MaxPositions {
+		return fmt.Errorf("%w: %d reply tokens, at most %d", ErrTooLarge, positions, MaxPositions)
+	}
+	return nil
+}
+
+// Vocabulary returns the size of the vocabulary a model trained on seqs
+// has: the distinct tokens of the replies, and End.
+func Vocabulary(seqs []Sequence) int {
+	v, _ := size(seqs, math.MaxInt)
+	return v
+}
+
+// size counts the vocabulary of seqs, stopping above limit, and their
+// reply tokens with End.
+func size(seqs []Sequence, limit int) (vocab, positions int) {
 	seen := map[string]bool{End: true}
-	positions := 0
 	for _, s := range seqs {
 		toks := Tokenize(s.Reply)
 		positions += len(toks) + 1
 		for _, t := range toks {
 			seen[t] = true
 		}
-		if len(seen) > MaxVocabulary {
-			return fmt.Errorf("%w: the replies have more than %d distinct tokens", ErrTooLarge, MaxVocabulary)
+		if len(seen) > limit {
+			break
 		}
 	}
-	if positions > MaxPositions {
-		return fmt.Errorf("%w: %d reply tokens, at most %d", ErrTooLarge, positions, MaxPositions)
-	}
-	return nil
+	return len(seen), positions
 }
 
 // ErrBadOptions reports invalid training options.
