@@ -93,7 +93,7 @@ const (
 // after enough epochs; before that it gives a plausible, wrong one. On the
 // cities with the article's prompts, closed book: 0% after 1 and 3 epochs
 // (the default; every answer is "City_N has about NNNNNNN inhabitants."
-// for the right city with a wrong number, 17.6% of the digits right), 15%
+// for the right city with a wrong number, 18.6% of the digits right), 14%
 // after 10 (31.4% of the digits), 100% after 30. A question in a wording
 // never trained recalls less than the trained wording, and training on
 // several phrasings recalls more (on testdata/companies.jsonl at 10
@@ -213,7 +213,7 @@ var ErrBadLocalModel = localmodel.ErrBadFile
 // WriteTo saves the model, its name and its parametric memory, so that
 // ReadLocalModel gives back a model that answers exactly as m does. The
 // format is versioned and checksummed; see internal/localmodel/file.go
-// for its layout (about 4 bytes per weight: 1.5 MB for the cities after
+// for its layout (about 4 bytes per weight: 1.7 MB for the cities after
 // 30 epochs). Saving the same model twice gives the same bytes.
 func (m *LocalModel) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
