@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -565,4 +568,45 @@ func TestLocalVocabularyDoesNotGrowWithEntities(t *testing.T) {
 	for n, v := range vocab {
 		assert.LessOrEqual(t, v, 1110+7+1, "%d cities", n)
 	}
+}
+
+// BenchmarkLocalFineTuneAtScale fine-tunes the local model on N cities
+// (RAGVSFT_BENCH_N, default 10,000) with the hyperparameters OpenAI's
+// "auto" resolves for N, as examples/cities does, and reports the peak of
+// the live heap sampled every 10 ms (peak-heap-MiB) besides the time.
+func BenchmarkLocalFineTuneAtScale(b *testing.B) {
+	n := 10_000
+	if s := os.Getenv("RAGVSFT_BENCH_N"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil {
+			b.Fatalf("RAGVSFT_BENCH_N: %v", err)
+		}
+	}
+	data, err := ReadJSONL(bytes.NewReader(CitiesJSONL(n, CitiesSeed)), "cities.jsonl")
+	require.NoError(b, err)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	for b.Loop() {
+		_, err := LocalFineTuner{}.FineTune(context.Background(), FineTuneRequest{Training: data, Seed: 42})
+		require.NoError(b, err)
+	}
+	close(stop)
+	<-done
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }

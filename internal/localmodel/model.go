@@ -7,8 +7,10 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -624,10 +626,18 @@ type trainer struct {
 	order []int
 	batch int
 
-	queue         []pending
-	deltas        [][]float32
-	logits, probs []float64
+	queue   []pending
+	deltas  [][]float32
+	losses  []float64
+	scratch []scratch // one per worker
 }
+
+// scratch is a worker's logits and probabilities.
+type scratch struct{ logits, probs []float64 }
+
+// minParallel is the fewest positions per worker worth a goroutine: a
+// position costs microseconds, a goroutine about one.
+const minParallel = 16
 
 type pending struct {
 	p     *position
@@ -636,9 +646,10 @@ type pending struct {
 
 func newTrainer(ts *trainSet, opt TrainOptions) *trainer {
 	tr := &trainer{ts: ts, opt: opt,
-		W:     ts.layout, // the trainer's own: the set is not trained twice
-		C:     make([]float32, len(ts.copyIndex)),
-		batch: min(opt.BatchSize, len(ts.examples)),
+		W:       ts.layout, // the trainer's own: the set is not trained twice
+		C:       make([]float32, len(ts.copyIndex)),
+		batch:   min(opt.BatchSize, len(ts.examples)),
+		scratch: make([]scratch, runtime.GOMAXPROCS(0)),
 	}
 	tr.order = make([]int, len(ts.examples))
 	for i := range tr.order {
@@ -661,24 +672,69 @@ func (tr *trainer) epoch(ctx context.Context, epoch int) (float64, error) {
 		tr.queue = tr.queue[:0]
 		for _, ei := range tr.order[b:min(b+tr.batch, len(tr.order))] {
 			for i := range tr.ts.examples[ei] {
-				lossSum += tr.gradient(&tr.ts.examples[ei][i])
-				lossN++
+				tr.queue = append(tr.queue, pending{p: &tr.ts.examples[ei][i]})
 			}
+		}
+		tr.gradients()
+		for _, l := range tr.losses[:len(tr.queue)] {
+			lossSum += l
+			lossN++
 		}
 		tr.apply()
 	}
 	return lossSum / float64(max(lossN, 1)), nil
 }
 
-// gradient queues the gradient of position p's loss, -log of the
-// probability of its target however produced, and returns the loss.
-func (tr *trainer) gradient(p *position) float64 {
+// gradients computes the gradient of every queued position into its
+// delta and its loss into losses, on as many cores as the batch is worth.
+// The weights are only read until apply, and each position writes its own
+// delta and loss, so the result is the same however many workers there
+// are, and the same as one after the other.
+func (tr *trainer) gradients() {
+	V := len(tr.ts.vocab)
+	for len(tr.deltas) < len(tr.queue) {
+		tr.deltas = append(tr.deltas, nil)
+	}
+	if cap(tr.losses) < len(tr.queue) {
+		tr.losses = make([]float64, len(tr.queue))
+	}
+	tr.losses = tr.losses[:len(tr.queue)]
+	for k := range tr.queue {
+		n := V + len(tr.queue[k].p.copyOK)
+		if cap(tr.deltas[k]) < n {
+			tr.deltas[k] = make([]float32, n)
+		}
+		tr.queue[k].delta = tr.deltas[k][:n]
+	}
+	workers := min(len(tr.scratch), max(len(tr.queue)/minParallel, 1))
+	if workers == 1 {
+		for k := range tr.queue {
+			tr.losses[k] = tr.gradient(tr.queue[k], &tr.scratch[0])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := w; k < len(tr.queue); k += workers {
+				tr.losses[k] = tr.gradient(tr.queue[k], &tr.scratch[w])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// gradient writes the gradient of position q.p's loss, -log of the
+// probability of its target however produced, into q.delta and returns
+// the loss.
+func (tr *trainer) gradient(q pending, sc *scratch) float64 {
+	p := q.p
 	V := len(tr.ts.vocab)
 	n := V + len(p.copyOK)
-	if cap(tr.logits) < n {
-		tr.logits, tr.probs = make([]float64, n), make([]float64, n)
+	if cap(sc.logits) < n {
+		sc.logits, sc.probs = make([]float64, n), make([]float64, n)
 	}
-	logits, probs := tr.logits[:n], tr.probs[:n]
+	logits, probs := sc.logits[:n], sc.probs[:n]
 	clear(logits)
 	for _, mb := range p.gen {
 		tr.W.add(logits, mb.group, float64(mb.n))
@@ -705,17 +761,7 @@ func (tr *trainer) gradient(p *position) float64 {
 			probs[V+c] -= probs[V+c] / good
 		}
 	}
-	if len(tr.queue) == len(tr.deltas) {
-		tr.deltas = append(tr.deltas, nil)
-	}
-	d := tr.deltas[len(tr.queue)]
-	if cap(d) < n {
-		d = make([]float32, n)
-		tr.deltas[len(tr.queue)] = d
-	}
-	d = d[:n]
-	toFloat32(d, probs)
-	tr.queue = append(tr.queue, pending{p, d})
+	toFloat32(q.delta, probs)
 	return -math.Log(good)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -245,4 +246,29 @@ func TestSparseRows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, m.w, got.w)
 	assert.Equal(t, m.rows, got.rows)
+}
+
+// The positions of a batch are computed on several cores against the same
+// weights: the model is the same bit for bit on any number of them.
+func TestTrainingIsTheSameOnAnyNumberOfCores(t *testing.T) {
+	seqs := things(300)
+	opt := trainOpts
+	opt.Epochs, opt.BatchSize = 3, 20 // 20 replies of 7 tokens: 140 positions a batch
+	var models []*Model
+	var losses [][]float64
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 4} {
+		runtime.GOMAXPROCS(procs)
+		var l []float64
+		o := opt
+		o.OnEpoch = func(_ int, loss float64) { l = append(l, loss) }
+		m, err := Train(context.Background(), seqs, o)
+		require.NoError(t, err)
+		models, losses = append(models, m), append(losses, l)
+	}
+	for i := 1; i < len(models); i++ {
+		assert.Equal(t, models[0].w, models[i].w)
+		assert.Equal(t, models[0].copy, models[i].copy)
+		assert.Equal(t, losses[0], losses[i])
+	}
 }
