@@ -706,6 +706,27 @@ func (b *batchEmbed) embed(ctx context.Context, texts []string) ([][]float32, er
 	return out, nil
 }
 
+// With the fitted local embedding RetrieveBatch embeds and searches a
+// block of queries at a time: across blocks it still returns what Retrieve
+// returns, in order.
+func TestChromemRetrieverBatchAcrossBlocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newIndexed(t, ChromemOptions{}, testCities(300))
+	queries := make([]string, 2*fittedBlock+5)
+	for i := range queries {
+		queries[i] = fmt.Sprintf("What is the population of City_%d?", i%300+1)
+	}
+	batch, err := r.RetrieveBatch(ctx, queries, 5)
+	require.NoError(t, err)
+	require.Len(t, batch, len(queries))
+	for i, q := range queries {
+		one, err := r.Retrieve(ctx, q, 5)
+		require.NoError(t, err)
+		require.Equal(t, one, batch[i], "query %d", i)
+	}
+}
+
 // RetrieveBatch returns, query for query, what Retrieve returns, which is
 // chromem's own ranking of the stored vectors.
 func TestChromemRetrieverBatch(t *testing.T) {
