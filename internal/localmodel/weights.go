@@ -51,12 +51,12 @@ func (w *weights) rows() int {
 //
 //go:norace
 func (w *weights) add(logits []float64, r int32, n float64) {
-	if d := w.denseRows(); r < d {
+	d := w.denseRows()
+	if r < d {
 		addScaled(logits, w.dense[int(r)*w.V:int(r+1)*w.V], n)
 		return
-	} else {
-		r -= d
 	}
+	r -= d
 	for k := w.start[r]; k < w.start[r+1]; k++ {
 		logits[w.tok[k]] += n * float64(w.w[k])
 	}
@@ -67,12 +67,12 @@ func (w *weights) add(logits []float64, r int32, n float64) {
 //
 //go:norace
 func (w *weights) sub(r int32, delta []float32, step float32) {
-	if d := w.denseRows(); r < d {
+	d := w.denseRows()
+	if r < d {
 		subScaled(w.dense[int(r)*w.V:int(r+1)*w.V], delta, step)
 		return
-	} else {
-		r -= d
 	}
+	r -= d
 	for k := w.start[r]; k < w.start[r+1]; k++ {
 		w.w[k] -= step * delta[w.tok[k]]
 	}
