@@ -794,12 +794,12 @@ func (tr *trainer) apply() {
 	}
 }
 
-// freeze copies the current weights into a Model.
+// freeze makes a Model of the current weights: a copy of them, or, for the
+// last epoch, the weights themselves.
 func (tr *trainer) freeze(last bool) *Model {
-	// Every snapshot shares the map from features to rows: only the
-	// weights differ.
-	// After the last epoch the model takes the weights themselves: at the
-	// dense cap a copy is 256 MiB more.
+	// Every snapshot shares the map from features to rows; only the
+	// weights differ, and after the last epoch the model takes the
+	// trainer's own (at the dense cap a copy is 256 MiB more).
 	w := tr.W
 	if !last {
 		w = tr.W.clone()
