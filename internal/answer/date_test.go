@@ -3,6 +3,7 @@ package answer
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -61,6 +62,18 @@ func BenchmarkFindDatesPassage(b *testing.B) {
 	b.Run("patterns", func(b *testing.B) {
 		for b.Loop() {
 			matchDates(passage)
+		}
+	})
+}
+
+// The filter never changes what findDates finds.
+func FuzzFindDatesFilter(f *testing.F) {
+	for _, s := range []string{"11 March 1974", "1905-03-11", "City_1234 has 12345 people", "11.03.1905.", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := findDates(s), matchDates(s); !reflect.DeepEqual(got, want) {
+			t.Fatalf("findDates(%q) = %v, the patterns alone %v", s, got, want)
 		}
 	})
 }
