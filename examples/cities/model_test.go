@@ -38,6 +38,7 @@ func TestShutDownModelIsRefusedBeforeAnyRequest(t *testing.T) {
 // ragvsft.DefaultBaseModel; the report says it stood in for the article's
 // model and prices every arm, the fine-tuning and the embeddings.
 func TestDefaultModelStandsInForTheArticles(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("runs the experiment against ragvsfttest")
 	}
