@@ -48,7 +48,7 @@ func TestFineTunedElsewhereOnItsOwnEndpoint(t *testing.T) {
 	baseSrv := newServer(t, ragvsfttest.ServerConfig{APIKey: baseKey})
 	ftSrv := newServer(t, ragvsfttest.ServerConfig{APIKey: ftKey, BaseModel: memorized(t, ds), Models: []string{loraName}})
 
-	baseCfg := ragvsft.OpenAIConfig{APIKey: baseKey, BaseURL: baseSrv.URL, MaxRetries: -1}
+	baseCfg := ragvsft.OpenAIConfig{APIKey: baseKey, BaseURL: baseSrv.URL, MaxRetries: -1, Now: onWireDay}
 	base, err := ragvsft.NewOpenAIModel(baseCfg, ragvsft.DefaultBaseModel)
 	require.NoError(t, err)
 	embedder, err := ragvsft.NewOpenAIEmbedder(baseCfg, "")
@@ -224,6 +224,7 @@ func TestAzureRunsTheWholeExperiment(t *testing.T) {
 	require.Equal(t, ragvsft.OpenAIConfig{APIKey: azureKey, BaseURL: srv.AzureURL, Azure: true}, cfg, "Azure's variables win")
 	headers := &headerLog{next: http.DefaultTransport}
 	cfg.HTTPClient = &http.Client{Transport: headers}
+	cfg.Now = onWireDay
 
 	const n = 12
 	base, err := ragvsft.NewOpenAIModel(cfg, ragvsft.DefaultBaseModel)
@@ -275,7 +276,7 @@ func TestAzureRunsTheWholeExperiment(t *testing.T) {
 	})
 	t.Run("a wrong key is refused, and never shown", func(t *testing.T) {
 		const wrong = "fedcba9876543210fedcba9876543210WRONG"
-		m, err := ragvsft.NewOpenAIModel(ragvsft.OpenAIConfig{APIKey: wrong, BaseURL: srv.AzureURL, Azure: true, MaxRetries: -1}, ragvsft.DefaultBaseModel)
+		m, err := ragvsft.NewOpenAIModel(ragvsft.OpenAIConfig{APIKey: wrong, BaseURL: srv.AzureURL, Azure: true, MaxRetries: -1, Now: onWireDay}, ragvsft.DefaultBaseModel)
 		require.NoError(t, err)
 		_, err = m.Chat(context.Background(), ragvsft.ChatRequest{Messages: []ragvsft.Message{{Role: ragvsft.RoleUser, Content: "hi"}}})
 		require.ErrorIs(t, err, ragvsft.ErrOpenAIAuth)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/ragvsfttest"
@@ -14,9 +15,12 @@ import (
 // adapter named "cities-lora"), is measured against a base model on
 // another endpoint: nothing is uploaded or trained.
 func ExampleNewOpenAIFineTuned() {
-	base := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: "base-key"})
+	// The day the catalog's shutdown dates are checked against, pinned so
+	// that the example's output does not change when a model shuts down.
+	day := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+	base := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: "base-key", Now: day})
 	defer base.Close()
-	lora := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: "lora-key", Models: []string{"cities-lora"}})
+	lora := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: "lora-key", Models: []string{"cities-lora"}, Now: day})
 	defer lora.Close()
 
 	ds, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(10, ragvsft.CitiesSeed)), "cities.jsonl")
@@ -24,12 +28,12 @@ func ExampleNewOpenAIFineTuned() {
 		fmt.Println(err)
 		return
 	}
-	baseModel, err := ragvsft.NewOpenAIModel(ragvsft.OpenAIConfig{APIKey: "base-key", BaseURL: base.URL}, ragvsft.DefaultBaseModel)
+	baseModel, err := ragvsft.NewOpenAIModel(ragvsft.OpenAIConfig{APIKey: "base-key", BaseURL: base.URL, Now: day}, ragvsft.DefaultBaseModel)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	ft, err := ragvsft.NewOpenAIFineTuned(ragvsft.OpenAIConfig{APIKey: "lora-key", BaseURL: lora.URL}, "cities-lora")
+	ft, err := ragvsft.NewOpenAIFineTuned(ragvsft.OpenAIConfig{APIKey: "lora-key", BaseURL: lora.URL, Now: day}, "cities-lora")
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -3,6 +3,7 @@ package ragvsft_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/ragvsfttest"
@@ -14,9 +15,12 @@ import (
 // OpenAIModel from ragvsft.OpenAIConfigFromEnv() and wrap it with
 // Cache.Model.
 func ExampleJudgeEvaluator() {
-	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{})
+	// The day the catalog's shutdown dates are checked against, pinned so
+	// that the example's output does not change when a model shuts down.
+	day := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{Now: day})
 	defer srv.Close()
-	model, err := ragvsft.NewOpenAIModel(ragvsft.OpenAIConfig{APIKey: "test", BaseURL: srv.URL}, ragvsft.DefaultBaseModel)
+	model, err := ragvsft.NewOpenAIModel(ragvsft.OpenAIConfig{APIKey: "test", BaseURL: srv.URL, Now: day}, ragvsft.DefaultBaseModel)
 	if err != nil {
 		fmt.Println(err)
 		return

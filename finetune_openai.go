@@ -420,7 +420,11 @@ func (f *OpenAIFineTuner) Estimate(ctx context.Context, req FineTuneRequest) (Es
 	if err := ctx.Err(); err != nil {
 		return Estimate{}, err
 	}
-	if err := checkModel(f.Config.Catalog, req.BaseModel, f.Config.now(), true); err != nil {
+	now, err := f.Config.now()
+	if err != nil {
+		return Estimate{}, err
+	}
+	if err := checkModel(f.Config.Catalog, req.BaseModel, now, true); err != nil {
 		return Estimate{}, err
 	}
 	return EstimateFineTune(req, f.Config.Catalog)
@@ -429,7 +433,11 @@ func (f *OpenAIFineTuner) Estimate(ctx context.Context, req FineTuneRequest) (Es
 // FineTune runs req as an OpenAI fine-tuning job, or reattaches to the job
 // already keyed by it, and waits for its model. See OpenAIFineTuner.
 func (f *OpenAIFineTuner) FineTune(ctx context.Context, req FineTuneRequest) (*FineTuned, error) {
-	if err := checkModel(f.Config.Catalog, req.BaseModel, f.Config.now(), true); err != nil {
+	now, err := f.Config.now()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkModel(f.Config.Catalog, req.BaseModel, now, true); err != nil {
 		return nil, err
 	}
 	p, err := planFineTune(req, f.Config.Catalog)

@@ -50,7 +50,11 @@ func NewOpenAIModel(cfg OpenAIConfig, model string) (*OpenAIModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkModel(cfg.Catalog, model, cfg.now(), false); err != nil {
+	now, err := cfg.now()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkModel(cfg.Catalog, model, now, false); err != nil {
 		return nil, err
 	}
 	info, _ := cfg.modelInfo(model)

@@ -521,3 +521,32 @@ func TestOpenAIModelCachedPromptTokens(t *testing.T) {
 	assert.LessOrEqual(t, second.Usage.CachedPromptTokens, second.Usage.PromptTokens)
 	assert.Equal(t, first.Usage.PromptTokens, second.Usage.PromptTokens)
 }
+
+// With no Now, the day is RAGVSFT_TODAY's: the default model answers the
+// day before its shutdown and is refused on it, by the model and the
+// fine-tuner alike; a malformed value is an error naming it, not today.
+func TestOpenAIConfigTodayFromEnvironment(t *testing.T) {
+	cfg := ragvsft.OpenAIConfig{APIKey: wireKey, BaseURL: "http://127.0.0.1:1/v1"}
+	ft := &ragvsft.OpenAIFineTuner{Config: cfg}
+	req := ragvsft.FineTuneRequest{BaseModel: ragvsft.DefaultBaseModel, Training: cities(t, 10)}
+	for _, tt := range []struct {
+		today, err string
+	}{
+		{today: "2027-01-13"},
+		{today: "2027-01-14", err: "was shut down on 2027-01-14"},
+		{today: "14 Jan 2027", err: `ragvsft: RAGVSFT_TODAY="14 Jan 2027" is not a day as YYYY-MM-DD`},
+	} {
+		t.Run(tt.today, func(t *testing.T) {
+			t.Setenv("RAGVSFT_TODAY", tt.today)
+			_, err := ragvsft.NewOpenAIModel(cfg, ragvsft.DefaultBaseModel)
+			_, estErr := ft.Estimate(context.Background(), req)
+			if tt.err == "" {
+				require.NoError(t, err)
+				require.NoError(t, estErr)
+				return
+			}
+			require.ErrorContains(t, err, tt.err)
+			require.ErrorContains(t, estErr, tt.err)
+		})
+	}
+}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/ragvsft/ragvsft/internal/clock"
 )
 
 // DefaultOpenAIBaseURL is the API that OpenAIConfig talks to when BaseURL is
@@ -78,8 +80,11 @@ type OpenAIConfig struct {
 	// reasoning, fine-tunability) for the models this config reaches; nil
 	// uses DefaultCatalog alone.
 	Catalog Catalog
-	// Now tells the day for the catalog's shutdown dates; nil means
-	// time.Now. Tests set it to a fixed day.
+	// Now tells the day for the catalog's shutdown dates. Nil means the
+	// day in the environment variable RAGVSFT_TODAY (YYYY-MM-DD, e.g.
+	// 2027-01-15 to see what OpenAI's shutdowns will do), else time.Now;
+	// a malformed RAGVSFT_TODAY is an error from NewOpenAIModel and the
+	// fine-tuner, not ignored. Tests set Now to a fixed day.
 	Now func() time.Time
 }
 
@@ -89,15 +94,26 @@ func (c OpenAIConfig) modelInfo(model string) (ModelInfo, bool) {
 }
 
 // now is the day the shutdown dates are checked against.
-func (c OpenAIConfig) now() time.Time {
+func (c OpenAIConfig) now() (time.Time, error) {
 	if c.Now != nil {
-		return c.Now()
+		return c.Now(), nil
 	}
-	return time.Now()
+	return today()
+}
+
+// today is the default day of the catalog: RAGVSFT_TODAY, else time.Now.
+// It is the one place this package reads RAGVSFT_TODAY.
+func today() (time.Time, error) {
+	day, err := clock.Today()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ragvsft: %w", err)
+	}
+	return day, nil
 }
 
 // OpenAIConfigFromEnv reads the environment, the only place this package
-// does. Unset variables leave their field empty.
+// does besides RAGVSFT_TODAY (see OpenAIConfig.Now). Unset variables leave
+// their field empty.
 //
 // When AZURE_OPENAI_ENDPOINT is set, the configuration is Azure OpenAI's:
 // BaseURL is AzureV1URL(AZURE_OPENAI_ENDPOINT) (the resource's endpoint as

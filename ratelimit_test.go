@@ -60,6 +60,9 @@ func newTimedServer(t *testing.T, cfg ragvsfttest.ServerConfig) *timedServer {
 
 // startTimedServer starts a timedServer; stop shuts it down.
 func startTimedServer(cfg ragvsfttest.ServerConfig) (s *timedServer, stop func()) {
+	if cfg.Now == nil {
+		cfg.Now = onWireDay
+	}
 	s = &timedServer{OpenAIServer: ragvsfttest.NewOpenAIHandler(cfg)}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/chat/completions" {

@@ -14,7 +14,10 @@ import (
 // A test points the real OpenAI client at the server. The base model is the
 // embedded local model: it answers from the passages in the prompt.
 func ExampleNewOpenAIServer() {
-	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{})
+	// The day the catalog's shutdown dates are checked against, pinned so
+	// that the example's output does not change when gpt-4o-mini shuts down.
+	day := func() time.Time { return time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC) }
+	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{Now: day})
 	defer srv.Close()
 	client := openai.NewClient(option.WithBaseURL(srv.URL), option.WithAPIKey("test"))
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ragvsft/ragvsft"
+	"github.com/ragvsft/ragvsft/internal/clock"
 )
 
 // catalog is what the server knows of OpenAI's models: the library's
@@ -25,10 +26,15 @@ var listedSnapshots = []string{
 // deprecationsURL is where OpenAI's refusal of a shut-down model points.
 const deprecationsURL = "https://platform.openai.com/docs/deprecations"
 
-// now is the server's day, for the catalog's shutdown dates.
+// now is the server's day, for the catalog's shutdown dates. A malformed
+// RAGVSFT_TODAY falls back to time.Now: a handler cannot report it to the
+// caller, and the ragvsft library in the same process refuses it anyway.
 func (s *OpenAIServer) now() time.Time {
 	if s.cfg.Now != nil {
 		return s.cfg.Now()
+	}
+	if day, err := clock.Today(); err == nil {
+		return day
 	}
 	return time.Now()
 }

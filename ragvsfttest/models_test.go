@@ -62,3 +62,17 @@ func TestModels(t *testing.T) {
 	before := newServer(t, ServerConfig{Now: func() time.Time { return time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC) }})
 	assert.Contains(t, listIDs(t, newClient(before)), "gpt-3.5-turbo")
 }
+
+// With no ServerConfig.Now, the server's day is RAGVSFT_TODAY's, as the
+// library's: the default model answers the day before its shutdown and is
+// refused on it.
+func TestServerDayFromEnvironment(t *testing.T) {
+	s := NewOpenAIServer(ServerConfig{APIKey: testKey, JobStepDelay: 5 * time.Millisecond})
+	t.Cleanup(s.Close)
+	body := chatBody(ragvsft.DefaultBaseModel, "What is the population of City_1?", "")
+	for today, status := range map[string]int{"2027-01-13": http.StatusOK, "2027-01-14": http.StatusNotFound} {
+		t.Setenv("RAGVSFT_TODAY", today)
+		code, resp := postRaw(t, s, "/chat/completions", body)
+		assert.Equal(t, status, code, "%s: %s", today, resp)
+	}
+}

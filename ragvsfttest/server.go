@@ -72,7 +72,9 @@ type ServerConfig struct {
 	Models []string
 	// Now tells the day for the catalog's shutdown dates: a model shut
 	// down by then is refused as OpenAI refuses it, for chat and as a
-	// fine-tuning base alike. Nil means time.Now.
+	// fine-tuning base alike. Nil means the day in the environment
+	// variable RAGVSFT_TODAY (YYYY-MM-DD), as the ragvsft library reads it,
+	// else time.Now (also for a malformed value, which the library refuses).
 	Now func() time.Time
 
 	// Embed computes one embedding for /v1/embeddings; a request for

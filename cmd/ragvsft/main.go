@@ -13,6 +13,9 @@
 // run and resume are internal/runner, the program examples/cities is, with
 // -data required and no memorization sweep unless -sweep asks for one:
 // every flag of examples/cities works here (ragvsft run -h lists them).
+// RAGVSFT_TODAY=YYYY-MM-DD sets the day the model catalog's shutdown dates
+// are checked against, e.g. 2027-01-15 to see what OpenAI's shutdowns will
+// do; run, resume and estimate refuse a malformed value at start.
 package main
 
 import (

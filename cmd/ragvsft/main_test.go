@@ -82,6 +82,25 @@ func TestResumeLatest(t *testing.T) {
 
 var oldWD, _ = os.Getwd()
 
+// beforeShutdowns is the day (RAGVSFT_TODAY) of the tests that use
+// ragvsft.DefaultBaseModel's family, which shuts down on 2027-01-14.
+const beforeShutdowns = "2026-12-02"
+
+// A malformed RAGVSFT_TODAY is refused before anything is done, naming
+// the variable and the value.
+func TestMalformedTodayIsRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	src, err := filepath.Abs(filepath.Join(oldWD, companies))
+	require.NoError(t, err)
+	t.Setenv("RAGVSFT_TODAY", "2027-13-01")
+	for _, args := range [][]string{{"run", "-data", src}, {"estimate", "-data", src}} {
+		out, code := cli(t, args...)
+		assert.Equal(t, 1, code, out)
+		assert.Contains(t, out, `RAGVSFT_TODAY="2027-13-01" is not a day as YYYY-MM-DD`, args[0])
+	}
+	assert.NoDirExists(t, "runs")
+}
+
 // validate names every bad line of a bad file and accepts good ones of
 // both kinds.
 func TestValidate(t *testing.T) {
@@ -106,6 +125,7 @@ func TestValidate(t *testing.T) {
 // estimate prints what an OpenAI run would cost with no key and no
 // request (the base URL points nowhere), and leaves no run folder.
 func TestEstimate(t *testing.T) {
+	t.Setenv("RAGVSFT_TODAY", beforeShutdowns)
 	t.Chdir(t.TempDir())
 	src, err := filepath.Abs(filepath.Join(oldWD, companies))
 	require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 // fine-tuned arms, once the job is done, in one of the fine-tuned model's,
 // recorded apart.
 func TestBatchFlag(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("runs the experiment against ragvsfttest")
 	}

@@ -23,6 +23,7 @@ import (
 //
 //	RAGVSFT_BENCH_N=10000 go test -run XXX -bench ResumeFinished -benchtime 3x ./examples/cities/
 func BenchmarkResumeFinished(b *testing.B) {
+	onTestDay(b)
 	n := 10000
 	if s := os.Getenv("RAGVSFT_BENCH_N"); s != "" {
 		var err error

@@ -58,6 +58,7 @@ func noUploadNoJob(t *testing.T, name string, st ragvsfttest.Stats) {
 // either; config.json records the flags but no key, and -resume asks the
 // missing items of each arm at the endpoint the run was started with.
 func TestFineTunedModelElsewhere(t *testing.T) {
+	onTestDay(t)
 	const n = 10
 	baseSrv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey})
 	t.Cleanup(baseSrv.Close)
@@ -147,6 +148,7 @@ func TestFineTunedModelElsewhere(t *testing.T) {
 // endpoint of its own has no key (the base model's Azure key is not sent
 // to another server): the error says which to set.
 func TestFineTunedModelElsewhereNeedsAKey(t *testing.T) {
+	onTestDay(t)
 	t.Setenv("AZURE_OPENAI_ENDPOINT", "https://127.0.0.1:1")
 	t.Setenv("AZURE_OPENAI_API_KEY", "0123456789abcdefAZURE")
 	t.Setenv("OPENAI_API_KEY", "")
@@ -188,6 +190,7 @@ func TestFineTunedModelFlagsAreRefusedWhereTheyMeanNothing(t *testing.T) {
 // deployed (a control-plane step), -finetuned-model DEPLOYMENT measures it
 // with no upload and no new job.
 func TestAzureRunThenDeployedFineTune(t *testing.T) {
+	onTestDay(t)
 	const azureKey = "0123456789abcdef0123456789abcdefAZURE"
 	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: azureKey, JobStepDelay: time.Millisecond})
 	t.Cleanup(srv.Close)
@@ -233,6 +236,7 @@ func TestAzureRunThenDeployedFineTune(t *testing.T) {
 // Without -finetuned-base-url the fine-tuned arms use the base model's
 // endpoint and key.
 func TestFineTunedModelOnTheBaseEndpoint(t *testing.T) {
+	onTestDay(t)
 	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey, JobStepDelay: time.Millisecond})
 	t.Cleanup(srv.Close)
 	ds, err := ragvsft.ReadJSONL(bytes.NewReader(ragvsft.CitiesJSONL(10, ragvsft.CitiesSeed)), "cities.jsonl")
@@ -270,6 +274,7 @@ func TestFineTunedModelOnTheBaseEndpoint(t *testing.T) {
 // cached under the host of an endpoint given by flag, so one server's
 // answers are never taken for the other's, and each is reused.
 func TestCacheKeepsEndpointsApart(t *testing.T) {
+	onTestDay(t)
 	t.Setenv("AZURE_OPENAI_ENDPOINT", "")
 	t.Setenv("OPENAI_BASE_URL", "")
 	t.Setenv("OPENAI_API_KEY", baseKey)

@@ -18,6 +18,7 @@ import (
 // A run that finishes with items in error writes its report but does not
 // exit as if it were complete: a script or CI job must see it failed.
 func TestItemsInErrorFailTheRun(t *testing.T) {
+	onTestDay(t)
 	srv := newChatLog(t, 0)
 	// 400 is not retried: three items end in error.
 	srv.InjectFault("chat/completions", 3, ragvsfttest.Fault{Status: http.StatusBadRequest})
@@ -60,6 +61,7 @@ func TestRunFolderIsPrivate(t *testing.T) {
 // SIGTERM (docker stop, systemd, a CI timeout) stops the run as Ctrl-C
 // does: what finished is reported, and the exit status says it stopped.
 func TestSIGTERMWritesTheReport(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("builds the program")
 	}

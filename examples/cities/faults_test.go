@@ -27,6 +27,7 @@ import (
 // once the server is well asks exactly those items and nothing else.
 // Before, the refused document's batch ended the run while indexing.
 func TestFaultyServerRunsToTheEnd(t *testing.T) {
+	onTestDay(t)
 	local := ragvsft.NewLocalEmbeddingFunc(1536)
 	var mu sync.Mutex
 	docCalls := 0

@@ -17,6 +17,7 @@ import (
 // the judge and gives its agreement with -eval auto, and a rerun through
 // the cache asks the judge nothing.
 func TestJudgeOnTheOpenAIBackend(t *testing.T) {
+	onTestDay(t)
 	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey, Models: []string{loraName}})
 	t.Cleanup(srv.Close)
 	t.Setenv("AZURE_OPENAI_ENDPOINT", "")
@@ -72,6 +73,7 @@ func TestJudgeOnTheOpenAIBackend(t *testing.T) {
 // elsewhere, and runs offline with one at -judge-base-url, asking before it
 // spends.
 func TestJudgeOnTheLocalBackend(t *testing.T) {
+	onTestDay(t)
 	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey})
 	t.Cleanup(srv.Close)
 	t.Setenv("AZURE_OPENAI_ENDPOINT", "")

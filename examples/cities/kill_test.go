@@ -171,6 +171,7 @@ func checkpointed(t *testing.T, path string) map[string]bool {
 // resumed, gives the report of an uninterrupted run, asks no checkpointed
 // item again and trains once.
 func TestKill9ThenResume(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("builds the program and runs it three times")
 	}
@@ -268,6 +269,7 @@ func TestKill9ThenResume(t *testing.T) {
 // -rpm paces the chat requests of every worker together, and a 429 with
 // Retry-After is waited out: every item is answered, none is an error.
 func TestRateLimitFlags(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("paced on purpose")
 	}

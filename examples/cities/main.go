@@ -29,6 +29,9 @@
 // is, and nothing is uploaded or trained. -base-url points the base model
 // elsewhere than OPENAI_BASE_URL. AZURE_OPENAI_ENDPOINT and
 // AZURE_OPENAI_API_KEY select an Azure OpenAI resource's v1 endpoint.
+// RAGVSFT_TODAY=YYYY-MM-DD sets the day the catalog's shutdown dates are
+// checked against (RAGVSFT_TODAY=2027-01-15 shows what OpenAI's shutdowns
+// will do); a malformed value is refused at start.
 //
 // -eval judge scores every answer by asking a model, the judge
 // (-judge-model, default the base model), whether it states the gold fact

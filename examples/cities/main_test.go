@@ -17,6 +17,15 @@ import (
 	"github.com/ragvsft/ragvsft"
 )
 
+// testDay is the day (RAGVSFT_TODAY) of the tests that use
+// ragvsft.DefaultBaseModel's family, which shuts down on 2027-01-14, so that
+// the real date does not change what they test.
+const testDay = "2026-12-02"
+
+// onTestDay pins the catalog's day for tb: the program, its ragvsfttest
+// servers and the child processes it starts all read RAGVSFT_TODAY.
+func onTestDay(tb testing.TB) { tb.Setenv("RAGVSFT_TODAY", testDay) }
+
 func runCities(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer

@@ -16,6 +16,7 @@ import (
 // The article's gpt-3.5-turbo is shut down: asking for it fails at once,
 // naming the date, before a request is made or a run folder is written.
 func TestShutDownModelIsRefusedBeforeAnyRequest(t *testing.T) {
+	onTestDay(t) // after gpt-3.5-turbo's shutdown on 2026-10-23
 	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{})
 	t.Cleanup(srv.Close)
 	t.Setenv("OPENAI_BASE_URL", srv.URL)
@@ -38,6 +39,7 @@ func TestShutDownModelIsRefusedBeforeAnyRequest(t *testing.T) {
 // ragvsft.DefaultBaseModel; the report says it stood in for the article's
 // model and prices every arm, the fine-tuning and the embeddings.
 func TestDefaultModelStandsInForTheArticles(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("runs the experiment against ragvsfttest")
 	}

@@ -50,6 +50,7 @@ func TestParaphrasesFlag(t *testing.T) {
 // second run through the same cache asks for no rewording and reuses the
 // fine-tuning job: nothing is paid twice.
 func TestParaphraserModelOnTheOpenAIBackend(t *testing.T) {
+	onTestDay(t)
 	srv := ragvsfttest.NewOpenAIServer(ragvsfttest.ServerConfig{APIKey: baseKey, JobStepDelay: time.Millisecond})
 	t.Cleanup(srv.Close)
 	t.Setenv("AZURE_OPENAI_ENDPOINT", "")

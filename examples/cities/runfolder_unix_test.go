@@ -19,6 +19,7 @@ import (
 // by the same -out, is refused at once and touches nothing: the first
 // finishes alone, every item asked and checkpointed once.
 func TestSecondProcessOnARunFolderIsRefused(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("builds the program and runs it three times")
 	}

@@ -20,6 +20,7 @@ import (
 // for one fine-tuning job: the second waits for the first's claim on the
 // job in the cache folder and reattaches to it.
 func TestRunsSharingACacheCreateOneJob(t *testing.T) {
+	onTestDay(t)
 	if testing.Short() {
 		t.Skip("builds the program and runs it twice")
 	}

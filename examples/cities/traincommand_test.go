@@ -19,6 +19,7 @@ import (
 // there: no file is uploaded to and no job made on any OpenAI endpoint, and
 // a resumed run trains nothing again.
 func TestTrainCommandThenLoRA(t *testing.T) {
+	onTestDay(t)
 	t.Setenv("AZURE_OPENAI_ENDPOINT", "")
 	t.Setenv("OPENAI_BASE_URL", "")
 	t.Setenv("OPENAI_API_KEY", "test-key")

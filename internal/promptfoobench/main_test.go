@@ -57,6 +57,9 @@ func TestParseFlags(t *testing.T) {
 // without npm (an empty -dir), on a few calls: the server must see each call
 // once, 4 at a time.
 func TestWithoutPromptfoo(t *testing.T) {
+	// The benchmark's server serves the default model, which shuts down on
+	// 2027-01-14: pin a day before.
+	t.Setenv("RAGVSFT_TODAY", "2026-12-02")
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-dir", "", "-rounds", "2", "-n", "12", "-concurrency", "4", "-latency", "20ms"}, &out)
 	require.NoError(t, err, out.String())

@@ -27,6 +27,7 @@ import (
 
 	"github.com/ragvsft/ragvsft"
 	"github.com/ragvsft/ragvsft/internal/atomicfile"
+	"github.com/ragvsft/ragvsft/internal/clock"
 	"github.com/ragvsft/ragvsft/report"
 )
 
@@ -121,6 +122,12 @@ const (
 // run is the program; stdin is only read to confirm spending money.
 func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer, opts Options) error {
 	program := cmp.Or(opts.Program, "cities")
+	// The day of the catalog's shutdown dates: a malformed RAGVSFT_TODAY is
+	// refused here, before anything else is done.
+	today, todayErr := clock.Today()
+	if todayErr != nil {
+		return todayErr
+	}
 	terminal := isTerminal(stderr)
 	var outMu sync.Mutex
 	stdout, stderr = lockedWriter{&outMu, stdout}, lockedWriter{&outMu, stderr}
@@ -314,7 +321,7 @@ func run(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.W
 	if cfg.Backend == "openai" {
 		// A shut-down model (the article's gpt-3.5-turbo) costs nothing,
 		// not even a run folder.
-		if err := ragvsft.DefaultCatalog().Check(cfg.Model, time.Now(), false); err != nil {
+		if err := ragvsft.DefaultCatalog().Check(cfg.Model, today, false); err != nil {
 			return fmt.Errorf("-model: %w", err)
 		}
 	}
