@@ -71,9 +71,9 @@ const (
 //     (copied piece by piece) and a number is memorized group by group,
 //     gradually. The vocabulary grows with the words of the replies, not
 //     with the number of entities: 1,075 tokens at 1,000 cities, 1,118
-//     (every digit group) at 50,000. Feature rows past 256 MiB of dense weights are sparse
-//     (they hold only the tokens they were trained to predict), so
-//     memory grows with the facts, not their square. The base
+//     (every digit group) at 50,000. Feature rows past 256 MiB of dense
+//     weights are sparse (they hold only the tokens they were trained to
+//     predict), so memory grows with the facts, not their square. The base
 //     model's memory is empty. LocalFineTuner trains it from zero by
 //     minibatch SGD on the cross-entropy of the assistant tokens with
 //     OpenAI's hyperparameters: n_epochs passes over the examples,

@@ -455,19 +455,13 @@ func (r *ChromemRetriever) rebuild(ctx context.Context, probe []float32) error {
 func (r *ChromemRetriever) queryVectors(ctx context.Context, queries []string, batch bool) ([][]float32, *vectorIndex, error) {
 	vecs := make([][]float32, len(queries))
 	if r.fitted {
-		probe := make([]float32, DefaultLocalEmbeddingDims)
-		probe[0] = 1
-		ix, err := r.vectors(ctx, probe)
+		ix, err := r.fittedVectors(ctx)
 		if err != nil {
 			return nil, nil, err
 		}
-		for i, q := range queries {
-			v, err := r.embed(ctx, q)
-			if err != nil {
-				r.mu.RUnlock()
-				return nil, nil, fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", q, err)
-			}
-			vecs[i] = v
+		if err := r.embedFitted(ctx, queries, vecs); err != nil {
+			r.mu.RUnlock()
+			return nil, nil, err
 		}
 		return vecs, ix, nil
 	}
@@ -607,6 +601,29 @@ func (r *ChromemRetriever) RetrieveBatch(ctx context.Context, queries []string, 
 	return out, nil
 }
 
+// fittedVectors returns the search copy of a retriever with the fitted
+// local embedding (rebuilt, and the weights fitted, from the stored
+// documents if need be) with r.mu read-locked (the caller unlocks).
+func (r *ChromemRetriever) fittedVectors(ctx context.Context) (*vectorIndex, error) {
+	probe := make([]float32, DefaultLocalEmbeddingDims)
+	probe[0] = 1
+	return r.vectors(ctx, probe)
+}
+
+// embedFitted embeds queries into vecs with the fitted local embedding;
+// r.mu must be read-locked, so that the weights are the searched
+// documents'.
+func (r *ChromemRetriever) embedFitted(ctx context.Context, queries []string, vecs [][]float32) error {
+	for i, q := range queries {
+		v, err := r.embed(ctx, q)
+		if err != nil {
+			return fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", q, err)
+		}
+		vecs[i] = v
+	}
+	return nil
+}
+
 // fittedBlock is how many queries RetrieveBatch embeds with the fitted
 // local embedding before it searches them: it costs nothing to embed them
 // a block at a time, and the vectors of 50,000 questions are 200 MB.
@@ -616,23 +633,18 @@ const fittedBlock = 1024
 // of queries is embedded, searched and dropped before the next, all under
 // one read lock, so that the whole batch sees one index.
 func (r *ChromemRetriever) retrieveFitted(ctx context.Context, queries []string, k int) ([][]Hit, error) {
-	probe := make([]float32, DefaultLocalEmbeddingDims)
-	probe[0] = 1
-	ix, err := r.vectors(ctx, probe)
+	ix, err := r.fittedVectors(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer r.mu.RUnlock()
 	out := make([][]Hit, 0, len(queries))
-	vecs := make([][]float32, 0, fittedBlock)
+	block := make([][]float32, fittedBlock)
 	for start := 0; start < len(queries); start += fittedBlock {
-		vecs = vecs[:0]
-		for _, q := range queries[start:min(start+fittedBlock, len(queries))] {
-			v, err := r.embed(ctx, q)
-			if err != nil {
-				return nil, fmt.Errorf("ragvsft: retrieving for %q: embedding the query: %w", q, err)
-			}
-			vecs = append(vecs, v)
+		qs := queries[start:min(start+fittedBlock, len(queries))]
+		vecs := block[:len(qs)]
+		if err := r.embedFitted(ctx, qs, vecs); err != nil {
+			return nil, err
 		}
 		res, err := ix.searchBatch(ctx, vecs, k)
 		if err != nil {

@@ -155,8 +155,13 @@ var ErrTooLarge = errors.New("localmodel: training set too large for the embedde
 // TrainSnapshots would refuse seqs as too large. It only tokenizes the
 // replies, so it is cheap beside training.
 func CheckSize(seqs []Sequence) error {
-	v, positions := size(seqs, MaxVocabulary)
-	if v > MaxVocabulary {
+	return sizeError(size(seqs, MaxVocabulary))
+}
+
+// sizeError is the ErrTooLarge of a vocabulary and reply tokens over the
+// limits, or nil.
+func sizeError(vocab, positions int) error {
+	if vocab > MaxVocabulary {
 		return fmt.Errorf("%w: the replies have more than %d distinct tokens", ErrTooLarge, MaxVocabulary)
 	}
 	if positions > MaxPositions {
@@ -489,15 +494,13 @@ func trainSnapshots(ctx context.Context, seqs []Sequence, opt TrainOptions, epoc
 // active at the most positions get the dense rows, at most maxDense
 // weights, the others sparse ones (see weights).
 func compile(seqs []Sequence, maxDense int) (*trainSet, error) {
-	if err := CheckSize(seqs); err != nil {
-		return nil, err
-	}
 	ts := &trainSet{vocab: []string{End}, ids: map[string]int{End: 0}, copyIndex: map[uint64]int32{}}
 	type raw struct {
 		p    prompt
 		toks []string
 	}
 	raws := make([]raw, len(seqs))
+	positions := 0
 	for i, s := range seqs {
 		toks := Tokenize(s.Reply)
 		for _, t := range toks {
@@ -506,7 +509,18 @@ func compile(seqs []Sequence, maxDense int) (*trainSet, error) {
 				ts.vocab = append(ts.vocab, t)
 			}
 		}
-		raws[i] = raw{analyze(s.Prompt), append(toks, End)}
+		raws[i].toks = append(toks, End)
+		positions += len(raws[i].toks)
+		if len(ts.vocab) > MaxVocabulary {
+			break
+		}
+	}
+	// The limits of CheckSize, on the tokens just made.
+	if err := sizeError(len(ts.vocab), positions); err != nil {
+		return nil, err
+	}
+	for i, s := range seqs {
+		raws[i].p = analyze(s.Prompt)
 	}
 	V := len(ts.vocab)
 	var feats []uint64

@@ -139,15 +139,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
+		stop, err := startCPUProfile(o.cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	var pf *promptfoo
 	if o.dir != "" {
@@ -293,15 +289,11 @@ func runChild(ctx context.Context, args string, stdout io.Writer) error {
 		Concurrency: a.Concurrency,
 	}
 	if a.CPUProfile != "" {
-		f, err := os.Create(a.CPUProfile + ".ragvsft")
+		stop, err := startCPUProfile(a.CPUProfile + ".ragvsft")
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	start := time.Now()
 	rep, err := exp.Run(ctx)
@@ -607,4 +599,20 @@ func writeTable(w io.Writer, o options, tools []string, results map[string][]mea
 			f(func(m measurement) float64 { return m.meanInFlight() }, "%.2f"),
 			f(func(m measurement) float64 { return m.turnaround.Seconds() * 1000 }, "%.1f"))
 	}
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
